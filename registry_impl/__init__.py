@@ -1,0 +1,1 @@
+"""registry_impl: the registry server, its storage, and the client library."""

@@ -1,0 +1,1 @@
+"""registry_toolkit: console scripts (spec rendering, validator, benchmark, token server, CLI)."""
