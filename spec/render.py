@@ -1,0 +1,148 @@
+"""Render generated/ from the descriptor through Jinja, then parse and validate what was written."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from openapi_spec_validator import validate
+
+from . import mediatypes as mt
+from .routes import ROUTES
+from .views import error_codes, path_views
+
+TEMPLATES = Path(__file__).parent / "templates"
+API_VERSION = "1.1.0"
+INFO = {
+    "title": "Docker Registry HTTP API V2 / OCI Distribution 1.1",
+    "version": API_VERSION,
+    "description": (
+        "The registry HTTP API: Docker Registry V2 and the OCI distribution-spec 1.1 (pull, push, content "
+        "discovery, content management, referrers). Every error body is the registry error envelope "
+        '`{"errors":[{"code","message","detail"}]}`; every answer carries '
+        "`Docker-Distribution-API-Version: registry/2.0`."
+    ),
+    "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+}
+
+
+def _tojson(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(", ", ": "))
+
+
+def _without_name(value: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in value.items() if k != "name"}
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters["tojson"] = _tojson
+    env.filters["without_name"] = _without_name
+    return env
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a mapping with the same key twice."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in mapping:
+            raise ValueError(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_openapi(text: str) -> dict[str, Any]:
+    """Parse and validate an OpenAPI document; duplicate keys and spec violations raise."""
+    document: dict[str, Any] = yaml.load(text, Loader=_UniqueKeyLoader)
+    validate(document)
+    return document
+
+
+def render_openapi(env: jinja2.Environment) -> str:
+    text = env.get_template("openapi.yaml.j2").render(
+        info=INFO,
+        tags=[{"name": r.entity, "description": r.description} for r in ROUTES],
+        paths=path_views(),
+        schemas=list(mt.SCHEMAS.items()),
+        error_codes=[dataclasses.asdict(c) for c in error_codes()],
+    )
+    parse_openapi(text)
+    return text
+
+
+def render_api_md(env: jinja2.Environment) -> str:
+    from .views import example_request, merged_responses
+
+    return env.get_template("api.md.j2").render(
+        info=INFO,
+        routes=ROUTES,
+        error_codes=error_codes(),
+        example_request=example_request,
+        merged_responses=merged_responses,
+    )
+
+
+def render_formats_md(env: jinja2.Environment) -> str:
+    return env.get_template("formats.md.j2").render(
+        media_types=list(mt.MEDIA_TYPE_DESCRIPTIONS.items()),
+        schemas=[
+            (name, mt.SCHEMA_DESCRIPTIONS[name], json.dumps(mt.SCHEMAS[name], indent=2))
+            for name in mt.SCHEMAS
+        ],
+        manifest_types=list(mt.MANIFEST_SCHEMA_BY_TYPE.items()),
+    )
+
+
+def render_all() -> dict[str, str]:
+    """Every file of generated/, by relative path, as text."""
+    env = environment()
+    files = {
+        "openapi.yaml": render_openapi(env),
+        "api.md": render_api_md(env),
+        "formats.md": render_formats_md(env),
+    }
+    for name in mt.SCHEMAS:
+        files[f"schemas/{name}.json"] = json.dumps(mt.standalone_schema(name), indent=2) + "\n"
+    return files
+
+
+def write_all(target: Path) -> list[Path]:
+    """Render into ``target`` and return the files written."""
+    written = []
+    for relative, text in render_all().items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale_files(target: Path) -> list[str]:
+    """Relative paths under ``target`` that differ from a fresh render, are missing, or are extra."""
+    fresh = render_all()
+    stale = [
+        rel
+        for rel, text in fresh.items()
+        if not (target / rel).is_file() or (target / rel).read_text(encoding="utf-8") != text
+    ]
+    existing = {str(p.relative_to(target)) for p in (target / "schemas").glob("*.json")}
+    stale += sorted(existing - set(fresh))
+    return stale
