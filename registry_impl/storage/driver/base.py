@@ -1,0 +1,341 @@
+"""The storage driver contract: a dumb key/value store over absolute paths, validated in one place.
+
+A backend subclasses :class:`StorageDriver` and implements raw I/O in the ``_hook`` methods only. The public
+methods (template methods) validate paths, stamp the driver name on errors and turn any other backend
+exception into a :class:`StorageDriverError`; registry meaning lives in ``registry_impl.storage.paths``.
+
+Paths look like ``/docker/registry/v2/blobs/sha256/ab/abcd.../data``: they match distribution's
+``^(/[A-Za-z0-9._-]+)+$``. Unlike distribution we also reject the components ``.`` and ``..``: they match the
+character class but would alias or escape the root on a filesystem. The root ``/`` is accepted only by
+``list``, ``stat`` and ``walk``.
+
+Walk order is depth-first, pre-order, children sorted by name: a directory comes before everything under it,
+and ``/a/b/c`` comes before ``/a/b-x`` (component-wise order, not plain string order).
+
+The exceptions::
+
+    StorageDriverError          any backend failure; carries driver_name and path
+    ├── PathNotFoundError       nothing (or no file/directory of the needed kind) at the path
+    ├── InvalidPathError        the path does not match the grammar
+    └── InvalidOffsetError      a negative reader offset
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import BinaryIO, ClassVar
+
+__all__ = [
+    "FileInfo",
+    "FileWriter",
+    "InvalidOffsetError",
+    "InvalidPathError",
+    "PathNotFoundError",
+    "StorageDriver",
+    "StorageDriverError",
+    "check_path",
+    "walk_key",
+]
+
+_PATH_RE = re.compile(r"(/[A-Za-z0-9._-]+)+")  # used with fullmatch: "$" would accept a final "\n"
+
+
+class StorageDriverError(Exception):
+    """A storage backend failed; ``driver_name`` is stamped by the base class when the backend left it out."""
+
+    default_message: ClassVar[str] = "storage driver error"
+
+    def __init__(self, path: str = "", message: str = "", driver_name: str = "") -> None:
+        super().__init__(path, message, driver_name)
+        self.path = path
+        self.message = message or self.default_message
+        self.driver_name = driver_name
+
+    def __str__(self) -> str:
+        where = f": {self.path}" if self.path else ""
+        return f"{self.driver_name or 'storage'}: {self.message}{where}"
+
+
+class PathNotFoundError(StorageDriverError):
+    default_message = "path not found"
+
+
+class InvalidPathError(StorageDriverError):
+    default_message = "invalid path"
+
+
+class InvalidOffsetError(StorageDriverError):
+    default_message = "invalid offset"
+
+    def __init__(self, path: str = "", offset: int = 0, driver_name: str = "") -> None:
+        super().__init__(path, f"invalid offset {offset}", driver_name)
+        self.offset = offset
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What ``stat`` knows about a path; ``size`` is 0 for directories, ``mod_time`` is timezone-aware UTC."""
+
+    path: str
+    size: int
+    mod_time: datetime
+    is_dir: bool
+
+
+def check_path(path: str, *, allow_root: bool = False, driver_name: str = "") -> None:
+    """Raise :class:`InvalidPathError` unless ``path`` is a valid driver path (``/`` if ``allow_root``)."""
+    if allow_root and path == "/":
+        return
+    if not _PATH_RE.fullmatch(path) or any(part in (".", "..") for part in path.split("/")):
+        raise InvalidPathError(path, driver_name=driver_name)
+
+
+def walk_key(path: str) -> tuple[str, ...]:
+    """The sort key of walk order: paths compared component by component."""
+    return tuple(part for part in path.split("/") if part)
+
+
+@contextmanager
+def translate_errors(driver_name: str, path: str) -> Iterator[None]:
+    """Stamp the driver name on driver errors; wrap any other exception in a :class:`StorageDriverError`."""
+    try:
+        yield
+    except StorageDriverError as err:
+        err.driver_name = err.driver_name or driver_name
+        err.path = err.path or path
+        raise
+    except Exception as err:
+        raise StorageDriverError(path, f"{type(err).__name__}: {err}", driver_name) from err
+
+
+class FileWriter(ABC):
+    """A handle that streams bytes to one path; ``size`` counts what the file holds, resumed bytes included.
+
+    ``close`` keeps what was written (an ``append=True`` writer can resume it later); ``commit`` also makes
+    it durable and ends the handle; ``cancel`` removes the file. ``close`` is idempotent and is what the
+    context manager calls; writing after ``close``/``commit``/``cancel`` raises :class:`StorageDriverError`.
+    """
+
+    def __init__(self, driver_name: str, path: str, size: int = 0) -> None:
+        self.driver_name = driver_name
+        self.path = path
+        self._size = size
+        self._state = "open"
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def write(self, data: bytes) -> int:
+        self._require_open()
+        with translate_errors(self.driver_name, self.path):
+            self._write(data)
+        self._size += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if self._state != "open":
+            return
+        self._state = "closed"
+        with translate_errors(self.driver_name, self.path):
+            self._close()
+
+    def cancel(self) -> None:
+        if self._state in ("committed", "cancelled"):
+            raise StorageDriverError(self.path, f"writer already {self._state}", self.driver_name)
+        was_open, self._state = self._state == "open", "cancelled"
+        with translate_errors(self.driver_name, self.path):
+            if was_open:
+                self._close()
+            self._cancel()
+
+    def commit(self) -> None:
+        self._require_open()
+        self._state = "committed"
+        with translate_errors(self.driver_name, self.path):
+            self._commit()
+
+    def __enter__(self) -> FileWriter:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _require_open(self) -> None:
+        if self._state != "open":
+            raise StorageDriverError(self.path, f"writer already {self._state}", self.driver_name)
+
+    @abstractmethod
+    def _write(self, data: bytes) -> None:
+        """Write all of ``data`` (buffering is allowed until close/commit)."""
+
+    @abstractmethod
+    def _close(self) -> None:
+        """Flush and release the handle; what was written stays."""
+
+    @abstractmethod
+    def _cancel(self) -> None:
+        """Remove the file (the handle is already closed)."""
+
+    @abstractmethod
+    def _commit(self) -> None:
+        """Flush, make durable and release the handle."""
+
+
+class StorageDriver(ABC):
+    """A dumb key/value store of byte files under absolute paths; directories are implied by file paths.
+
+    Subclasses set ``name`` and implement the abstract hooks; ``_walk`` and ``_list_infos`` have slow
+    default implementations built on ``_list``/``_stat`` that a backend may override. Hooks receive
+    validated paths and may raise :class:`PathNotFoundError` (without a driver name) or anything else.
+    """
+
+    name: ClassVar[str]
+    remote: ClassVar[bool] = False
+
+    # ---- public API (template methods) ----
+
+    def get_content(self, path: str) -> bytes:
+        """The whole file; :class:`PathNotFoundError` if there is no file at ``path``."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._get_content(path)
+
+    def put_content(self, path: str, content: bytes) -> None:
+        """Replace the file atomically (readers see old or new, never partial), creating parents."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            self._put_content(path, bytes(content))
+
+    def reader(self, path: str, offset: int = 0) -> BinaryIO:
+        """A readable, closeable stream from ``offset``; empty if ``offset`` is at or past the end."""
+        check_path(path, driver_name=self.name)
+        if offset < 0:
+            raise InvalidOffsetError(path, offset, self.name)
+        with translate_errors(self.name, path):
+            return self._reader(path, offset)
+
+    def writer(self, path: str, append: bool = False) -> FileWriter:
+        """A writer that truncates/creates the file, or resumes it with ``append`` (which requires it)."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._writer(path, append)
+
+    def stat(self, path: str) -> FileInfo:
+        """Describe a file or directory; :class:`PathNotFoundError` if nothing is there."""
+        check_path(path, allow_root=True, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._stat(path)
+
+    def list(self, path: str) -> list[str]:
+        """Sorted full paths of the direct children of a directory (``/`` may be empty)."""
+        check_path(path, allow_root=True, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return sorted(self._list(path))
+
+    def move(self, src: str, dst: str) -> None:
+        """Move a file, replacing ``dst`` if it exists and creating its parents; atomic where possible."""
+        check_path(src, driver_name=self.name)
+        check_path(dst, driver_name=self.name)
+        with translate_errors(self.name, src):
+            self._move(src, dst)
+
+    def delete(self, path: str) -> None:
+        """Delete a file, or a directory with everything under it; :class:`PathNotFoundError` if missing."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            self._delete(path)
+
+    def redirect_url(self, method: str, path: str) -> str | None:
+        """A URL a client may be redirected to for ``method`` on ``path``, or None to serve it directly."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._redirect_url(method, path)
+
+    def walk(self, path: str, start_after: str | None = None) -> Iterator[FileInfo]:
+        """Every file and directory under ``path`` in walk order, only those strictly after ``start_after``.
+
+        The path is validated now; :class:`PathNotFoundError` for a missing ``path`` is raised on iteration.
+        """
+        check_path(path, allow_root=True, driver_name=self.name)
+        if start_after is not None:
+            check_path(start_after, driver_name=self.name)
+        return self._translated_walk(path, start_after)
+
+    def local_path(self, path: str) -> str | None:
+        """The operating-system path of the file, for zero-copy sending; None for non-local backends."""
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._local_path(path)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+    # ---- hooks ----
+
+    @abstractmethod
+    def _get_content(self, path: str) -> bytes: ...
+
+    @abstractmethod
+    def _put_content(self, path: str, content: bytes) -> None: ...
+
+    @abstractmethod
+    def _reader(self, path: str, offset: int) -> BinaryIO: ...
+
+    @abstractmethod
+    def _writer(self, path: str, append: bool) -> FileWriter: ...
+
+    @abstractmethod
+    def _stat(self, path: str) -> FileInfo: ...
+
+    @abstractmethod
+    def _list(self, path: str) -> builtins.list[str]: ...
+
+    @abstractmethod
+    def _move(self, src: str, dst: str) -> None: ...
+
+    @abstractmethod
+    def _delete(self, path: str) -> None: ...
+
+    def _redirect_url(self, method: str, path: str) -> str | None:
+        return None
+
+    def _local_path(self, path: str) -> str | None:
+        return None
+
+    def _list_infos(self, path: str) -> builtins.list[FileInfo]:
+        """FileInfo of each direct child of ``path`` (any order); children vanishing meanwhile are skipped."""
+        infos: builtins.list[FileInfo] = []
+        for child in self._list(path):
+            try:
+                infos.append(self._stat(child))
+            except PathNotFoundError:
+                continue
+        return infos
+
+    def _walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
+        """Default walk: recursive ``_list_infos``, pruning subtrees wholly before ``start_after``."""
+        after = walk_key(start_after) if start_after is not None else None
+        for info in sorted(self._list_infos(path), key=lambda i: walk_key(i.path)):
+            key = walk_key(info.path)
+            if after is None or key > after:
+                yield info
+            elif not (info.is_dir and after[: len(key)] == key):
+                continue  # entirely before start_after
+            if info.is_dir:
+                inner_after = start_after if after is not None and key < after else None
+                with suppress(PathNotFoundError):  # removed while we walked
+                    yield from self._walk(info.path, inner_after)
+
+    def _translated_walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
+        with translate_errors(self.name, path):
+            yield from self._walk(path, start_after)

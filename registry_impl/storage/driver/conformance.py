@@ -1,0 +1,467 @@
+"""The conformance suite every storage driver passes: subclass :class:`DriverConformance`, give a ``driver``.
+
+A backend's whole test file::
+
+    class TestFilesystemDriver(DriverConformance):
+        @pytest.fixture
+        def driver(self, tmp_path):
+            return FilesystemDriver(tmp_path)
+
+Each test works under its own root ``/conformance-<random>`` (the ``scratch`` fixture) and declares what it
+owns by taking paths from ``scratch.path(...)``. Teardown deletes the owned paths, then errors the test if
+any *file* is still under the root (a driver leaked temp files, a cancel kept data, a move kept its source)
+and if the root itself survives its own recursive delete. Empty directories are allowed in between, since
+object stores have none. Nothing here assumes a local backend, so a future S3 test is a fixture too.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import suppress
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from registry_impl.storage.driver.base import (
+    InvalidOffsetError,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriver,
+    StorageDriverError,
+)
+
+__all__ = ["DriverConformance", "Scratch", "payload"]
+
+MIB = 1 << 20
+SIZES = [0, 1, 2, 255, 4095, 4096, 4097, 65537, 5 * MIB + 1]
+INVALID_PATHS = [
+    "",
+    "a",
+    "a/b",
+    "/a//b",
+    "/a/",
+    "//a",
+    "/a/b c",
+    "/../x",
+    "/a/./b",
+    "/a/..",
+    "/a/é",
+    "/a\\b",
+    "/a\n",
+]
+CLOCK_SLACK = timedelta(seconds=5)
+
+
+def payload(size: int, seed: int = 0) -> bytes:
+    """Deterministic, non-UTF-8-safe bytes of ``size``."""
+    return random.Random(size * 7919 + seed).randbytes(size)
+
+
+class Scratch:
+    """A unique root on the driver under test; paths taken from :meth:`path` are owned and cleaned up."""
+
+    def __init__(self, driver: StorageDriver) -> None:
+        self.driver = driver
+        self.root = f"/conformance-{uuid.uuid4().hex[:12]}"
+        self.owned: list[str] = []
+
+    def path(self, *parts: str) -> str:
+        """An owned path ``<root>/<parts...>`` (a directory path owns everything under it)."""
+        path = "/".join((self.root, *parts))
+        self.owned.append(path)
+        return path
+
+    def cleanup(self) -> list[str]:
+        """Delete what is owned and the root; return files that were still there (leaks)."""
+        for path in self.owned:
+            with suppress(PathNotFoundError):
+                self.driver.delete(path)
+        try:
+            leaked = [info.path for info in self.driver.walk(self.root) if not info.is_dir]
+        except PathNotFoundError:
+            leaked = []
+        with suppress(PathNotFoundError):
+            self.driver.delete(self.root)
+        with suppress(PathNotFoundError):
+            self.driver.stat(self.root)
+            leaked.append(f"{self.root} (survived its own delete)")
+        return leaked
+
+
+def _run_threads(count: int, target: Callable[[int], None]) -> None:
+    """Run ``target(i)`` in ``count`` threads and re-raise the first failure."""
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            target(i)
+        except BaseException as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+class DriverConformance:
+    """Every behaviour the registry relies on; subclasses provide the ``driver`` fixture."""
+
+    @pytest.fixture
+    def scratch(self, driver: StorageDriver) -> Iterator[Scratch]:
+        scratch = Scratch(driver)
+        yield scratch
+        leaked = scratch.cleanup()
+        assert not leaked, f"{driver!r} left files behind: {leaked}"
+
+    # ---- paths ----
+
+    @pytest.mark.parametrize("name", ["a", "A-Z_0.9", ".hidden", "a..b", "-", "_", "x" * 200])
+    def test_valid_path_components(self, driver: StorageDriver, scratch: Scratch, name: str) -> None:
+        path = scratch.path(name, name)
+        driver.put_content(path, b"ok")
+        assert driver.get_content(path) == b"ok"
+        assert driver.list(scratch.root) == [f"{scratch.root}/{name}"]
+
+    @pytest.mark.parametrize("bad", INVALID_PATHS)
+    def test_invalid_paths_rejected(self, driver: StorageDriver, scratch: Scratch, bad: str) -> None:
+        calls: list[Callable[[], Any]] = [
+            lambda: driver.get_content(bad),
+            lambda: driver.put_content(bad, b"x"),
+            lambda: driver.reader(bad),
+            lambda: driver.writer(bad),
+            lambda: driver.stat(bad),
+            lambda: driver.list(bad),
+            lambda: driver.delete(bad),
+            lambda: driver.move(bad, scratch.path("dst")),
+            lambda: driver.move(scratch.path("src"), bad),
+            lambda: driver.walk(bad),
+            lambda: driver.redirect_url("GET", bad),
+            lambda: driver.local_path(bad),
+        ]
+        for call in calls:
+            with pytest.raises(InvalidPathError) as info:
+                call()
+            assert info.value.path == bad and info.value.driver_name == driver.name
+
+    def test_root_only_for_list_stat_walk(self, driver: StorageDriver, scratch: Scratch) -> None:
+        driver.put_content(scratch.path("f"), b"x")
+        assert scratch.root in driver.list("/")
+        assert driver.stat("/").is_dir
+        driver.walk("/")  # accepted (not iterated: a shared bucket may be large)
+        for call in (driver.get_content, driver.delete, driver.reader, driver.writer):
+            with pytest.raises(InvalidPathError):
+                call("/")
+
+    # ---- content ----
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_content_round_trip(self, driver: StorageDriver, scratch: Scratch, size: int) -> None:
+        path = scratch.path("deep", "er", "file")
+        driver.put_content(path, payload(size))
+        assert driver.get_content(path) == payload(size)
+        assert driver.stat(path).size == size
+
+    def test_put_content_overwrites(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path = scratch.path("f")
+        for content in (payload(3 * MIB), b"short", b"", payload(4097)):
+            driver.put_content(path, content)
+            assert driver.get_content(path) == content
+
+    def test_get_content_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path = scratch.path("missing")
+        with pytest.raises(PathNotFoundError) as info:
+            driver.get_content(path)
+        assert info.value.path == path and info.value.driver_name == driver.name
+
+    def test_get_content_of_directory(self, driver: StorageDriver, scratch: Scratch) -> None:
+        driver.put_content(scratch.path("dir", "f"), b"x")
+        with pytest.raises(PathNotFoundError):
+            driver.get_content(f"{scratch.root}/dir")
+
+    # ---- readers ----
+
+    @pytest.mark.parametrize("where", [0, 1, 2 * MIB, 3 * MIB - 1, 3 * MIB, 3 * MIB + 1, 10 * MIB])
+    def test_reader_at_offset(self, driver: StorageDriver, scratch: Scratch, where: int) -> None:
+        path, content = scratch.path("f"), payload(3 * MIB)
+        driver.put_content(path, content)
+        with driver.reader(path, where) as stream:
+            assert stream.read() == content[where:]
+
+    def test_reader_in_chunks(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, content = scratch.path("f"), payload(5 * MIB + 1)
+        driver.put_content(path, content)
+        with driver.reader(path, 7) as stream:
+            chunks = iter(lambda: stream.read(65536), b"")
+            assert b"".join(chunks) == content[7:]
+
+    def test_reader_negative_offset(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path = scratch.path("f")
+        driver.put_content(path, b"abc")
+        with pytest.raises(InvalidOffsetError) as info:
+            driver.reader(path, -1)
+        assert info.value.offset == -1 and info.value.driver_name == driver.name
+
+    def test_reader_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        with pytest.raises(PathNotFoundError):
+            driver.reader(scratch.path("missing"))
+
+    def test_concurrent_readers(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, content = scratch.path("f"), payload(2 * MIB)
+        driver.put_content(path, content)
+
+        def read(i: int) -> None:
+            offset = i * 100_003
+            with driver.reader(path, offset) as stream:
+                assert stream.read() == content[offset:]
+
+        _run_threads(10, read)
+
+    # ---- writers ----
+
+    @pytest.mark.parametrize("size", SIZES)
+    def test_writer_round_trip(self, driver: StorageDriver, scratch: Scratch, size: int) -> None:
+        path, content = scratch.path("w", "f"), payload(size)
+        writer = driver.writer(path)
+        for start in range(0, size, 1_000_003):
+            assert writer.write(content[start : start + 1_000_003]) == len(content[start : start + 1_000_003])
+            assert writer.size == min(start + 1_000_003, size)
+        assert writer.size == size
+        writer.commit()
+        writer.close()  # after commit: a no-op
+        assert driver.get_content(path) == content
+
+    def test_writer_truncates(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path = scratch.path("f")
+        driver.put_content(path, payload(4097))
+        with driver.writer(path) as writer:
+            assert writer.size == 0
+            writer.write(b"new")
+        assert driver.get_content(path) == b"new"
+
+    @pytest.mark.parametrize("first", [0, 1, 4096, 5 * MIB + 1])
+    def test_writer_append_resumes(self, driver: StorageDriver, scratch: Scratch, first: int) -> None:
+        path, content = scratch.path("upload", "data"), payload(first + 3 * MIB + 5)
+        with driver.writer(path) as writer:
+            writer.write(content[:first])
+        assert driver.get_content(path) == content[:first]  # close keeps the data
+        for start in range(first, len(content), MIB):
+            writer = driver.writer(path, append=True)
+            assert writer.size == start
+            writer.write(content[start : start + MIB])
+            writer.close()
+        writer = driver.writer(path, append=True)
+        writer.commit()
+        assert writer.size == len(content) == driver.stat(path).size
+        assert driver.get_content(path) == content
+
+    def test_writer_append_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        with pytest.raises(PathNotFoundError):
+            driver.writer(scratch.path("missing"), append=True)
+
+    @pytest.mark.parametrize("close_first", [False, True])
+    def test_writer_cancel(self, driver: StorageDriver, scratch: Scratch, close_first: bool) -> None:
+        path = scratch.path("f")
+        writer = driver.writer(path)
+        writer.write(payload(4097))
+        if close_first:
+            writer.close()
+        writer.cancel()
+        with pytest.raises(PathNotFoundError):
+            driver.stat(path)
+
+    def test_writer_finished_states(self, driver: StorageDriver, scratch: Scratch) -> None:
+        committed, cancelled = driver.writer(scratch.path("a")), driver.writer(scratch.path("b"))
+        committed.commit()
+        cancelled.cancel()
+        for finished in (committed, cancelled):
+            with pytest.raises(StorageDriverError):
+                finished.write(b"x")
+            for call in (finished.commit, finished.cancel):
+                with pytest.raises(StorageDriverError):
+                    call()
+            finished.close()
+        assert driver.get_content(committed.path) == b""
+
+    # ---- stat ----
+
+    def test_stat_file_and_directory(self, driver: StorageDriver, scratch: Scratch) -> None:
+        before = datetime.now(UTC)
+        path = scratch.path("dir", "f")
+        driver.put_content(path, payload(4097))
+        after = datetime.now(UTC)
+        info = driver.stat(path)
+        assert (info.path, info.size, info.is_dir) == (path, 4097, False)
+        assert info.mod_time.utcoffset() == timedelta(0)
+        assert before - CLOCK_SLACK <= info.mod_time <= after + CLOCK_SLACK
+        directory = driver.stat(f"{scratch.root}/dir")
+        assert (directory.path, directory.is_dir) == (f"{scratch.root}/dir", True)
+        assert directory.mod_time.utcoffset() == timedelta(0)
+
+    def test_stat_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        driver.put_content(scratch.path("dir", "f"), b"x")
+        for missing in (f"{scratch.root}/nope", f"{scratch.root}/dir/f/g", f"{scratch.root}/di"):
+            with pytest.raises(PathNotFoundError):
+                driver.stat(missing)
+
+    # ---- list ----
+
+    def test_list_direct_children_sorted(self, driver: StorageDriver, scratch: Scratch) -> None:
+        top = scratch.path("top")
+        for name in ("b", "a", "c/deep/er", "c/x", "a-b", "A", "0"):
+            driver.put_content(f"{top}/{name}", b"x")
+        driver.put_content(f"{scratch.root}/top-sibling", b"x")  # shares the prefix "top"
+        scratch.path("top-sibling")
+        expected = [f"{top}/{name}" for name in ("0", "A", "a", "a-b", "b", "c")]
+        assert driver.list(top) == expected
+        assert driver.list(f"{top}/c") == [f"{top}/c/deep", f"{top}/c/x"]
+
+    def test_list_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        driver.put_content(scratch.path("f"), b"x")
+        for missing in (f"{scratch.root}/nope", f"{scratch.root}/f"):
+            with pytest.raises(PathNotFoundError):
+                driver.list(missing)
+
+    # ---- move ----
+
+    def test_move(self, driver: StorageDriver, scratch: Scratch) -> None:
+        src, dst = scratch.path("uploads", "u1", "data"), scratch.path("blobs", "ab", "abc", "data")
+        driver.put_content(src, payload(4097))
+        driver.move(src, dst)
+        assert driver.get_content(dst) == payload(4097)
+        with pytest.raises(PathNotFoundError):
+            driver.stat(src)
+
+    def test_move_overwrites(self, driver: StorageDriver, scratch: Scratch) -> None:
+        src, dst = scratch.path("src"), scratch.path("dst")
+        driver.put_content(src, b"new")
+        driver.put_content(dst, payload(MIB))
+        driver.move(src, dst)
+        assert driver.get_content(dst) == b"new"
+        with pytest.raises(PathNotFoundError):
+            driver.get_content(src)
+
+    def test_move_missing_source(self, driver: StorageDriver, scratch: Scratch) -> None:
+        src, dst = scratch.path("src"), scratch.path("dst")
+        driver.put_content(dst, b"keep")
+        with pytest.raises(PathNotFoundError):
+            driver.move(src, dst)
+        assert driver.get_content(dst) == b"keep"
+
+    # ---- delete ----
+
+    def test_delete_file(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, other = scratch.path("f"), scratch.path("f2")
+        driver.put_content(path, b"x")
+        driver.put_content(other, b"y")
+        driver.delete(path)
+        with pytest.raises(PathNotFoundError):
+            driver.get_content(path)
+        assert driver.get_content(other) == b"y"
+
+    def test_delete_directory_recursive(self, driver: StorageDriver, scratch: Scratch) -> None:
+        top = scratch.path("dir")
+        siblings = [scratch.path("dir-x"), scratch.path("dirx"), scratch.path("di")]
+        for name in ("a", "b/c", "b/d/e", "f/g/h/i"):
+            driver.put_content(f"{top}/{name}", b"x")
+        for sibling in siblings:
+            driver.put_content(sibling, b"keep")
+        driver.delete(top)
+        for gone in (top, f"{top}/a", f"{top}/b/d/e"):
+            with pytest.raises(PathNotFoundError):
+                driver.stat(gone)
+        assert [driver.get_content(sibling) for sibling in siblings] == [b"keep"] * 3
+
+    def test_delete_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        with pytest.raises(PathNotFoundError):
+            driver.delete(scratch.path("missing"))
+
+    # ---- walk ----
+
+    WALK_FILES = ("a", "b/c", "b/d/e", "b-x", "b.y/z", "c")
+    WALK_ORDER = ("a", "b", "b/c", "b/d", "b/d/e", "b-x", "b.y", "b.y/z", "c")
+
+    def _walk_tree(self, driver: StorageDriver, scratch: Scratch) -> tuple[str, list[tuple[str, bool]]]:
+        top = scratch.path("walk")
+        for name in self.WALK_FILES:
+            driver.put_content(f"{top}/{name}", name.encode())
+        return top, [(f"{top}/{name}", name not in self.WALK_FILES) for name in self.WALK_ORDER]
+
+    def test_walk_order(self, driver: StorageDriver, scratch: Scratch) -> None:
+        top, expected = self._walk_tree(driver, scratch)
+        infos = list(driver.walk(top))
+        assert [(info.path, info.is_dir) for info in infos] == expected
+        sizes = {info.path: info.size for info in infos if not info.is_dir}
+        assert sizes == {f"{top}/{name}": len(name) for name in self.WALK_FILES}
+
+    @pytest.mark.parametrize("index", range(len(WALK_ORDER)))
+    def test_walk_start_after(self, driver: StorageDriver, scratch: Scratch, index: int) -> None:
+        top, expected = self._walk_tree(driver, scratch)
+        walked = [(info.path, info.is_dir) for info in driver.walk(top, start_after=expected[index][0])]
+        assert walked == expected[index + 1 :]
+
+    @pytest.mark.parametrize("hint", ["0", "b/a", "b/d/f", "b/e", "b-w", "bz", "d"])
+    def test_walk_start_after_absent_path(self, driver: StorageDriver, scratch: Scratch, hint: str) -> None:
+        top, expected = self._walk_tree(driver, scratch)
+        walked = [info.path for info in driver.walk(top, start_after=f"{top}/{hint}")]
+        key = tuple(hint.split("/"))
+        assert walked == [path for path, _ in expected if tuple(path[len(top) + 1 :].split("/")) > key]
+
+    def test_walk_missing(self, driver: StorageDriver, scratch: Scratch) -> None:
+        with pytest.raises(PathNotFoundError):
+            list(driver.walk(scratch.path("missing")))
+
+    # ---- optional capabilities ----
+
+    def test_redirect_url_and_local_path(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path = scratch.path("f")
+        driver.put_content(path, b"hello")
+        url = driver.redirect_url("GET", path)
+        assert url is None or url.startswith(("http://", "https://"))
+        local = driver.local_path(path)
+        if local is not None:
+            with open(local, "rb") as f:
+                assert f.read() == b"hello"
+
+    # ---- concurrency ----
+
+    def test_concurrent_writers(self, driver: StorageDriver, scratch: Scratch) -> None:
+        top = scratch.path("many")
+
+        def write(i: int) -> None:
+            with driver.writer(f"{top}/shared/f{i}") as writer:
+                for start in range(0, 300_000, 65536):
+                    writer.write(payload(300_000, i)[start : start + 65536])
+
+        _run_threads(16, write)
+        for i in range(16):
+            assert driver.get_content(f"{top}/shared/f{i}") == payload(300_000, i)
+
+    def test_concurrent_put_same_path(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, writers = scratch.path("f"), 6
+        values = {payload(MIB, seed) for seed in range(writers)}
+        driver.put_content(path, payload(MIB, 0))
+        remaining, lock = [writers], threading.Lock()
+
+        def put_or_read(i: int) -> None:
+            if i >= writers:  # a reader: runs until every writer is done, then reads once more
+                while True:
+                    done = remaining[0] == 0
+                    assert driver.get_content(path) in values, "a reader saw a partial value"
+                    if done:
+                        return
+            try:
+                for _ in range(5):
+                    driver.put_content(path, payload(MIB, i))
+            finally:
+                with lock:
+                    remaining[0] -= 1
+
+        _run_threads(writers + 2, put_or_read)

@@ -1,0 +1,204 @@
+"""The filesystem storage driver: driver path ``/a/b`` is ``<rootdirectory>/a/b``, as in distribution.
+
+A data directory written by distribution's ``registry`` (or Debian's ``docker-registry``) is readable as is:
+its root holds ``docker/registry/v2/...``. ``put_content`` and ``move`` are atomic: content goes to a
+temporary file in the target directory, then ``os.replace``. Temporary names contain ``~``, which no valid
+driver path component may, so ``list`` and ``walk`` never show them (nor anything else not addressable).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from registry_impl.storage.driver.base import (
+    FileInfo,
+    FileWriter,
+    PathNotFoundError,
+    StorageDriver,
+    StorageDriverError,
+)
+
+__all__ = ["DEFAULT_ROOT", "FilesystemDriver"]
+
+DEFAULT_ROOT = "/var/lib/registry"
+WRITE_BUFFER = 4 << 20  # writers hand the OS chunks of this size
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_TEMP_PREFIX = ".~tmp-"
+
+
+@contextmanager
+def _not_found(path: str) -> Iterator[None]:
+    """Turn 'no such file' (or a file where a directory was needed) into :class:`PathNotFoundError`."""
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError) as err:
+        raise PathNotFoundError(path) from err
+
+
+def _mtime(st: os.stat_result) -> datetime:
+    return datetime.fromtimestamp(st.st_mtime, UTC)
+
+
+def _addressable(name: str) -> bool:
+    return bool(_NAME_RE.match(name)) and name not in (".", "..")
+
+
+class FilesystemDriver(StorageDriver):
+    """Files under a root directory; ``fsync`` makes ``put_content`` and ``commit`` durable (default on)."""
+
+    name = "filesystem"
+
+    def __init__(self, rootdirectory: str | os.PathLike[str] = DEFAULT_ROOT, *, fsync: bool = True) -> None:
+        self.root = Path(rootdirectory).absolute()
+        self.fsync = fsync
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> FilesystemDriver:
+        """Build from distribution's config keys ``rootdirectory`` and ``maxthreads`` (accepted, unused)."""
+        unknown = set(params) - {"rootdirectory", "maxthreads"}
+        if unknown:
+            raise ValueError(f"unknown filesystem driver parameters: {sorted(unknown)}")
+        return cls(str(params.get("rootdirectory") or DEFAULT_ROOT))
+
+    def __repr__(self) -> str:
+        return f"<FilesystemDriver {str(self.root)!r}>"
+
+    def _os_path(self, path: str) -> str:
+        return str(self.root) + path if path != "/" else str(self.root)
+
+    # ---- hooks ----
+
+    def _get_content(self, path: str) -> bytes:
+        with _not_found(path), open(self._file(path), "rb") as f:
+            return f.read()
+
+    def _put_content(self, path: str, content: bytes) -> None:
+        target = self._os_path(path)
+        parent = os.path.dirname(target)
+        os.makedirs(parent, exist_ok=True)
+        temp = os.path.join(parent, _TEMP_PREFIX + secrets.token_hex(8))
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, unlike mkstemp
+        try:
+            with open(fd, "wb") as f:
+                f.write(content)
+                if self.fsync:
+                    f.flush()
+                    os.fsync(f.fileno())
+            os.replace(temp, target)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise
+
+    def _reader(self, path: str, offset: int) -> BinaryIO:
+        with _not_found(path):
+            f = open(self._file(path), "rb")  # noqa: SIM115 - the caller owns the stream
+        f.seek(offset)
+        return f
+
+    def _writer(self, path: str, append: bool) -> FileWriter:
+        target = self._os_path(path)
+        if append:
+            with _not_found(path):
+                f = open(self._file(path), "ab", buffering=WRITE_BUFFER)  # noqa: SIM115
+        else:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            f = open(target, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115
+        return _FilesystemWriter(self, path, target, f)
+
+    def _stat(self, path: str) -> FileInfo:
+        with _not_found(path):
+            st = os.stat(self._os_path(path))
+        is_dir = stat.S_ISDIR(st.st_mode)
+        return FileInfo(path, 0 if is_dir else st.st_size, _mtime(st), is_dir)
+
+    def _list(self, path: str) -> list[str]:
+        return [info.path for info in self._list_infos(path)]
+
+    def _list_infos(self, path: str) -> list[FileInfo]:
+        prefix = path.rstrip("/")
+        infos = []
+        try:
+            with os.scandir(self._os_path(path)) as entries:
+                for entry in entries:
+                    if not _addressable(entry.name):
+                        continue
+                    with suppress(FileNotFoundError):  # removed since scandir saw it
+                        st = entry.stat()
+                        is_dir = stat.S_ISDIR(st.st_mode)
+                        size = 0 if is_dir else st.st_size
+                        infos.append(FileInfo(f"{prefix}/{entry.name}", size, _mtime(st), is_dir))
+        except (FileNotFoundError, NotADirectoryError) as err:
+            if path == "/" and not os.path.exists(self.root):
+                return []
+            raise PathNotFoundError(path) from err
+        return infos
+
+    def _move(self, src: str, dst: str) -> None:
+        source = self._os_path(src)
+        if not os.path.lexists(source):
+            raise PathNotFoundError(src)
+        target = self._os_path(dst)
+        if os.path.isdir(target):
+            raise StorageDriverError(dst, "move destination is a directory")
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with _not_found(src):
+            os.replace(source, target)
+
+    def _delete(self, path: str) -> None:
+        target = self._os_path(path)
+        with _not_found(path):
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)
+            else:
+                os.unlink(target)
+
+    def _local_path(self, path: str) -> str | None:
+        target = self._os_path(path)
+        if not os.path.isfile(target):
+            raise PathNotFoundError(path)
+        return target
+
+    def _file(self, path: str) -> str:
+        """The OS path of a regular file at ``path``; :class:`PathNotFoundError` for a directory."""
+        target = self._os_path(path)
+        if os.path.isdir(target):
+            raise PathNotFoundError(path, "is a directory")
+        return target
+
+
+class _FilesystemWriter(FileWriter):
+    """A buffered file handle; ``commit`` flushes and (with ``fsync``) syncs it to disk."""
+
+    def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
+        super().__init__(driver.name, path, f.seek(0, os.SEEK_END))
+        self._fsync = driver.fsync
+        self._target = target
+        self._file = f
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def _close(self) -> None:
+        self._file.close()
+
+    def _cancel(self) -> None:
+        with suppress(FileNotFoundError):
+            os.unlink(self._target)
+
+    def _commit(self) -> None:
+        try:
+            self._file.flush()
+            if self._fsync:
+                os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
