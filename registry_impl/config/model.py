@@ -1,0 +1,326 @@
+"""The typed configuration: one frozen dataclass per section, named and defaulted as distribution's keys.
+
+Defaults are those distribution applies to a configuration file that leaves a key out; the embedded
+default configuration (``load_config(None)``) is a file like any other (see ``load.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+__all__ = [
+    "AccessLogConfig",
+    "CacheConfig",
+    "CatalogConfig",
+    "Config",
+    "DebugConfig",
+    "DeleteConfig",
+    "EventsConfig",
+    "FilesystemConfig",
+    "HTTP2Config",
+    "HTTPConfig",
+    "LogConfig",
+    "MaintenanceConfig",
+    "NotificationsConfig",
+    "PrometheusConfig",
+    "ProxyConfig",
+    "ReadOnlyConfig",
+    "RedirectConfig",
+    "RedisConfig",
+    "RedisPoolConfig",
+    "RedisTLSConfig",
+    "StorageConfig",
+    "TLSConfig",
+    "TagsConfig",
+    "UploadPurgingConfig",
+    "split_host_port",
+]
+
+_ZERO = timedelta(0)
+
+
+def _dict() -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class AccessLogConfig:
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    """``log``: ``level`` is one of error, warn, info, debug; ``formatter`` one of text, json, logstash."""
+
+    level: str = "info"
+    formatter: str = "text"
+    fields: Mapping[str, Any] = field(default_factory=_dict)
+    accesslog: AccessLogConfig = field(default_factory=AccessLogConfig)
+    hooks: tuple[Mapping[str, Any], ...] = ()
+    reportcaller: bool = False
+
+
+@dataclass(frozen=True)
+class FilesystemConfig:
+    """``storage.filesystem``; ``maxthreads`` below 25 is raised to 25, as distribution does."""
+
+    rootdirectory: str = "/var/lib/registry"
+    maxthreads: int = 100
+
+
+@dataclass(frozen=True)
+class DeleteConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class RedirectConfig:
+    disable: bool = False
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """``storage.cache``: ``blobdescriptor`` is ``inmemory``, ``redis`` or ``""`` (no cache)."""
+
+    blobdescriptor: str = ""
+    blobdescriptorsize: int = 10000
+
+
+@dataclass(frozen=True)
+class UploadPurgingConfig:
+    enabled: bool = True
+    age: timedelta = timedelta(hours=168)
+    interval: timedelta = timedelta(hours=24)
+    dryrun: bool = False
+
+
+@dataclass(frozen=True)
+class ReadOnlyConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    uploadpurging: UploadPurgingConfig = field(default_factory=UploadPurgingConfig)
+    readonly: ReadOnlyConfig = field(default_factory=ReadOnlyConfig)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """``storage``: the one driver (its name is its key) and the non-driver subsections.
+
+    ``driver_params`` holds the driver's parameters as plain values (for ``filesystem`` with its
+    defaults filled in); ``filesystem`` is the typed view when that driver is selected. An out-of-tree
+    driver is just a name and its parameters. ``tag`` is distribution 3's ``storage.tag``, kept as given.
+    """
+
+    driver_name: str
+    driver_params: Mapping[str, Any] = field(default_factory=_dict)
+    filesystem: FilesystemConfig | None = None
+    delete: DeleteConfig = field(default_factory=DeleteConfig)
+    redirect: RedirectConfig = field(default_factory=RedirectConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
+    tag: Mapping[str, Any] = field(default_factory=_dict)
+
+    @property
+    def readonly(self) -> bool:
+        return self.maintenance.readonly.enabled
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """``http.tls``; ``minimumtls`` is one of tls1.0, tls1.1, tls1.2 (the default), tls1.3."""
+
+    certificate: str = ""
+    key: str = ""
+    clientcas: tuple[str, ...] = ()
+    clientauth: str = ""
+    minimumtls: str = "tls1.2"
+    ciphersuites: tuple[str, ...] = ()
+    letsencrypt: Mapping[str, Any] = field(default_factory=_dict)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.certificate)
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    enabled: bool = False
+    path: str = "/metrics"
+
+
+@dataclass(frozen=True)
+class DebugConfig:
+    """``http.debug``: the debug server is off while ``addr`` is empty."""
+
+    addr: str = ""
+    prometheus: PrometheusConfig = field(default_factory=PrometheusConfig)
+
+
+@dataclass(frozen=True)
+class HTTP2Config:
+    disabled: bool = False
+
+
+@dataclass(frozen=True)
+class HTTPConfig:
+    """``http``. ``addr`` is ``HOST:PORT`` for tcp, a socket path for unix (``net``).
+
+    ``effective_secret`` is ``secret``, or when that is empty a random secret generated at load time;
+    then ``secret_generated`` is true and the server should log ``RANDOM_SECRET_WARNING``, since
+    upload state signed by one replica will not verify on another.
+    """
+
+    addr: str = ":5000"
+    net: str = "tcp"
+    host: str = ""
+    prefix: str = ""
+    secret: str = ""
+    relativeurls: bool = False
+    draintimeout: timedelta = _ZERO
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    debug: DebugConfig = field(default_factory=DebugConfig)
+    http2: HTTP2Config = field(default_factory=HTTP2Config)
+    effective_secret: str = field(default="", compare=False, repr=False)
+
+    @property
+    def secret_generated(self) -> bool:
+        return not self.secret
+
+    @property
+    def path_prefix(self) -> str:
+        """``prefix`` as ``/a/b`` (no trailing slash), or ``""`` at the root."""
+        stripped = self.prefix.strip("/")
+        return f"/{stripped}" if stripped else ""
+
+    def host_port(self) -> tuple[str, int]:
+        """``addr`` split for a tcp listener: ``":5000"`` is ``("", 5000)``, all interfaces."""
+        return split_host_port(self.addr)
+
+
+@dataclass(frozen=True)
+class RedisPoolConfig:
+    maxidle: int = 0
+    maxactive: int = 0
+    idletimeout: timedelta = _ZERO
+
+
+@dataclass(frozen=True)
+class RedisTLSConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    """``redis`` (distribution 2.8's keys); unused while ``addr`` is empty."""
+
+    addr: str = ""
+    password: str = ""
+    db: int = 0
+    tls: RedisTLSConfig = field(default_factory=RedisTLSConfig)
+    dialtimeout: timedelta = _ZERO
+    readtimeout: timedelta = _ZERO
+    writetimeout: timedelta = _ZERO
+    pool: RedisPoolConfig = field(default_factory=RedisPoolConfig)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.addr)
+
+
+@dataclass(frozen=True)
+class EventsConfig:
+    includereferences: bool = False
+
+
+@dataclass(frozen=True)
+class NotificationsConfig:
+    """``notifications``: endpoints as decoded dicts (durations as timedelta, headers as lists)."""
+
+    endpoints: tuple[Mapping[str, Any], ...] = ()
+    events: EventsConfig = field(default_factory=EventsConfig)
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """``proxy``: a pull-through cache when ``remoteurl`` is set; ``ttl`` 0 means cached content never expires."""
+
+    remoteurl: str = ""
+    username: str = ""
+    password: str = ""
+    ttl: timedelta = timedelta(hours=168)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.remoteurl)
+
+
+@dataclass(frozen=True)
+class CatalogConfig:
+    """``catalog.maxentries``: the most repositories one catalog page returns (0 or absent: 1000)."""
+
+    maxentries: int = 1000
+
+
+@dataclass(frozen=True)
+class TagsConfig:
+    """``tags.maxtags`` (this project's key, not distribution's): the most tags one tag-list page returns.
+
+    The server caps a request's ``n`` at this and pages with ``Link`` headers beyond it; 0 or absent
+    means 1000, matching ``catalog.maxentries``.
+    """
+
+    maxtags: int = 1000
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration.
+
+    ``auth_scheme`` is the one ``auth`` key (silly, htpasswd, token, or an out-of-tree name) or None,
+    ``auth_params`` its parameters. ``validation``, ``middleware`` and ``health`` are kept as decoded
+    dicts; ``extras`` holds the other sections distribution knows and this registry does not use
+    (reporting, compatibility, policy).
+    """
+
+    storage: StorageConfig
+    version: str = "0.1"
+    log: LogConfig = field(default_factory=LogConfig)
+    http: HTTPConfig = field(default_factory=HTTPConfig)
+    auth_scheme: str | None = None
+    auth_params: Mapping[str, Any] = field(default_factory=_dict)
+    redis: RedisConfig = field(default_factory=RedisConfig)
+    notifications: NotificationsConfig = field(default_factory=NotificationsConfig)
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    tags: TagsConfig = field(default_factory=TagsConfig)
+    validation: Mapping[str, Any] = field(default_factory=_dict)
+    middleware: Mapping[str, Any] = field(default_factory=_dict)
+    health: Mapping[str, Any] = field(default_factory=_dict)
+    extras: Mapping[str, Any] = field(default_factory=_dict)
+
+
+def split_host_port(addr: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` as Go's ``net.SplitHostPort`` does, with a numeric port; raise ``ValueError``.
+
+    ``[::1]:5000`` gives ``("::1", 5000)``; an empty host (``:5000``) means every interface and is
+    returned as ``""`` for the server to decide how to bind.
+    """
+    if addr.startswith("["):
+        end = addr.find("]")
+        if end < 0 or addr[end + 1 : end + 2] != ":":
+            raise ValueError(f"invalid address {addr!r}")
+        host, port = addr[1:end], addr[end + 2 :]
+    else:
+        host, sep, port = addr.rpartition(":")
+        if not sep or ":" in host or "[" in host or "]" in host:
+            raise ValueError(f"invalid address {addr!r}")
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise ValueError(f"invalid address {addr!r}: bad port {port!r}")
+    return host, int(port)

@@ -1,0 +1,268 @@
+"""The sections besides storage, built from the decoded tree and validated: log, http, auth, redis, the rest."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+from .model import (
+    AccessLogConfig,
+    CatalogConfig,
+    DebugConfig,
+    EventsConfig,
+    HTTP2Config,
+    HTTPConfig,
+    LogConfig,
+    NotificationsConfig,
+    PrometheusConfig,
+    ProxyConfig,
+    RedisConfig,
+    RedisPoolConfig,
+    RedisTLSConfig,
+    TagsConfig,
+    TLSConfig,
+    split_host_port,
+)
+from .params import get_bool, get_str
+
+__all__ = [
+    "RANDOM_SECRET_WARNING",
+    "build_auth",
+    "build_catalog",
+    "build_http",
+    "build_log",
+    "build_notifications",
+    "build_proxy",
+    "build_redis",
+    "build_tags",
+    "generate_http_secret",
+]
+
+RANDOM_SECRET_WARNING = (
+    "No HTTP secret provided - generated random secret. This may cause problems with uploads if multiple "
+    "registries are behind a load-balancer. To provide a shared secret, fill in http.secret in the "
+    "configuration file or set the REGISTRY_HTTP_SECRET environment variable."
+)
+LOG_LEVELS = ("error", "warn", "info", "debug")
+LOG_FORMATTERS = ("text", "json", "logstash")
+NETWORKS = ("tcp", "tcp4", "tcp6", "unix")
+TLS_VERSIONS = ("tls1.0", "tls1.1", "tls1.2", "tls1.3")
+CLIENT_AUTH = (
+    "",
+    "request-client-cert",
+    "require-any-client-cert",
+    "verify-client-cert-if-given",
+    "require-and-verify-client-cert",
+)
+# Parameters each built-in access controller cannot start without; token also needs one of its key sources.
+_AUTH_REQUIRED = {
+    "silly": ("realm", "service"),
+    "htpasswd": ("realm", "path"),
+    "token": ("realm", "service", "issuer"),
+}
+_DEFAULT_PAGE = 1000
+
+
+def generate_http_secret() -> str:
+    """A random secret, as distribution generates when ``http.secret`` is empty (32 random bytes)."""
+    return secrets.token_urlsafe(32)
+
+
+def build_log(log: Mapping[str, Any], legacy_level: str) -> LogConfig:
+    """``log``; the deprecated top-level ``loglevel`` applies when ``log.level`` is empty."""
+    key = "log.level" if log.get("level") or not legacy_level else "loglevel"
+    level = (log.get("level") or legacy_level or "info").lower()
+    if level not in LOG_LEVELS:
+        raise ConfigError(key, f"invalid level {level!r}, must be one of {', '.join(LOG_LEVELS)}")
+    formatter = log.get("formatter") or "text"
+    if formatter not in LOG_FORMATTERS:
+        raise ConfigError(
+            "log.formatter",
+            f"unsupported formatter {formatter!r}, must be one of {', '.join(LOG_FORMATTERS)}",
+        )
+    return LogConfig(
+        level=level,
+        formatter=formatter,
+        fields=log.get("fields", {}),
+        accesslog=AccessLogConfig(log.get("accesslog", {}).get("disabled", False)),
+        hooks=tuple(log.get("hooks", ())),
+        reportcaller=log.get("reportcaller", False),
+    )
+
+
+def build_http(http: Mapping[str, Any]) -> HTTPConfig:
+    net = http.get("net") or "tcp"
+    if net not in NETWORKS:
+        raise ConfigError("http.net", f"unknown network {net!r}, must be one of {', '.join(NETWORKS)}")
+    addr = http.get("addr") or ""
+    if net == "unix":
+        if not addr:
+            raise ConfigError("http.addr", "a socket path is required when http.net is unix")
+    else:
+        addr = addr or HTTPConfig.addr
+        _check_addr(addr, "http.addr")
+    host = http.get("host", "")
+    if host:
+        parts = urlsplit(host)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("http.host", f"invalid URL {host!r}, expected http(s)://host[:port]")
+    prefix = http.get("prefix", "")
+    if prefix and not prefix.startswith("/"):
+        raise ConfigError("http.prefix", f"must start with '/', got {prefix!r}")
+    debug = http.get("debug", {})
+    if debug.get("addr"):
+        _check_addr(debug["addr"], "http.debug.addr")
+    prometheus = debug.get("prometheus", {})
+    secret = http.get("secret", "")
+    return HTTPConfig(
+        addr=addr,
+        net=net,
+        host=host,
+        prefix=prefix,
+        secret=secret,
+        relativeurls=http.get("relativeurls", False),
+        draintimeout=_non_negative(http.get("draintimeout", timedelta(0)), "http.draintimeout"),
+        headers={name: tuple(values) for name, values in http.get("headers", {}).items()},
+        tls=_tls(http.get("tls", {})),
+        debug=DebugConfig(
+            debug.get("addr", ""),
+            PrometheusConfig(
+                prometheus.get("enabled", False), prometheus.get("path") or PrometheusConfig.path
+            ),
+        ),
+        http2=HTTP2Config(http.get("http2", {}).get("disabled", False)),
+        effective_secret=secret or generate_http_secret(),
+    )
+
+
+def _check_addr(addr: str, key: str) -> None:
+    try:
+        split_host_port(addr)
+    except ValueError as exc:
+        raise ConfigError(key, str(exc)) from None
+
+
+def _non_negative(value: timedelta, key: str) -> timedelta:
+    if value < timedelta(0):
+        raise ConfigError(key, "must not be negative")
+    return value
+
+
+def _tls(tls: Mapping[str, Any]) -> TLSConfig:
+    certificate, private_key = tls.get("certificate", ""), tls.get("key", "")
+    if certificate and not private_key:
+        raise ConfigError("http.tls.key", "required when http.tls.certificate is set")
+    if private_key and not certificate:
+        raise ConfigError("http.tls.certificate", "required when http.tls.key is set")
+    minimum = tls.get("minimumtls") or TLSConfig.minimumtls
+    if minimum not in TLS_VERSIONS:
+        raise ConfigError(
+            "http.tls.minimumtls",
+            f"unknown TLS version {minimum!r}, must be one of {', '.join(TLS_VERSIONS)}",
+        )
+    clientauth = tls.get("clientauth", "")
+    if clientauth not in CLIENT_AUTH:
+        raise ConfigError("http.tls.clientauth", f"unknown client auth mode {clientauth!r}")
+    return TLSConfig(
+        certificate=certificate,
+        key=private_key,
+        clientcas=tuple(tls.get("clientcas", ())),
+        clientauth=clientauth,
+        minimumtls=minimum,
+        ciphersuites=tuple(tls.get("ciphersuites", ())),
+        letsencrypt=tls.get("letsencrypt", {}),
+    )
+
+
+def build_auth(auth: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, dict[str, Any]]:
+    """``(scheme, params)`` of the one configured access controller, ``(None, {})`` for none."""
+    if not auth:
+        return None, {}
+    if len(auth) > 1:
+        raise ConfigError(
+            "auth", f"exactly one auth scheme may be configured, found {', '.join(sorted(auth))}"
+        )
+    scheme, params = next(iter(auth.items()))
+    key = f"auth.{scheme}"
+    for name in _AUTH_REQUIRED.get(scheme, ()):
+        if not get_str(params, name, key):
+            raise ConfigError(f"{key}.{name}", f"required by the {scheme} access controller")
+    if scheme == "token":
+        if not (get_str(params, "rootcertbundle", key) or get_str(params, "jwks", key)):
+            raise ConfigError(
+                f"{key}.rootcertbundle", "required by the token access controller (or auth.token.jwks)"
+            )
+        get_bool(params, "autoredirect", key, False)
+        algorithms = params.get("signingalgorithms")
+        if algorithms is not None and not (
+            isinstance(algorithms, list) and all(isinstance(a, str) for a in algorithms)
+        ):
+            raise ConfigError(f"{key}.signingalgorithms", f"expected a list of strings, got {algorithms!r}")
+    return scheme, dict(params)
+
+
+def build_redis(redis: Mapping[str, Any]) -> RedisConfig:
+    pool = redis.get("pool", {})
+    for name, value in (
+        ("db", redis.get("db", 0)),
+        ("pool.maxidle", pool.get("maxidle", 0)),
+        ("pool.maxactive", pool.get("maxactive", 0)),
+    ):
+        if value < 0:
+            raise ConfigError(f"redis.{name}", f"must not be negative, got {value}")
+    return RedisConfig(
+        addr=redis.get("addr", ""),
+        password=redis.get("password", ""),
+        db=redis.get("db", 0),
+        tls=RedisTLSConfig(redis.get("tls", {}).get("enabled", False)),
+        dialtimeout=_non_negative(redis.get("dialtimeout", timedelta(0)), "redis.dialtimeout"),
+        readtimeout=_non_negative(redis.get("readtimeout", timedelta(0)), "redis.readtimeout"),
+        writetimeout=_non_negative(redis.get("writetimeout", timedelta(0)), "redis.writetimeout"),
+        pool=RedisPoolConfig(
+            pool.get("maxidle", 0),
+            pool.get("maxactive", 0),
+            _non_negative(pool.get("idletimeout", timedelta(0)), "redis.pool.idletimeout"),
+        ),
+    )
+
+
+def build_notifications(notifications: Mapping[str, Any]) -> NotificationsConfig:
+    endpoints = notifications.get("endpoints", [])
+    for i, endpoint in enumerate(endpoints):
+        if not endpoint.get("disabled") and not endpoint.get("url"):
+            raise ConfigError(f"notifications.endpoints[{i}].url", "required for an enabled endpoint")
+    events = notifications.get("events", {})
+    return NotificationsConfig(tuple(endpoints), EventsConfig(events.get("includereferences", False)))
+
+
+def build_proxy(proxy: Mapping[str, Any]) -> ProxyConfig:
+    """``proxy``; an absent ``ttl`` is 168h, an explicit 0 never expires (distribution's pointer semantics)."""
+    remoteurl = proxy.get("remoteurl", "")
+    if remoteurl:
+        parts = urlsplit(remoteurl)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError("proxy.remoteurl", f"invalid URL {remoteurl!r}")
+    return ProxyConfig(
+        remoteurl=remoteurl,
+        username=proxy.get("username", ""),
+        password=proxy.get("password", ""),
+        ttl=_non_negative(proxy.get("ttl", ProxyConfig.ttl), "proxy.ttl"),
+    )
+
+
+def build_catalog(catalog: Mapping[str, Any]) -> CatalogConfig:
+    return CatalogConfig(_page_size(catalog.get("maxentries", 0), "catalog.maxentries"))
+
+
+def build_tags(tags: Mapping[str, Any]) -> TagsConfig:
+    return TagsConfig(_page_size(tags.get("maxtags", 0), "tags.maxtags"))
+
+
+def _page_size(value: int, key: str) -> int:
+    if value < 0:
+        raise ConfigError(key, f"must not be negative, got {value}")
+    return value or _DEFAULT_PAGE
