@@ -7,6 +7,9 @@ replaces what was there, whole: ``REGISTRY_STORAGE=s3`` replaces the entire ``st
 ``{s3: {}}``. Variables apply in lexical order of their names, so a section is replaced before the
 variables below it refine it (``REGISTRY_STORAGE`` before ``REGISTRY_STORAGE_S3_BUCKET``).
 
+Keys containing ``_`` cannot be reached one by one (the name is split at every ``_``); set their parent
+map whole instead: ``REGISTRY_STORAGE_GCS_CREDENTIALS='{private_key: ...}'``.
+
 Two departures from distribution: ``REGISTRY_VERSION`` and ``REGISTRY_CONFIGURATION_PATH`` (which
 locates the file) are skipped, and a variable that ends at a list element (``..._HOSTS_0=x``) sets that
 element, as distribution's documentation says, where its parser only appends an empty one.

@@ -144,6 +144,27 @@ def test_env_lists_by_index() -> None:
     assert config.http.tls.clientcas == ("/ca.pem",)
 
 
+def test_env_creates_missing_parameter_maps() -> None:
+    config = parse(
+        MINIMAL,
+        REGISTRY_STORAGE_MAINTENANCE_UPLOADPURGING_ENABLED="false",
+        REGISTRY_STORAGE_MAINTENANCE_READONLY="{enabled: true}",
+    )
+    assert config.storage.maintenance.uploadpurging.enabled is False
+    assert config.storage.readonly is True
+
+
+def test_env_keys_with_underscores_need_the_parent_map() -> None:
+    config = parse(
+        "version: 0.1\nstorage:\n  gcs:\n    bucket: b\n",
+        REGISTRY_STORAGE_GCS_CREDENTIALS="{type: service_account, private_key: k}",
+        REGISTRY_STORAGE_GCS_KEY_FILE="/split",
+    )
+    params = config.storage.driver_params
+    assert params["credentials"] == {"type": "service_account", "private_key": "k"}
+    assert params["key"] == {"file": "/split"}  # split at the underscore, as distribution does
+
+
 def test_env_go_field_names_not_yaml_keys() -> None:
     config = parse(MINIMAL, REGISTRY_NOTIFICATIONS_EVENTCONFIG_INCLUDEREFERENCES="true")
     assert config.notifications.events.includereferences is True
