@@ -31,7 +31,7 @@ __all__ = ["DEFAULT_ROOT", "FilesystemDriver"]
 
 DEFAULT_ROOT = "/var/lib/registry"
 WRITE_BUFFER = 4 << 20  # writers hand the OS chunks of this size
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 _TEMP_PREFIX = ".~tmp-"
 
 
@@ -48,12 +48,25 @@ def _mtime(st: os.stat_result) -> datetime:
     return datetime.fromtimestamp(st.st_mtime, UTC)
 
 
+def _sync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _addressable(name: str) -> bool:
-    return bool(_NAME_RE.match(name)) and name not in (".", "..")
+    return bool(_NAME_RE.fullmatch(name)) and name not in (".", "..")
 
 
 class FilesystemDriver(StorageDriver):
-    """Files under a root directory; ``fsync`` makes ``put_content`` and ``commit`` durable (default on)."""
+    """Files under a root directory; ``fsync`` makes ``put_content`` and ``commit`` durable (default on).
+
+    With ``fsync`` (distribution's behaviour) a small ``put_content`` costs ~5-10 ms instead of ~0.1-0.5 ms on
+    ext4 (it syncs the temporary file and then the directory holding the rename); ``commit`` syncs the file.
+    Like distribution, ``close`` syncs too, so an acknowledged upload chunk survives a crash.
+    """
 
     name = "filesystem"
 
@@ -63,11 +76,11 @@ class FilesystemDriver(StorageDriver):
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FilesystemDriver:
-        """Build from distribution's config keys ``rootdirectory`` and ``maxthreads`` (accepted, unused)."""
-        unknown = set(params) - {"rootdirectory", "maxthreads"}
+        """Build from distribution's keys ``rootdirectory``, ``maxthreads`` (accepted, unused) and our ``fsync``."""
+        unknown = set(params) - {"rootdirectory", "maxthreads", "fsync"}
         if unknown:
             raise ValueError(f"unknown filesystem driver parameters: {sorted(unknown)}")
-        return cls(str(params.get("rootdirectory") or DEFAULT_ROOT))
+        return cls(str(params.get("rootdirectory") or DEFAULT_ROOT), fsync=bool(params.get("fsync", True)))
 
     def __repr__(self) -> str:
         return f"<FilesystemDriver {str(self.root)!r}>"
@@ -98,6 +111,8 @@ class FilesystemDriver(StorageDriver):
             with suppress(FileNotFoundError):
                 os.unlink(temp)
             raise
+        if self.fsync:
+            _sync_dir(parent)  # make the rename itself durable, as distribution does
 
     def _reader(self, path: str, offset: int) -> BinaryIO:
         with _not_found(path):
@@ -177,7 +192,7 @@ class FilesystemDriver(StorageDriver):
 
 
 class _FilesystemWriter(FileWriter):
-    """A buffered file handle; ``commit`` flushes and (with ``fsync``) syncs it to disk."""
+    """A buffered file handle; ``close`` and ``commit`` flush and (with ``fsync``) sync it to disk."""
 
     def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
         super().__init__(driver.name, path, f.seek(0, os.SEEK_END))
@@ -189,13 +204,16 @@ class _FilesystemWriter(FileWriter):
         self._file.write(data)
 
     def _close(self) -> None:
-        self._file.close()
+        self._sync_and_close()
 
     def _cancel(self) -> None:
         with suppress(FileNotFoundError):
             os.unlink(self._target)
 
     def _commit(self) -> None:
+        self._sync_and_close()
+
+    def _sync_and_close(self) -> None:
         try:
             self._file.flush()
             if self._fsync:

@@ -1,0 +1,136 @@
+"""Filesystem-only guarantees: distribution's on-disk mapping, atomic replace, hidden temp files, permissions."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from registry_impl.storage.driver.base import PathNotFoundError
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+
+pytestmark = pytest.mark.driver
+
+LINK = "/docker/registry/v2/repositories/library/alpine/_manifests/tags/latest/current/link"
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> FilesystemDriver:
+    return FilesystemDriver(tmp_path)
+
+
+def test_driver_paths_map_under_the_root_directory(driver: FilesystemDriver, tmp_path: Path) -> None:
+    driver.put_content(LINK, b"sha256:abc")
+    assert (tmp_path / LINK.lstrip("/")).read_bytes() == b"sha256:abc"
+    assert driver.local_path(LINK) == str(tmp_path / LINK.lstrip("/"))
+
+
+def test_reads_a_data_directory_written_by_distribution(tmp_path: Path) -> None:
+    blob = tmp_path / "docker/registry/v2/blobs/sha256/ab/abcd/data"
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"layer")
+    driver = FilesystemDriver(str(tmp_path))
+    assert driver.get_content("/docker/registry/v2/blobs/sha256/ab/abcd/data") == b"layer"
+    assert driver.list("/docker/registry/v2/blobs/sha256") == ["/docker/registry/v2/blobs/sha256/ab"]
+
+
+def test_missing_root_directory_lists_empty(tmp_path: Path) -> None:
+    assert FilesystemDriver(tmp_path / "not-yet").list("/") == []
+
+
+def test_put_content_leaves_no_temporary_files(driver: FilesystemDriver, tmp_path: Path) -> None:
+    for i in range(20):
+        driver.put_content(LINK, f"sha256:{i}".encode())
+    directory = (tmp_path / LINK.lstrip("/")).parent
+    assert os.listdir(directory) == ["link"]
+
+
+def test_failed_replace_keeps_old_content_and_no_temporary(
+    driver: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver.put_content(LINK, b"old")
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(Exception, match="disk on fire"):
+        driver.put_content(LINK, b"new")
+    monkeypatch.undo()
+    assert driver.get_content(LINK) == b"old"
+    assert os.listdir((tmp_path / LINK.lstrip("/")).parent) == ["link"]
+
+
+def test_unaddressable_names_are_not_listed_or_walked(driver: FilesystemDriver, tmp_path: Path) -> None:
+    driver.put_content("/d/ok", b"x")
+    for name in (".~tmp-123", "has space", "new\nline"):
+        (tmp_path / "d" / name).write_bytes(b"junk")
+    assert driver.list("/d") == ["/d/ok"]
+    assert [info.path for info in driver.walk("/d")] == ["/d/ok"]
+
+
+def test_readers_during_replace_see_whole_values(driver: FilesystemDriver) -> None:
+    old, new = b"o" * (8 << 20), b"n" * (8 << 20)
+    driver.put_content(LINK, old)
+    done = threading.Event()
+    seen: set[bytes] = set()
+
+    def read() -> None:
+        while not done.is_set():
+            content = driver.get_content(LINK)
+            seen.add(content if content in (old, new) else b"partial")
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for value in (new, old, new):
+        driver.put_content(LINK, value)
+    done.set()
+    reader.join()
+    assert seen <= {old, new}
+
+
+def test_move_is_a_rename(driver: FilesystemDriver, tmp_path: Path) -> None:
+    driver.put_content("/uploads/u/data", b"blob")
+    inode = os.stat(tmp_path / "uploads/u/data").st_ino
+    driver.move("/uploads/u/data", "/blobs/ab/abc/data")
+    assert os.stat(tmp_path / "blobs/ab/abc/data").st_ino == inode
+
+
+def test_files_respect_the_umask(driver: FilesystemDriver, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        driver.put_content("/put", b"x")
+        with driver.writer("/written") as writer:
+            writer.write(b"x")
+    finally:
+        os.umask(old)
+    for name in ("put", "written"):
+        assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o644
+
+
+def test_local_path_of_missing_or_directory(driver: FilesystemDriver) -> None:
+    driver.put_content("/d/f", b"x")
+    for path in ("/d", "/d/missing"):
+        with pytest.raises(PathNotFoundError):
+            driver.local_path(path)
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+def test_fsync_is_optional(tmp_path: Path, fsync: bool) -> None:
+    driver = FilesystemDriver.from_params({"rootdirectory": str(tmp_path), "fsync": fsync})
+    assert driver.fsync is fsync
+    driver.put_content("/a", b"x")
+    with driver.writer("/b") as writer:
+        writer.write(b"y")
+    assert (driver.get_content("/a"), driver.get_content("/b")) == (b"x", b"y")
+
+
+def test_writer_buffers_small_writes(driver: FilesystemDriver, tmp_path: Path) -> None:
+    writer = driver.writer("/f")
+    writer.write(b"small")
+    assert (tmp_path / "f").stat().st_size == 0  # still in the buffer
+    writer.close()
+    assert (tmp_path / "f").read_bytes() == b"small"
