@@ -21,8 +21,8 @@ __all__ = [
     "parse_digest",
 ]
 
-#: The OCI image-spec digest grammar: ``algorithm ":" encoded`` (descriptor.md, "Digests").
-DIGEST_PATTERN = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"
+#: The OCI image-spec digest grammar, ``algorithm ":" encoded``, as the descriptor declares it.
+from registry_spec.params import DIGEST_PATTERN
 
 _DIGEST_RE = re.compile(DIGEST_PATTERN)
 

@@ -21,14 +21,8 @@ __all__ = [
     "validate_tag",
 ]
 
-#: One path component of a repository name (distribution-spec 1.1, "Pulling manifests").
-NAME_COMPONENT_PATTERN = r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*"
-#: A whole repository name: components joined by ``/``.
-NAME_PATTERN = rf"^{NAME_COMPONENT_PATTERN}(?:/{NAME_COMPONENT_PATTERN})*$"
-#: A tag: at most 128 characters, not starting with ``.`` or ``-``.
-TAG_PATTERN = r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"
-#: distribution's limit on a repository name, slashes included.
-NAME_MAX_LENGTH = 255
+# The grammars are the descriptor's (registry_spec.params), so the spec and the server cannot drift.
+from registry_spec.params import NAME_COMPONENT_PATTERN, NAME_MAX_LENGTH, NAME_PATTERN, TAG_PATTERN
 
 DEFAULT_HOST = "docker.io"
 _LEGACY_HOST = "index.docker.io"
