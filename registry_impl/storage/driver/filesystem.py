@@ -124,7 +124,8 @@ class FilesystemDriver(StorageDriver):
         target = self._os_path(path)
         if append:
             with _not_found(path):
-                f = open(self._file(path), "ab", buffering=WRITE_BUFFER)  # noqa: SIM115
+                fd = os.open(self._file(path), os.O_WRONLY | os.O_APPEND)  # no O_CREAT: it must exist
+            f = open(fd, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             f = open(target, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115
