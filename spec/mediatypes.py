@@ -1,7 +1,8 @@
 """Media types and the JSON Schemas of manifests, indexes, configs, descriptors and API bodies.
 
 The schemas are deliberately open (unknown fields allowed, as both specs require of readers) and
-are used three ways: OpenAPI components, standalone files under ``generated/schemas/``, and the
+are written in the subset JSON Schema shares with OpenAPI 3.0 (``enum`` rather than ``const``),
+so the one document serves OpenAPI 3.1 readers and the 3.0-only framework alike. They are used three ways: OpenAPI components, standalone files under ``generated/schemas/``, and the
 server's manifest PUT validation.
 """
 
@@ -72,8 +73,8 @@ def _manifest(media_type: str, *, required_media_type: bool, list_field: str, it
     if required_media_type:
         required.append("mediaType")
     props: dict[str, Any] = {
-        "schemaVersion": {"type": "integer", "const": 2},
-        "mediaType": {"type": "string", "const": media_type},
+        "schemaVersion": {"type": "integer", "enum": [2]},
+        "mediaType": {"type": "string", "enum": [media_type]},
         list_field: {"type": "array", "items": _ref(item)},
     }
     if list_field == "layers":
@@ -140,7 +141,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "size": {"type": "integer", "minimum": 0},
             "urls": {"type": "array", "items": {"type": "string"}},
             "annotations": _ANNOTATIONS,
-            "data": {"type": "string", "contentEncoding": "base64"},
+            "data": {"type": "string", "description": "The content, base64-encoded (embedded data)."},
             "artifactType": _MEDIA_TYPE,
         },
     },
@@ -168,7 +169,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "rootfs": {
                 "type": "object",
                 "properties": {
-                    "type": {"type": "string", "const": "layers"},
+                    "type": {"type": "string", "enum": ["layers"]},
                     "diff_ids": {"type": "array", "items": _DIGEST},
                 },
             },

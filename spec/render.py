@@ -26,7 +26,7 @@ INFO = {
         '`{"errors":[{"code","message","detail"}]}`; every answer carries '
         "`Docker-Distribution-API-Version: registry/2.0`."
     ),
-    "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    "license": {"name": "Apache-2.0", "url": "https://www.apache.org/licenses/LICENSE-2.0"},
 }
 
 

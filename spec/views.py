@@ -45,15 +45,21 @@ def openapi_param(param: Param, required: bool | None = None) -> dict[str, Any]:
         True if param.location == "path" else bool(param.required if required is None else required)
     )
     out["schema"] = param.schema()
+    if param.location == "header" and param.type == "integer":
+        out["schema"] = {"type": "string", "pattern": "^[0-9]+$"}  # headers travel as text
     if param.example is not None:
-        out["example"] = param.example
+        out["example"] = str(param.example) if param.location == "header" else param.example
     return out
 
 
 def header_object(param: Param) -> dict[str, Any]:
-    out: dict[str, Any] = {"description": param.description, "schema": param.schema()}
+    """A response header; numbers are described as digit strings, as they travel."""
+    schema = param.schema()
+    if schema.get("type") == "integer":
+        schema = {"type": "string", "pattern": "^[0-9]+$"}
+    out: dict[str, Any] = {"description": param.description, "schema": schema}
     if param.example is not None:
-        out["example"] = param.example
+        out["example"] = str(param.example)
     return out
 
 

@@ -1,0 +1,124 @@
+"""create_app(): the only module that imports connexion; binds generated/openapi.yaml to the handlers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+import connexion
+import registry_generated
+import yaml
+from connexion.exceptions import ProblemException
+from connexion.lifecycle import ConnexionRequest, ConnexionResponse
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from registry_spec import errors as E
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp
+
+from registry_impl import errors as D
+from registry_impl.api import errors as api_errors
+from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
+from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit
+from registry_impl.api.problems import classify
+
+log = logging.getLogger("registry.api")
+SPEC_DIR = Path(registry_generated.__file__).resolve().parent
+SPEC_FILE = "openapi.yaml"
+FRAMEWORK_OPENAPI_VERSION = "3.0.3"
+
+
+def _to_connexion(response: Response) -> ConnexionResponse:
+    headers = {
+        k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "content-type")
+    }
+    return ConnexionResponse(
+        status_code=response.status_code,
+        mimetype=response.media_type or "application/json",
+        body=response.body,
+        headers=headers,
+    )
+
+
+def _domain_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, D.RegistryError)
+    return _to_connexion(api_errors.error_response(exc))
+
+
+def _problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    assert isinstance(exc, ProblemException)
+    scope = routed_scope() or request.scope
+    operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id") or ""
+    found, code = classify(
+        operation,
+        scope.get("path_params") or {},
+        dict(request.query_params),
+        {k.lower(): v for k, v in request.headers.items()},
+        str(exc.detail or ""),
+    )
+    if found is not None:
+        return _to_connexion(api_errors.error_response(found))
+    status = exc.status if exc.status in (400, 413, 415) else code.status
+    if exc.status == 415 and code is E.MANIFEST_INVALID:
+        status = 400
+    detail = {"reason": str(exc.detail or exc.title or "")[:500]}
+    return _to_connexion(api_errors.envelope([(code, None, detail)], status=status))
+
+
+def _http_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    status = getattr(exc, "status_code", 500)
+    if status == 404:
+        return _to_connexion(
+            api_errors.envelope([(E.UNSUPPORTED, "no route matches the request", None)], status=404)
+        )
+    if status == 405:
+        return _to_connexion(api_errors.envelope([(E.UNSUPPORTED, "method not allowed on this route", None)]))
+    return _to_connexion(
+        api_errors.envelope([(E.UNKNOWN, str(getattr(exc, "detail", "")), None)], status=status)
+    )
+
+
+def _unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+    return _to_connexion(api_errors.unknown_error(exc, uuid.uuid4().hex))
+
+
+def load_specification() -> dict[str, Any]:
+    """generated/openapi.yaml as the framework reads it.
+
+    connexion 3.3 validates documents against OpenAPI 3.0 only. The generated document is 3.1 but
+    written in the subset the two versions share, so it is handed over with its version label
+    changed and nothing else.
+    """
+    document: dict[str, Any] = yaml.safe_load((SPEC_DIR / SPEC_FILE).read_text(encoding="utf-8"))
+    document["openapi"] = FRAMEWORK_OPENAPI_VERSION
+    return document
+
+
+def create_app(state: AppState, *, validate_responses: bool = False) -> ASGIApp:
+    """The registry ASGI application over ``state``; response validation is for tests."""
+    app = connexion.AsyncApp(
+        __name__, swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False)
+    )
+    app.add_api(load_specification(), validate_responses=validate_responses, strict_validation=False)
+    app.add_middleware(ContextMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, state=state)
+    app.add_middleware(RoutedScopeMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(ManifestSizeLimit, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(
+        HeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, extra=state.extra_headers
+    )
+    app.add_error_handler(D.RegistryError, _domain_error)
+    app.add_error_handler(ProblemException, _problem)
+    app.add_error_handler(HTTPException, _http_error)
+    app.add_error_handler(404, _http_error)
+    app.add_error_handler(405, _http_error)
+    app.add_error_handler(Exception, _unexpected)
+    return app  # type: ignore[no-any-return]
+
+
+def operation_ids() -> list[str]:
+    """Every operationId of the bound specification (for the binding test)."""
+    document = load_specification()
+    return [op["operationId"] for item in document["paths"].values() for op in item.values()]

@@ -1,0 +1,76 @@
+"""Per-request context: the Starlette request and the application state, reachable from handlers."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from registry_impl.storage.registry import Registry
+
+
+@dataclass
+class AppState:
+    """Everything handlers need, built once at startup (no module-level singletons)."""
+
+    registry: Registry
+    secret: bytes
+    max_tags: int = 1000
+    max_catalog: int = 1000
+    relative_urls: bool = False
+    host: str = ""
+    extra_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    redirect_blobs: bool = True
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request: Request
+    state: AppState
+
+
+_current: ContextVar[RequestContext] = ContextVar("registry_request")
+_routed: ContextVar[Scope | None] = ContextVar("registry_routed_scope", default=None)
+
+
+def current() -> RequestContext:
+    """The context of the request being handled."""
+    return _current.get()
+
+
+class ContextMiddleware:
+    """Innermost middleware: stores the request (with the receive channel the handler must read)."""
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _current.set(RequestContext(Request(scope, receive), self.state))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _current.reset(token)
+
+
+def routed_scope() -> Scope | None:
+    """The scope as routing left it (operation and path parameters), for rendering framework errors."""
+    return _routed.get()
+
+
+class RoutedScopeMiddleware:
+    """Placed after routing: remembers the routed scope so a validation failure can be explained."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _routed.set(scope)
+        await self.app(scope, receive, send)

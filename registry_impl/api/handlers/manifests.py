@@ -1,0 +1,66 @@
+"""/v2/<name>/manifests/<reference>: GET, HEAD, PUT, DELETE by tag or digest."""
+
+from __future__ import annotations
+
+from registry_spec import urls
+from starlette.responses import Response
+
+from registry_impl.api.context import RequestContext, current
+from registry_impl.api.headers import etag_matches, format_etag
+from registry_impl.api.locations import absolute
+from registry_impl.digests import Digest
+from registry_impl.references import parse_reference
+from registry_impl.storage.registry import Repository
+
+
+def _digest_of(repo: Repository, reference: str) -> str:
+    parsed = parse_reference(reference)
+    return str(parsed) if isinstance(parsed, Digest) else repo.tags.resolve(parsed)
+
+
+def _fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> Response:
+    repo = ctx.state.registry.repository(name)
+    manifest = repo.manifests.get(_digest_of(repo, reference))
+    headers = {"Docker-Content-Digest": manifest.digest, "ETag": format_etag(manifest.digest)}
+    if etag_matches(ctx.request.headers.get("if-none-match"), manifest.digest):
+        return Response(status_code=304, headers=headers)
+    headers["Content-Length"] = str(len(manifest.content))
+    return Response(manifest.content if with_body else b"", headers=headers, media_type=manifest.media_type)
+
+
+async def get_manifest(name: str, reference: str) -> Response:
+    return _fetch(current(), name, reference, with_body=True)
+
+
+async def head_manifest(name: str, reference: str) -> Response:
+    return _fetch(current(), name, reference, with_body=False)
+
+
+async def put_manifest(name: str, reference: str) -> Response:
+    ctx = current()
+    ctx.state.registry.require_writable()
+    parsed_ref = parse_reference(reference)
+    body = await ctx.request.body()
+    repo = ctx.state.registry.repository(name)
+    digest, parsed = repo.manifests.put(
+        body,
+        ctx.request.headers.get("content-type", ""),
+        tag=None if isinstance(parsed_ref, Digest) else parsed_ref,
+        digest=parsed_ref if isinstance(parsed_ref, Digest) else None,
+    )
+    headers = {"Location": absolute(ctx, urls.manifest(name, digest)), "Docker-Content-Digest": digest}
+    if parsed.subject is not None:
+        headers["OCI-Subject"] = parsed.subject.digest
+    return Response(status_code=201, headers=headers)
+
+
+async def delete_manifest(name: str, reference: str) -> Response:
+    ctx = current()
+    ctx.state.registry.require_delete()
+    repo = ctx.state.registry.repository(name)
+    parsed_ref = parse_reference(reference)
+    if isinstance(parsed_ref, Digest):
+        repo.manifests.delete(str(parsed_ref))
+    else:
+        repo.tags.untag(parsed_ref)
+    return Response(status_code=202)

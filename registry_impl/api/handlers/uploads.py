@@ -1,0 +1,153 @@
+"""Blob uploads: POST (session, monolithic, mount), and the session's GET, PATCH, PUT and DELETE.
+
+Bodies are streamed straight from the socket into storage and the hasher; handlers declare no
+body parameter, so the framework never buffers them.
+"""
+
+from __future__ import annotations
+
+from registry_spec import urls
+from starlette.responses import Response
+
+from registry_impl.api.context import RequestContext, current
+from registry_impl.api.headers import format_range, parse_content_range
+from registry_impl.api.locations import absolute, upload_location, verify_upload
+from registry_impl.digests import parse_digest
+from registry_impl.errors import BlobUnknown, NameInvalid, NameUnknown, RangeInvalid, SizeInvalid
+from registry_impl.references import validate_name
+from registry_impl.storage.blobs import BlobInfo
+from registry_impl.storage.registry import Repository
+from registry_impl.storage.uploads import UploadStatus
+
+
+def _session_headers(ctx: RequestContext, name: str, status: UploadStatus) -> dict[str, str]:
+    return {
+        "Location": upload_location(ctx, name, status.uuid),
+        "Range": format_range(status.size),
+        "Docker-Upload-UUID": status.uuid,
+        "Content-Length": "0",
+    }
+
+
+def _created(ctx: RequestContext, name: str, info: BlobInfo) -> Response:
+    headers = {"Location": absolute(ctx, urls.blob(name, info.digest)), "Docker-Content-Digest": info.digest}
+    return Response(status_code=201, headers=headers)
+
+
+class ChunkOutOfOrder(RangeInvalid):
+    """A chunk that does not start where the upload ends; the answer tells where it does."""
+
+    def __init__(self, headers: dict[str, str], offset: int) -> None:
+        super().__init__("chunk does not start where the upload ends", detail={"offset": offset})
+        self.headers = headers
+
+
+def _chunk_bounds(ctx: RequestContext, name: str, status: UploadStatus) -> int | None:
+    """The length a Content-Range announces, after checking it starts where the upload ends."""
+    bounds = parse_content_range(ctx.request.headers.get("content-range"))
+    if bounds is None:
+        return None
+    start, end = bounds
+    if start != status.size:
+        headers = {"Location": upload_location(ctx, name, status.uuid), "Range": format_range(status.size)}
+        raise ChunkOutOfOrder(headers, status.size)
+    expected = end - start + 1
+    declared = ctx.request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) != expected:
+        raise SizeInvalid(
+            "Content-Length does not match Content-Range",
+            detail={"contentLength": int(declared), "contentRange": expected},
+        )
+    return expected
+
+
+async def _receive(ctx: RequestContext, repo: Repository, upload_id: str, expected: int | None) -> int:
+    """Append the request body to the upload; returns the bytes written."""
+    writer = repo.uploads.writer(upload_id)
+    before = writer.size
+    try:
+        async for chunk in ctx.request.stream():
+            if chunk:
+                writer.write(chunk)
+    finally:
+        writer.close()
+    written = writer.size - before
+    if expected is not None and written != expected:
+        raise SizeInvalid(
+            "body length does not match Content-Range", detail={"received": written, "expected": expected}
+        )
+    return written
+
+
+async def _try_mount(
+    ctx: RequestContext, repo: Repository, mount: str, source: str | None
+) -> Response | None:
+    try:
+        digest = str(parse_digest(mount))
+        if source is not None:
+            validate_name(source)
+        return _created(ctx, repo.name, repo.mount(digest, source))
+    except (BlobUnknown, NameUnknown, NameInvalid):
+        return None
+
+
+async def start_upload(name: str) -> Response:
+    ctx = current()
+    ctx.state.registry.require_writable()
+    repo = ctx.state.registry.repository(name)
+    query = ctx.request.query_params
+    if query.get("mount"):
+        mounted = await _try_mount(ctx, repo, query["mount"], query.get("from"))
+        if mounted is not None:
+            return mounted
+    digest = parse_digest(query["digest"]) if "digest" in query else None
+    status = repo.uploads.start()
+    if digest is None:
+        return Response(status_code=202, headers=_session_headers(ctx, name, status))
+    try:
+        await _receive(ctx, repo, status.uuid, None)
+    except BaseException:
+        repo.uploads.cancel(status.uuid)
+        raise
+    info = repo.uploads.complete(status.uuid, digest)
+    repo.blobs.link(info.digest)
+    return _created(ctx, name, info)
+
+
+async def upload_status(name: str, uuid: str) -> Response:
+    ctx = current()
+    verify_upload(ctx, name, uuid)
+    status = ctx.state.registry.repository(name).uploads.status(uuid)
+    return Response(status_code=204, headers=_session_headers(ctx, name, status))
+
+
+async def patch_upload(name: str, uuid: str) -> Response:
+    ctx = current()
+    ctx.state.registry.require_writable()
+    verify_upload(ctx, name, uuid)
+    repo = ctx.state.registry.repository(name)
+    status = repo.uploads.status(uuid)
+    expected = _chunk_bounds(ctx, name, status)
+    await _receive(ctx, repo, uuid, expected)
+    return Response(status_code=202, headers=_session_headers(ctx, name, repo.uploads.status(uuid)))
+
+
+async def complete_upload(name: str, uuid: str) -> Response:
+    ctx = current()
+    ctx.state.registry.require_writable()
+    verify_upload(ctx, name, uuid)
+    digest = parse_digest(ctx.request.query_params.get("digest", ""))
+    repo = ctx.state.registry.repository(name)
+    status = repo.uploads.status(uuid)
+    expected = _chunk_bounds(ctx, name, status)
+    await _receive(ctx, repo, uuid, expected)
+    info = repo.uploads.complete(uuid, digest)
+    repo.blobs.link(info.digest)
+    return _created(ctx, name, info)
+
+
+async def cancel_upload(name: str, uuid: str) -> Response:
+    ctx = current()
+    verify_upload(ctx, name, uuid)
+    ctx.state.registry.repository(name).uploads.cancel(uuid)
+    return Response(status_code=204, headers={"Content-Length": "0"})

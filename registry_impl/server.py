@@ -1,0 +1,112 @@
+"""Build the application state from a Config, and run it on a production ASGI server."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from registry_impl.api.app import create_app
+from registry_impl.api.context import AppState
+from registry_impl.config import RANDOM_SECRET_WARNING, Config, load_config
+from registry_impl.storage.driver import factory
+from registry_impl.storage.registry import Policy, Registry
+
+log = logging.getLogger("registry")
+CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
+SERVERS = ("granian", "uvicorn")
+
+
+def build_state(config: Config) -> AppState:
+    """Storage, policy and HTTP settings from the configuration (one instance per process)."""
+    storage = config.storage
+    driver = factory.create(storage.driver_name, dict(storage.driver_params))
+    policy = Policy(delete_enabled=storage.delete.enabled, read_only=storage.maintenance.readonly.enabled)
+    secret = config.http.secret or config.http.effective_secret
+    return AppState(
+        registry=Registry(driver, policy),
+        secret=secret.encode(),
+        max_tags=config.tags.maxtags,
+        max_catalog=config.catalog.maxentries,
+        relative_urls=config.http.relativeurls,
+        host=config.http.host,
+        extra_headers={k: tuple(v) for k, v in config.http.headers.items()},
+        redirect_blobs=not storage.redirect.disable,
+    )
+
+
+def app_from_environment() -> ASGIApp:
+    """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
+    config = load_config(os.environ.get(CONFIG_ENV) or None)
+    logging.basicConfig(level=config.log.level.upper() if config.log.level != "warn" else "WARNING")
+    return create_app(build_state(config))
+
+
+def workers_for(config: Config, requested: int | None) -> int:
+    if config.storage.driver_name == "inmemory":
+        return 1  # each worker would have a store of its own
+    return requested or 1
+
+
+def serve(config_path: str | None, *, server: str = "granian", workers: int | None = None) -> None:
+    """Run the registry in the foreground until interrupted."""
+    config = load_config(config_path)
+    if config_path:
+        os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+    if config.http.secret_generated:
+        log.warning(RANDOM_SECRET_WARNING)
+        # Every worker must sign upload Locations with the same secret.
+        os.environ["REGISTRY_HTTP_SECRET"] = config.http.effective_secret
+    host, port = config.http.host_port()
+    host = host or "0.0.0.0"
+    count = workers_for(config, workers)
+    log.warning(
+        "registry listening on %s:%d (%s, %d worker(s), storage %s)",
+        host,
+        port,
+        server,
+        count,
+        config.storage.driver_name,
+    )
+    if server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(
+            "registry_impl.server:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=count,
+            lifespan="on",
+            log_level=config.log.level.replace("warn", "warning"),
+            access_log=False,
+            **_tls_uvicorn(config),
+        )
+        return
+    from granian.constants import Interfaces
+    from granian.server import Server
+
+    Server(
+        "registry_impl.server:app_from_environment",
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=count,
+        factory=True,
+        log_access=False,
+        **_tls_granian(config),
+    ).serve()
+
+
+def _tls_uvicorn(config: Config) -> dict[str, Any]:
+    tls = config.http.tls
+    return {"ssl_certfile": tls.certificate, "ssl_keyfile": tls.key} if tls.certificate else {}
+
+
+def _tls_granian(config: Config) -> dict[str, Any]:
+    from pathlib import Path
+
+    tls = config.http.tls
+    return {"ssl_cert": Path(tls.certificate), "ssl_key": Path(tls.key)} if tls.certificate else {}

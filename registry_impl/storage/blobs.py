@@ -1,0 +1,127 @@
+"""Blob content and the links that make a blob visible in a repository."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from registry_impl.digests import digest_of
+from registry_impl.errors import BlobUnknown
+from registry_impl.storage import paths
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    """What the registry knows of a blob: its digest, size and where its bytes are."""
+
+    digest: str
+    size: int
+    path: str
+
+
+class BlobStore:
+    """The registry-wide content store: ``blobs/<alg>/<xx>/<hex>/data``, shared by every repository."""
+
+    def __init__(self, driver: StorageDriver) -> None:
+        self.driver = driver
+
+    def stat(self, digest: str) -> BlobInfo | None:
+        path = paths.blob_data_path(digest)
+        try:
+            info = self.driver.stat(path)
+        except PathNotFoundError:
+            return None
+        return None if info.is_dir else BlobInfo(digest, info.size, path)
+
+    def get(self, digest: str) -> bytes:
+        try:
+            return self.driver.get_content(paths.blob_data_path(digest))
+        except PathNotFoundError as exc:
+            raise BlobUnknown(detail={"digest": digest}) from exc
+
+    def put(self, content: bytes, algorithm: str = "sha256") -> str:
+        """Store ``content`` (atomically, once) and return its digest."""
+        digest = digest_of(content, algorithm)
+        if self.stat(digest) is None:
+            self.driver.put_content(paths.blob_data_path(digest), content)
+        return digest
+
+    def adopt(self, source_path: str, digest: str) -> None:
+        """Move finished upload data at ``source_path`` into place as blob ``digest`` (atomic rename)."""
+        if self.stat(digest) is None:
+            self.driver.move(source_path, paths.blob_data_path(digest))
+        else:
+            self.driver.delete(source_path)
+
+    def open(self, info: BlobInfo, offset: int = 0) -> BinaryIO:
+        return self.driver.reader(info.path, offset)
+
+    def local_path(self, info: BlobInfo) -> str | None:
+        return self.driver.local_path(info.path)
+
+    def redirect_url(self, info: BlobInfo, method: str) -> str | None:
+        return self.driver.redirect_url(method, info.path)
+
+
+class LinkSet:
+    """Link files that name digests, e.g. ``_layers/<alg>/<hex>/link`` or ``_manifests/revisions/...``."""
+
+    def __init__(self, driver: StorageDriver, link_path: Callable[[str], str]) -> None:
+        self.driver = driver
+        self.link_path = link_path
+
+    def linked(self, digest: str) -> bool:
+        try:
+            return self.driver.get_content(self.link_path(digest)).decode() == digest
+        except PathNotFoundError:
+            return False
+
+    def link(self, digest: str) -> None:
+        path = self.link_path(digest)
+        try:
+            if self.driver.get_content(path).decode() == digest:
+                return
+        except PathNotFoundError:
+            pass
+        self.driver.put_content(path, digest.encode())
+
+    def unlink(self, digest: str) -> bool:
+        """Remove the link's directory; False when there was none."""
+        path = self.link_path(digest).rsplit("/", 1)[0]
+        try:
+            self.driver.delete(path)
+        except PathNotFoundError:
+            return False
+        return True
+
+
+class RepositoryBlobs:
+    """The blobs of one repository: visible only where linked under ``_layers``."""
+
+    def __init__(self, store: BlobStore, name: str) -> None:
+        self.store = store
+        self.name = name
+        self.links = LinkSet(store.driver, lambda digest: paths.layer_link_path(name, digest))
+
+    def stat(self, digest: str) -> BlobInfo:
+        """The blob if it is linked here and its data exists; BlobUnknown otherwise."""
+        info = self.store.stat(digest) if self.links.linked(digest) else None
+        if info is None:
+            raise BlobUnknown(detail={"digest": digest})
+        return info
+
+    def exists(self, digest: str) -> bool:
+        try:
+            self.stat(digest)
+        except BlobUnknown:
+            return False
+        return True
+
+    def link(self, digest: str) -> None:
+        self.links.link(digest)
+
+    def delete(self, digest: str) -> None:
+        if not self.links.unlink(digest):
+            raise BlobUnknown(detail={"digest": digest})

@@ -1,0 +1,118 @@
+"""Manifests of one repository: bytes in the blob store, revisions linked under ``_manifests``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from registry_impl.digests import Digest, digest_of
+from registry_impl.errors import (
+    BlobUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+)
+from registry_impl.manifests import ParsedManifest, detect_media_type, parse_manifest
+from registry_impl.storage import paths
+from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.referrers import ReferrerStore
+from registry_impl.storage.tags import TagStore
+
+MEDIA_TYPE_FILE = "mediatype"
+
+
+@dataclass(frozen=True)
+class StoredManifest:
+    digest: str
+    content: bytes
+    media_type: str
+
+
+class ManifestStore:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        store: BlobStore,
+        name: str,
+        blobs: RepositoryBlobs,
+        tags: TagStore,
+        referrers: ReferrerStore,
+    ) -> None:
+        self.driver = driver
+        self.store = store
+        self.name = name
+        self.blobs = blobs
+        self.tags = tags
+        self.referrers = referrers
+        self.revisions = LinkSet(driver, lambda digest: paths.manifest_revision_link_path(name, digest))
+
+    def exists(self, digest: str) -> bool:
+        return self.revisions.linked(digest) and self.store.stat(digest) is not None
+
+    def get(self, digest: str) -> StoredManifest:
+        if not self.revisions.linked(digest):
+            raise ManifestUnknown(detail={"digest": digest})
+        try:
+            content = self.store.get(digest)
+        except BlobUnknown as exc:
+            raise ManifestUnknown(detail={"digest": digest}) from exc
+        return StoredManifest(digest, content, self._media_type(digest, content))
+
+    def _media_type(self, digest: str, content: bytes) -> str:
+        try:
+            return self.driver.get_content(self._media_type_path(digest)).decode()
+        except PathNotFoundError:
+            pass
+        try:
+            document = json.loads(content)
+            return detect_media_type(document, "") if isinstance(document, dict) else "application/json"
+        except (ValueError, ManifestInvalid):
+            return "application/json"
+
+    def _media_type_path(self, digest: str) -> str:
+        return paths.manifest_revision_path(self.name, digest) + "/" + MEDIA_TYPE_FILE
+
+    def put(
+        self, content: bytes, content_type: str, tag: str | None, digest: Digest | None
+    ) -> tuple[str, ParsedManifest]:
+        """Validate and store a manifest, optionally tagging it; returns its digest and what it says."""
+        parsed = parse_manifest(content, content_type)
+        actual = digest_of(content, digest.algorithm if digest else "sha256")
+        if digest is not None and actual != str(digest):
+            raise DigestInvalid(
+                "manifest digest did not match", detail={"digest": str(digest), "actual": actual}
+            )
+        self._check_references(parsed)
+        self.store.put(content, digest.algorithm if digest else "sha256")
+        if b'"mediaType"' not in content:
+            self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
+        self.revisions.link(actual)
+        if parsed.subject is not None:
+            self.referrers.add(parsed.subject.digest, actual)
+        if tag is not None:
+            self.tags.tag(tag, actual)
+        return actual, parsed
+
+    def _check_references(self, parsed: ParsedManifest) -> None:
+        missing = [d.digest for d in parsed.blobs if not self.blobs.exists(d.digest)]
+        missing += [d.digest for d in parsed.manifests if not self.exists(d.digest)]
+        if missing:
+            raise ManifestBlobUnknown(
+                "manifest references unknown blobs or manifests",
+                detail=[{"digest": digest} for digest in dict.fromkeys(missing)],
+            )
+
+    def delete(self, digest: str) -> None:
+        """Delete a revision, every tag pointing at it, and its referrers entry."""
+        manifest = self.get(digest)
+        try:
+            parsed: ParsedManifest | None = parse_manifest(manifest.content, manifest.media_type)
+        except ManifestInvalid:
+            parsed = None
+        for tag in self.tags.pointing_at(digest):
+            self.tags.untag(tag)
+        self.revisions.unlink(digest)
+        if parsed is not None and parsed.subject is not None:
+            self.referrers.remove(parsed.subject.digest, digest)

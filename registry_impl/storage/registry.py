@@ -1,0 +1,108 @@
+"""The registry over one storage driver: repositories, the catalog, mounts and the write policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
+from registry_impl.storage import paths
+from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.manifests import ManifestStore
+from registry_impl.storage.referrers import ReferrerStore
+from registry_impl.storage.tags import TagStore
+from registry_impl.storage.uploads import HasherCache, UploadStore
+
+MANIFESTS_DIR = "_manifests"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the registry allows: deletes (``storage.delete.enabled``) and writes (maintenance read-only)."""
+
+    delete_enabled: bool = True
+    read_only: bool = False
+
+
+class Repository:
+    """One repository's stores, created on demand (nothing is written until content arrives)."""
+
+    def __init__(self, registry: Registry, name: str) -> None:
+        self.registry = registry
+        self.name = name
+        driver = registry.driver
+        self.blobs = RepositoryBlobs(registry.blobs, name)
+        self.tags = TagStore(driver, name)
+        self.referrers = ReferrerStore(driver, name)
+        self.manifests = ManifestStore(driver, registry.blobs, name, self.blobs, self.tags, self.referrers)
+
+    @cached_property
+    def uploads(self) -> UploadStore:
+        return UploadStore(self.registry.driver, self.registry.blobs, self.name, self.registry.hashers)
+
+    def exists(self) -> bool:
+        try:
+            return self.registry.driver.stat(paths.repository_root(self.name)).is_dir
+        except PathNotFoundError:
+            return False
+
+    def require(self) -> None:
+        """NameUnknown unless the repository exists."""
+        if not self.exists():
+            raise NameUnknown(detail={"name": self.name})
+
+    def mount(self, digest: str, source: str | None) -> BlobInfo:
+        """Link a blob from ``source`` (or, with no source, from anywhere in the registry)."""
+        if source is not None:
+            info = self.registry.repository(source).blobs.stat(digest)
+        else:
+            found = self.registry.blobs.stat(digest)
+            if found is None:
+                raise BlobUnknown(detail={"digest": digest})
+            info = found
+        self.blobs.link(digest)
+        return info
+
+
+class Registry:
+    def __init__(self, driver: StorageDriver, policy: Policy | None = None) -> None:
+        self.driver = driver
+        self.policy = policy or Policy()
+        self.blobs = BlobStore(driver)
+        self.hashers = HasherCache()
+
+    def repository(self, name: str) -> Repository:
+        return Repository(self, name)
+
+    def require_writable(self) -> None:
+        if self.policy.read_only:
+            raise Unsupported("registry is in read-only mode")
+
+    def require_delete(self) -> None:
+        self.require_writable()
+        if not self.policy.delete_enabled:
+            raise Unsupported("deletes are disabled on this registry")
+
+    def repositories(self) -> list[str]:
+        """Every repository name (a directory holding ``_manifests``), sorted."""
+        root = paths.repositories_root()
+        found: list[str] = []
+        try:
+            self._collect(root, len(root) + 1, found)
+        except PathNotFoundError:
+            return []
+        return sorted(found)
+
+    def _collect(self, directory: str, strip: int, found: list[str]) -> None:
+        children = self.driver.list(directory)
+        names = [child.rsplit("/", 1)[1] for child in children]
+        if MANIFESTS_DIR in names and len(directory) >= strip:
+            found.append(directory[strip:])
+        for child, name in zip(children, names, strict=True):
+            if not name.startswith("_"):
+                try:
+                    if self.driver.stat(child).is_dir:
+                        self._collect(child, strip, found)
+                except PathNotFoundError:
+                    continue

@@ -1,0 +1,58 @@
+"""Tags of one repository: ``_manifests/tags/<tag>/current/link`` plus the tag's index of past digests."""
+
+from __future__ import annotations
+
+from registry_impl.errors import ManifestUnknown
+from registry_impl.storage import paths
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+
+
+class TagStore:
+    def __init__(self, driver: StorageDriver, name: str) -> None:
+        self.driver = driver
+        self.name = name
+
+    def resolve(self, tag: str) -> str:
+        """The digest ``tag`` points at; ManifestUnknown when there is no such tag."""
+        try:
+            return self.driver.get_content(paths.tag_current_link_path(self.name, tag)).decode()
+        except PathNotFoundError as exc:
+            raise ManifestUnknown(detail={"tag": tag}) from exc
+
+    def tag(self, tag: str, digest: str) -> None:
+        self.driver.put_content(paths.tag_index_link_path(self.name, tag, digest), digest.encode())
+        self.driver.put_content(paths.tag_current_link_path(self.name, tag), digest.encode())
+
+    def untag(self, tag: str) -> None:
+        try:
+            self.driver.stat(paths.tag_current_link_path(self.name, tag))
+            self.driver.delete(paths.tag_root(self.name, tag))
+        except PathNotFoundError as exc:
+            raise ManifestUnknown(detail={"tag": tag}) from exc
+
+    def all(self) -> list[str]:
+        """Every tag, sorted; empty when the repository has none."""
+        try:
+            children = self.driver.list(paths.tags_root(self.name))
+        except PathNotFoundError:
+            return []
+        tags = []
+        for child in children:
+            tag = child.rsplit("/", 1)[1]
+            try:
+                self.driver.stat(paths.tag_current_link_path(self.name, tag))
+            except PathNotFoundError:
+                continue
+            tags.append(tag)
+        return sorted(tags)
+
+    def pointing_at(self, digest: str) -> list[str]:
+        """Tags whose current link is ``digest``."""
+        found = []
+        for tag in self.all():
+            try:
+                if self.resolve(tag) == digest:
+                    found.append(tag)
+            except ManifestUnknown:
+                continue
+        return found

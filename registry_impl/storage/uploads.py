@@ -1,0 +1,139 @@
+"""Upload sessions: data appended under ``_uploads/<uuid>/``, hashed as it arrives, adopted as a blob."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from registry_impl.digests import Digest, Hasher, new_hasher
+from registry_impl.errors import BlobUploadUnknown, DigestInvalid
+from registry_impl.storage import paths
+from registry_impl.storage.blobs import BlobInfo, BlobStore
+from registry_impl.storage.driver.base import FileWriter, PathNotFoundError, StorageDriver
+
+READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class UploadStatus:
+    uuid: str
+    size: int
+    started_at: str
+
+
+class HasherCache:
+    """Running sha256 state of uploads this process has written, keyed by (repository, uuid).
+
+    Python's hashlib cannot serialise its state, so an upload continued by another process (or
+    after a restart) is re-hashed from storage once; in one process it is never re-read.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[int, Hasher]] = {}
+
+    def take(self, key: tuple[str, str], size: int) -> Hasher | None:
+        with self._lock:
+            entry = self._entries.pop(key, None)
+        return entry[1] if entry is not None and entry[0] == size else None
+
+    def put(self, key: tuple[str, str], size: int, hasher: Hasher) -> None:
+        with self._lock:
+            self._entries[key] = (size, hasher)
+
+    def drop(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+
+class UploadWriter:
+    """Appends to one session, hashing inline; ``close`` keeps the state for the next request."""
+
+    def __init__(self, uploads: UploadStore, status: UploadStatus) -> None:
+        self.uploads = uploads
+        self.key = (uploads.name, status.uuid)
+        path = paths.upload_data_path(uploads.name, status.uuid)
+        self._writer: FileWriter = uploads.driver.writer(path, append=True)
+        self.hasher = uploads.hashers.take(self.key, self._writer.size) or uploads.rehash(
+            status.uuid, "sha256"
+        )
+
+    @property
+    def size(self) -> int:
+        return self._writer.size
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+        self.hasher.update(data)
+
+    def close(self) -> None:
+        self._writer.close()
+        self.uploads.hashers.put(self.key, self._writer.size, self.hasher)
+
+
+class UploadStore:
+    """The upload sessions of one repository."""
+
+    def __init__(self, driver: StorageDriver, blobs: BlobStore, name: str, hashers: HasherCache) -> None:
+        self.driver = driver
+        self.blobs = blobs
+        self.name = name
+        self.hashers = hashers
+
+    def start(self) -> UploadStatus:
+        upload_id = str(uuidlib.uuid4())
+        started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        self.driver.put_content(paths.upload_started_at_path(self.name, upload_id), started.encode())
+        self.driver.writer(paths.upload_data_path(self.name, upload_id)).close()
+        return UploadStatus(upload_id, 0, started)
+
+    def status(self, upload_id: str) -> UploadStatus:
+        try:
+            started = self.driver.get_content(paths.upload_started_at_path(self.name, upload_id)).decode()
+            size = self.driver.stat(paths.upload_data_path(self.name, upload_id)).size
+        except PathNotFoundError as exc:
+            raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
+        return UploadStatus(upload_id, size, started)
+
+    def writer(self, upload_id: str) -> UploadWriter:
+        return UploadWriter(self, self.status(upload_id))
+
+    def rehash(self, upload_id: str, algorithm: str) -> Hasher:
+        """Hash the session's data from storage (another process wrote it, or another algorithm)."""
+        hasher = new_hasher(algorithm)
+        with self.driver.reader(paths.upload_data_path(self.name, upload_id)) as reader:
+            while chunk := reader.read(READ_CHUNK):
+                hasher.update(chunk)
+        return hasher
+
+    def complete(self, upload_id: str, digest: Digest) -> BlobInfo:
+        """Verify the data against ``digest``, adopt it as a blob and link it; a mismatch discards the upload."""
+        status = self.status(upload_id)
+        key = (self.name, upload_id)
+        hasher = self.hashers.take(key, status.size) if digest.algorithm == "sha256" else None
+        if hasher is None:
+            hasher = self.rehash(upload_id, digest.algorithm)
+        actual = f"{digest.algorithm}:{hasher.hexdigest()}"
+        if actual != str(digest):
+            self.cancel(upload_id)
+            raise DigestInvalid(
+                "provided digest did not match uploaded content",
+                detail={"digest": str(digest), "actual": actual},
+            )
+        self.blobs.adopt(paths.upload_data_path(self.name, upload_id), str(digest))
+        self._remove(upload_id)
+        info = self.blobs.stat(str(digest))
+        assert info is not None
+        return info
+
+    def cancel(self, upload_id: str) -> None:
+        self.status(upload_id)
+        self._remove(upload_id)
+
+    def _remove(self, upload_id: str) -> None:
+        self.hashers.drop((self.name, upload_id))
+        with contextlib.suppress(PathNotFoundError):
+            self.driver.delete(paths.upload_root(self.name, upload_id))
