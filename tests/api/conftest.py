@@ -1,0 +1,47 @@
+"""The in-process registry (both local drivers) behind an httpx client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from testkit.registry import Helper
+
+from registry_impl.api.app import create_app
+from registry_impl.api.context import AppState
+from registry_impl.storage.driver.base import StorageDriver
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.registry import Policy, Registry
+
+
+@pytest.fixture(params=["inmemory", "filesystem"])
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> StorageDriver:
+    if request.param == "inmemory":
+        return InMemoryDriver()
+    return FilesystemDriver(rootdirectory=str(tmp_path / "data"), fsync=False)
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return Policy(delete_enabled=True, read_only=False)
+
+
+@pytest.fixture
+def state(driver: StorageDriver, policy: Policy) -> AppState:
+    return AppState(registry=Registry(driver, policy), secret=b"test-secret", max_tags=1000, max_catalog=1000)
+
+
+@pytest.fixture
+async def client(state: AppState) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(state, validate_responses=True)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
+        yield c
+
+
+@pytest.fixture
+def push(client: httpx.AsyncClient) -> Helper:
+    return Helper(client)

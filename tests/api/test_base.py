@@ -1,0 +1,31 @@
+"""GET /v2/ and the answers every route gives: API version header, envelopes for routing errors."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from testkit.registry import error_codes
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_base_answers_empty_object_with_api_version(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v2/")
+    assert r.status_code == 200
+    assert r.json() == {}
+    assert r.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+    assert r.headers["content-type"] == "application/json"
+
+
+async def test_unknown_route_is_an_envelope_not_problem_json(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v2/a/unknown-entity/x")
+    assert r.status_code == 404
+    assert r.headers["content-type"] == "application/json"
+    assert error_codes(r) == ["UNSUPPORTED"]
+    assert r.headers["Docker-Distribution-API-Version"] == "registry/2.0"
+
+
+async def test_wrong_method_is_405_unsupported(client: httpx.AsyncClient) -> None:
+    r = await client.delete("/v2/")
+    assert r.status_code == 405
+    assert error_codes(r) == ["UNSUPPORTED"]

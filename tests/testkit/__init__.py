@@ -1,0 +1,1 @@
+"""Shared test support (importable because pyproject sets pythonpath = tests)."""
