@@ -9,7 +9,7 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from registry_impl.api.app import create_app
-from registry_impl.api.context import AppState
+from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, load_config
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -34,7 +34,15 @@ def build_state(config: Config) -> AppState:
         host=config.http.host,
         extra_headers={k: tuple(v) for k, v in config.http.headers.items()},
         redirect_blobs=not storage.redirect.disable,
+        purge=_purge_schedule(config),
     )
+
+
+def _purge_schedule(config: Config) -> PurgeSchedule | None:
+    purging = config.storage.maintenance.uploadpurging
+    if not purging.enabled or config.storage.maintenance.readonly.enabled:
+        return None
+    return PurgeSchedule(age=purging.age, interval=purging.interval, dry_run=purging.dryrun)
 
 
 def app_from_environment() -> ASGIApp:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry_impl.storage.registry import Registry
+
+
+@dataclass(frozen=True)
+class PurgeSchedule:
+    """``storage.maintenance.uploadpurging``: remove uploads older than ``age`` every ``interval``."""
+
+    age: timedelta
+    interval: timedelta
+    dry_run: bool = False
+    first_delay: float = 5.0
 
 
 @dataclass
@@ -24,6 +35,7 @@ class AppState:
     host: str = ""
     extra_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     redirect_blobs: bool = True
+    purge: PurgeSchedule | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 

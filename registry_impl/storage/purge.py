@@ -1,0 +1,48 @@
+"""Upload purging (``storage.maintenance.uploadpurging``): remove upload sessions older than an age."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from registry_impl.storage import paths
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+
+log = logging.getLogger("registry.purge")
+UPLOADS_DIR = "/_uploads/"
+STARTED_AT = "/startedat"
+
+
+def _started(driver: StorageDriver, path: str) -> datetime | None:
+    try:
+        text = driver.get_content(path).decode().strip()
+        started = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (PathNotFoundError, ValueError):
+        return None
+    return started if started.tzinfo else started.replace(tzinfo=UTC)
+
+
+def purge_uploads(
+    driver: StorageDriver, older_than: timedelta, *, dry_run: bool = False, now: datetime | None = None
+) -> list[str]:
+    """Delete (or, with ``dry_run``, only list) the upload directories started before ``now - older_than``."""
+    cutoff = (now or datetime.now(UTC)) - older_than
+    stale: list[str] = []
+    try:
+        entries = list(driver.walk(paths.repositories_root()))
+    except PathNotFoundError:
+        return stale
+    for info in entries:
+        if info.is_dir or UPLOADS_DIR not in info.path or not info.path.endswith(STARTED_AT):
+            continue
+        started = _started(driver, info.path)
+        if started is not None and started < cutoff:
+            stale.append(info.path[: -len(STARTED_AT)])
+    for upload_dir in stale:
+        log.info("%s upload %s", "would purge" if dry_run else "purging", upload_dir)
+        if not dry_run:
+            try:
+                driver.delete(upload_dir)
+            except PathNotFoundError:
+                continue
+    return stale
