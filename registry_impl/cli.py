@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 
 from registry_impl.config import ConfigError
 
@@ -21,8 +20,6 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
     args = parser.parse_args(argv)
-    # connexion imports Starlette's test client at import time, which warns about httpx.
-    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from registry_impl.server import serve as run
 
     try:
