@@ -1,0 +1,106 @@
+"""Real processes for the interop tier: our server, the reference registry, skopeo; logs attached on failure.
+
+``ours`` and ``reference`` are session-wide servers (tests use repository names of their own); ``spawn`` starts
+servers for one test (data-directory and startup tests) and stops them afterwards, failed or not. A fixture
+skips only when its binary is absent, and says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from testkit.processes import Server, ours_command, reference_command, start_ours, start_reference
+from testkit.skopeo import Skopeo
+
+
+class Spawner:
+    """Starts servers for one test and remembers them so teardown (and failure reports) can reach them."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.servers: list[Server] = []
+
+    def ours(self, name: str = "ours", overrides: dict[str, Any] | None = None, **kwargs: Any) -> Server:
+        require_ours()
+        server = start_ours(self.tmp_path / name, overrides, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def reference(self, name: str = "reference", overrides: dict[str, Any] | None = None, **kwargs: Any) -> Server:
+        require_reference()
+        server = start_reference(self.tmp_path / name, overrides, **kwargs)
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+def require_ours() -> None:
+    if ours_command() is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+
+
+def require_reference() -> None:
+    if reference_command() is None:
+        pytest.skip("docker-registry (Debian's distribution 2.8.2) is not installed: apt-get install docker-registry")
+
+
+@pytest.fixture(scope="session")
+def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_ours()
+    server = start_ours(tmp_path_factory.mktemp("ours"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_reference()
+    server = start_reference(tmp_path_factory.mktemp("reference"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def spawn(tmp_path: Path) -> Iterator[Spawner]:
+    spawner = Spawner(tmp_path)
+    try:
+        yield spawner
+    finally:
+        spawner.stop_all()
+
+
+@pytest.fixture(scope="session")
+def skopeo(tmp_path_factory: pytest.TempPathFactory) -> Skopeo:
+    found = Skopeo.find(tmp_path_factory.mktemp("skopeo"))
+    if found is None:
+        pytest.skip("skopeo is not installed: apt-get install skopeo")
+    return found
+
+
+def _servers_of(item: pytest.Item) -> list[Server]:
+    servers: list[Server] = []
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Server):
+            servers.append(value)
+        elif isinstance(value, Spawner):
+            servers.extend(value.servers)
+    return servers
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for server in _servers_of(item):
+            report.sections.append((f"{server.name} log ({server.log})", server.log_text()))

@@ -1,0 +1,224 @@
+"""Real registry processes on loopback: ours (``registry serve``) and the reference (``docker-registry serve``).
+
+Each server gets a free port, a temporary ``config.yml`` in distribution's format and a log file; ``start_*``
+returns once ``GET /v2/`` answers and ``Server.stop()`` terminates, waits and finally kills its process group.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+LOG_TAIL_LINES = 200
+# The reference's S3 driver panics at startup when this is set (see STACK-NOTES).
+REFERENCE_ENV_DROP = ("AWS_CA_BUNDLE",)
+
+
+class ServerFailed(RuntimeError):
+    """A server process exited or never answered; the message carries its log."""
+
+
+@dataclass
+class Server:
+    """One running registry process."""
+
+    name: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    root: Path
+    config: Path
+    log: Path
+    url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``, the registry part of an image reference."""
+        return f"127.0.0.1:{self.port}"
+
+    def ref(self, repository: str, reference: str = "latest") -> str:
+        """A skopeo ``docker://`` transport reference to an image on this server."""
+        sep = "@" if reference.startswith("sha256:") else ":"
+        return f"docker://{self.host}/{repository}{sep}{reference}"
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
+
+    def log_text(self, tail: int | None = LOG_TAIL_LINES) -> str:
+        try:
+            lines = self.log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        return "\n".join(lines[-tail:] if tail else lines)
+
+    @property
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> int:
+        """Terminate (SIGTERM), wait, then kill the process group; returns the exit status."""
+        if self.proc.poll() is None:
+            _signal_group(self.proc, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.proc, signal.SIGKILL)
+                self.proc.wait(STOP_TIMEOUT)
+        # Workers a server forked share its process group; none may outlive it.
+        _signal_group(self.proc, signal.SIGKILL)
+        return self.proc.returncode
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(proc.pid, sig)  # the group this module created with start_new_session
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ours_command() -> list[str] | None:
+    """``registry`` from the running interpreter's environment, else from PATH; None when absent."""
+    beside = Path(sys.executable).parent / "registry"
+    found = str(beside) if beside.exists() else shutil.which("registry")
+    return [found] if found else None
+
+
+def reference_command() -> list[str] | None:
+    found = shutil.which("docker-registry")
+    return [found] if found else None
+
+
+def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` into a copy of ``base`` (mappings merge, anything else replaces)."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def write_config(path: Path, port: int, root: Path, overrides: Mapping[str, Any] | None = None) -> Path:
+    config: dict[str, Any] = {
+        "version": "0.1",
+        "log": {"level": "info"},
+        "storage": {"filesystem": {"rootdirectory": str(root)}, "delete": {"enabled": True}},
+        "http": {"addr": f"127.0.0.1:{port}", "secret": "interop-shared-secret"},
+    }
+    path.write_text(yaml.safe_dump(merge(config, overrides or {}), sort_keys=False))
+    return path
+
+
+def clean_environ(drop: Sequence[str] = ()) -> dict[str, str]:
+    """The test environment without ``REGISTRY_*`` overrides (they would leak into every server)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_") and k not in drop}
+
+
+def launch(
+    name: str,
+    command: Sequence[str],
+    tmp_dir: Path,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    root: Path | None = None,
+    drop_env: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
+) -> Server:
+    """Write a config into ``tmp_dir``, run ``command serve CONFIG [extra_args]`` and wait until ``GET /v2/`` answers.
+
+    ``port`` and ``root`` default to a free port and ``tmp_dir/data``; ``overrides`` are merged into the
+    config after them, and ``env`` is added to the environment (so both can disagree with ``port``/``root``,
+    which is how environment overrides are tested: ``port`` is where the server is expected to listen).
+    """
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    root = root or tmp_dir / "data"
+    config = write_config(tmp_dir / f"{name}-config.yml", port, root, overrides)
+    log = tmp_dir / f"{name}.log"
+    environ = clean_environ(drop_env)
+    environ.update(env or {})
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [*command, "serve", str(config), *extra_args],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=environ,
+            cwd=tmp_dir,
+            start_new_session=True,
+        )
+    server = Server(name=name, port=port, proc=proc, root=root, config=config, log=log)
+    try:
+        wait_ready(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if server.proc.poll() is not None:
+                raise ServerFailed(
+                    f"{server.name} exited with status {server.proc.returncode} before answering:\n"
+                    + server.log_text()
+                )
+            try:
+                if client.get(f"{server.url}/v2/").status_code in (200, 401):
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    raise ServerFailed(f"{server.name} did not answer GET /v2/ within {timeout}s:\n" + server.log_text())
+
+
+def start_ours(
+    tmp_dir: Path,
+    config_overrides: Mapping[str, Any] | None = None,
+    *,
+    server: str = "granian",
+    workers: int | None = None,
+    **kwargs: Any,
+) -> Server:
+    """``registry serve CONFIG --server SERVER`` (see ``launch`` for the keyword arguments)."""
+    command = ours_command()
+    if command is None:
+        raise ServerFailed("the `registry` console script is not installed")
+    extra = ["--server", server] + (["--workers", str(workers)] if workers else [])
+    return launch("ours", command, tmp_dir, config_overrides, extra_args=extra, **kwargs)
+
+
+def start_reference(tmp_dir: Path, config_overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Server:
+    """Debian's ``docker-registry serve CONFIG`` (distribution 2.8.2), without ``AWS_CA_BUNDLE``."""
+    command = reference_command()
+    if command is None:
+        raise ServerFailed("docker-registry is not installed")
+    kwargs.setdefault("drop_env", REFERENCE_ENV_DROP)
+    return launch("reference", command, tmp_dir, config_overrides, **kwargs)
