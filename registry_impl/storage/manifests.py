@@ -17,6 +17,7 @@ from registry_impl.manifests import ParsedManifest, detect_media_type, parse_man
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.manifestcache import ByteBoundedLRU
 from registry_impl.storage.referrers import ReferrerStore
 from registry_impl.storage.tags import TagStore
 
@@ -39,7 +40,9 @@ class ManifestStore:
         blobs: RepositoryBlobs,
         tags: TagStore,
         referrers: ReferrerStore,
+        cache: ByteBoundedLRU[StoredManifest] | None = None,
     ) -> None:
+        self.cache = cache
         self.driver = driver
         self.store = store
         self.name = name
@@ -54,17 +57,25 @@ class ManifestStore:
     def get(self, digest: str) -> StoredManifest:
         if not self.revisions.linked(digest):
             raise ManifestUnknown(detail={"digest": digest})
+        key = (self.name, digest)
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            return cached
         try:
             content = self.store.get(digest)
         except BlobUnknown as exc:
             raise ManifestUnknown(detail={"digest": digest}) from exc
-        return StoredManifest(digest, content, self._media_type(digest, content))
+        manifest = StoredManifest(digest, content, self._media_type(digest, content))
+        if self.cache is not None:
+            self.cache.put(key, manifest, len(content))
+        return manifest
 
     def _media_type(self, digest: str, content: bytes) -> str:
-        try:
-            return self.driver.get_content(self._media_type_path(digest)).decode()
-        except PathNotFoundError:
-            pass
+        if b'"mediaType"' not in content:
+            try:
+                return self.driver.get_content(self._media_type_path(digest)).decode()
+            except PathNotFoundError:
+                pass
         try:
             document = json.loads(content)
             return detect_media_type(document, "") if isinstance(document, dict) else "application/json"

@@ -9,7 +9,8 @@ from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
-from registry_impl.storage.manifests import ManifestStore
+from registry_impl.storage.manifestcache import ByteBoundedLRU
+from registry_impl.storage.manifests import ManifestStore, StoredManifest
 from registry_impl.storage.referrers import ReferrerStore
 from registry_impl.storage.tags import TagStore
 from registry_impl.storage.uploads import HasherCache, UploadStore
@@ -35,7 +36,9 @@ class Repository:
         self.blobs = RepositoryBlobs(registry.blobs, name)
         self.tags = TagStore(driver, name)
         self.referrers = ReferrerStore(driver, name)
-        self.manifests = ManifestStore(driver, registry.blobs, name, self.blobs, self.tags, self.referrers)
+        self.manifests = ManifestStore(
+            driver, registry.blobs, name, self.blobs, self.tags, self.referrers, registry.manifest_cache
+        )
 
     @cached_property
     def uploads(self) -> UploadStore:
@@ -71,6 +74,7 @@ class Registry:
         self.policy = policy or Policy()
         self.blobs = BlobStore(driver)
         self.hashers = HasherCache()
+        self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
 
     def repository(self, name: str) -> Repository:
         return Repository(self, name)
