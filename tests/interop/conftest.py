@@ -7,37 +7,34 @@ skips only when its binary is absent, and says which.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit.processes import Server, ours_command, reference_command, start_ours, start_reference
+from testkit.processes import (
+    Server,
+    Spawner,
+    ours_command,
+    reference_command,
+    start_ours,
+    start_reference,
+)
 from testkit.skopeo import Skopeo
 
 
-class Spawner:
-    """Starts servers for one test and remembers them so teardown (and failure reports) can reach them."""
+class CheckedSpawner(Spawner):
+    """A Spawner that skips the test (with the reason) when the binary it needs is absent."""
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.servers: list[Server] = []
-
-    def ours(self, name: str = "ours", overrides: dict[str, Any] | None = None, **kwargs: Any) -> Server:
+    def ours(self, name: str = "ours", overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Server:
         require_ours()
-        server = start_ours(self.tmp_path / name, overrides, **kwargs)
-        self.servers.append(server)
-        return server
+        return super().ours(name, overrides, **kwargs)
 
-    def reference(self, name: str = "reference", overrides: dict[str, Any] | None = None, **kwargs: Any) -> Server:
+    def reference(
+        self, name: str = "reference", overrides: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Server:
         require_reference()
-        server = start_reference(self.tmp_path / name, overrides, **kwargs)
-        self.servers.append(server)
-        return server
-
-    def stop_all(self) -> None:
-        for server in self.servers:
-            server.stop()
+        return super().reference(name, overrides, **kwargs)
 
 
 def require_ours() -> None:
@@ -47,7 +44,9 @@ def require_ours() -> None:
 
 def require_reference() -> None:
     if reference_command() is None:
-        pytest.skip("docker-registry (Debian's distribution 2.8.2) is not installed: apt-get install docker-registry")
+        pytest.skip(
+            "docker-registry (Debian's distribution 2.8.2) is not installed: apt-get install docker-registry"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +71,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture
 def spawn(tmp_path: Path) -> Iterator[Spawner]:
-    spawner = Spawner(tmp_path)
+    spawner = CheckedSpawner(tmp_path)
     try:
         yield spawner
     finally:

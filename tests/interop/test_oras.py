@@ -48,12 +48,16 @@ def files(tmp_path: Path) -> dict[str, bytes]:
 
 def manifest(server: Server, repository: str, reference: str) -> tuple[bytes, str, str]:
     with server.client() as client:
-        r = client.get(f"/v2/{repository}/manifests/{reference}", headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"})
+        r = client.get(
+            f"/v2/{repository}/manifests/{reference}", headers={"Accept": f"{OCI_MANIFEST}, {OCI_INDEX}"}
+        )
     assert r.status_code == 200, (r.status_code, r.text)
     return r.content, r.headers["Content-Type"], r.headers["Docker-Content-Digest"]
 
 
-def referrers(server: Server, repository: str, digest: str, artifact_type: str | None = None) -> dict[str, Any]:
+def referrers(
+    server: Server, repository: str, digest: str, artifact_type: str | None = None
+) -> dict[str, Any]:
     params = {"artifactType": artifact_type} if artifact_type else {}
     with server.client() as client:
         r = client.get(f"/v2/{repository}/referrers/{digest}", params=params)
@@ -83,11 +87,14 @@ def test_push_pull_files_with_custom_media_types(
     repository = f"oras/artifact-{'chunked' if chunked else 'monolithic'}"
     target = f"{ours.host}/{repository}:v1"
     push(
-        oras, target, tmp_path,
+        oras,
+        target,
+        tmp_path,
         files=[f"model.bin:{DATA_TYPE}", "notes.txt:text/plain", "tree"],
         manifest_config=f"config.json:{CONFIG_TYPE}",
         manifest_annotations={"org.example.purpose": "interop"},
-        do_chunked=chunked, chunk_size=64 * 1024,
+        do_chunked=chunked,
+        chunk_size=64 * 1024,
     )
 
     body, media_type, digest = manifest(ours, repository, "v1")
@@ -119,8 +126,11 @@ def test_artifact_type_manifest_and_blob_bytes(oras: Any, ours: Server, tmp_path
     for path, descriptor in ((empty, config), (payload, layer)):
         assert oras.upload_blob(str(path), container, descriptor).status_code in (201, 202)
     document = {
-        "schemaVersion": 2, "mediaType": OCI_MANIFEST, "artifactType": SBOM_TYPE,
-        "config": config, "layers": [layer],
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": SBOM_TYPE,
+        "config": config,
+        "layers": [layer],
     }
     assert oras.upload_manifest(document, container).status_code == 201
 
@@ -142,13 +152,21 @@ def test_referrers_list_what_oras_pushed_with_a_subject(
 
     # oras-py has no artifactType argument: the config media type stands in for it (OCI 1.1 image-spec).
     push(
-        oras, f"{ours.host}/oras/subject:sbom", tmp_path,
-        files=[f"model.bin:{DATA_TYPE}"], manifest_config=f"config.json:{SBOM_TYPE}",
-        manifest_annotations={"org.example.kind": "sbom"}, subject=subject,
+        oras,
+        f"{ours.host}/oras/subject:sbom",
+        tmp_path,
+        files=[f"model.bin:{DATA_TYPE}"],
+        manifest_config=f"config.json:{SBOM_TYPE}",
+        manifest_annotations={"org.example.kind": "sbom"},
+        subject=subject,
     )
     push(
-        oras, f"{ours.host}/oras/subject:sig", tmp_path,
-        files=[f"notes.txt:{DATA_TYPE}"], manifest_config=f"config.json:{SIGNATURE_TYPE}", subject=subject,
+        oras,
+        f"{ours.host}/oras/subject:sig",
+        tmp_path,
+        files=[f"notes.txt:{DATA_TYPE}"],
+        manifest_config=f"config.json:{SIGNATURE_TYPE}",
+        subject=subject,
     )
     sbom_body, _, sbom_digest = manifest(ours, "oras/subject", "sbom")
     _, _, sig_digest = manifest(ours, "oras/subject", "sig")

@@ -79,14 +79,20 @@ def test_copy_as_docker_v2s2_converts_media_types_not_layers(
     assert (inspected["Os"], inspected["Architecture"]) == ("linux", "amd64")
 
 
-def test_copy_all_pushes_the_index_and_every_platform(ours: Server, skopeo: Skopeo, layout: OciLayout) -> None:
+def test_copy_all_pushes_the_index_and_every_platform(
+    ours: Server, skopeo: Skopeo, layout: OciLayout
+) -> None:
     descriptor, content = layout.manifest("multi")
     skopeo.copy(f"oci:{layout.path}:multi", ours.ref("skopeo/multi", "m"), "--all")
 
     assert served(ours, "skopeo/multi", "m") == (content, OCI_INDEX, descriptor.digest)
     for child in json.loads(content)["manifests"]:
         body, media_type, digest = served(ours, "skopeo/multi", child["digest"])
-        assert (body, media_type, digest) == (layout.read_blob(child["digest"]), OCI_MANIFEST, child["digest"])
+        assert (body, media_type, digest) == (
+            layout.read_blob(child["digest"]),
+            OCI_MANIFEST,
+            child["digest"],
+        )
     assert_blobs_served(ours, "skopeo/multi", layout, layout.blob_digests(descriptor.digest))
     assert skopeo.inspect_raw(ours.ref("skopeo/multi", "m")) == content
 
@@ -101,7 +107,11 @@ def test_copy_all_as_v2s2_makes_a_manifest_list(ours: Server, skopeo: Skopeo, la
     layers: list[str] = []
     for child in manifest_list["manifests"]:
         child_body, child_type, child_digest = served(ours, "skopeo/list", child["digest"])
-        assert (child_type, child_digest) == (DOCKER_MANIFEST, sha256(child_body)) == (child["mediaType"], child["digest"])
+        assert (
+            (child_type, child_digest)
+            == (DOCKER_MANIFEST, sha256(child_body))
+            == (child["mediaType"], child["digest"])
+        )
         layers += [layer["digest"] for layer in json.loads(child_body)["layers"]]
     assert layers == layout.layer_digests(descriptor.digest)
     platforms = [(c["platform"]["os"], c["platform"]["architecture"]) for c in manifest_list["manifests"]]

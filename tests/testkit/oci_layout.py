@@ -57,7 +57,10 @@ class Descriptor:
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> Descriptor:
         return cls(
-            value["mediaType"], value["digest"], value["size"], value.get("annotations") or {},
+            value["mediaType"],
+            value["digest"],
+            value["size"],
+            value.get("annotations") or {},
             value.get("platform"),
         )
 
@@ -162,7 +165,11 @@ class OciLayout:
         """Point ``tag`` at ``descriptor`` in index.json (replacing an earlier entry of that name)."""
         kept = [d for d in self.entries() if d.annotations.get(REF_NAME) != tag]
         entry = Descriptor(descriptor.media_type, descriptor.digest, descriptor.size, {REF_NAME: tag})
-        index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [d.to_json() for d in [*kept, entry]]}
+        index = {
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": [d.to_json() for d in [*kept, entry]],
+        }
         (self.path / "index.json").write_text(json.dumps(index, indent=2))
 
     def add_image(
@@ -187,9 +194,13 @@ class OciLayout:
             "os": os_,
             "config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"]},
             "rootfs": {"type": "layers", "diff_ids": diff_ids},
-            "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(layers)],
+            "history": [
+                {"created": "2024-01-01T00:00:00Z", "created_by": f"layer {i}"} for i in range(layers)
+            ],
         }
-        config_descriptor = self.put_blob(json.dumps(config).encode(), DOCKER_CONFIG if docker else OCI_CONFIG)
+        config_descriptor = self.put_blob(
+            json.dumps(config).encode(), DOCKER_CONFIG if docker else OCI_CONFIG
+        )
         manifest_type = DOCKER_MANIFEST if docker else OCI_MANIFEST
         manifest = {
             "schemaVersion": 2,
@@ -216,7 +227,9 @@ class OciLayout:
         index_type = DOCKER_LIST if docker else OCI_INDEX
         manifests = [
             Descriptor(
-                image.descriptor.media_type, image.digest, image.descriptor.size,
+                image.descriptor.media_type,
+                image.digest,
+                image.descriptor.size,
                 platform={"architecture": arch, "os": os_},
             ).to_json()
             for image, (os_, arch) in zip(images, platforms, strict=True)
@@ -246,7 +259,9 @@ class OciLayout:
             for blob in [document["config"], *document["layers"]]:
                 self._push_blob(client, repository, blob["digest"])
         r = client.put(
-            f"/v2/{repository}/manifests/{tag or digest}", content=content, headers={"Content-Type": media_type}
+            f"/v2/{repository}/manifests/{tag or digest}",
+            content=content,
+            headers={"Content-Type": media_type},
         )
         assert r.status_code == 201, (r.status_code, r.text)
         assert r.headers["Docker-Content-Digest"] == digest
@@ -259,5 +274,7 @@ class OciLayout:
         location = r.headers["Location"]
         # Keep the Location's own query (the reference signs its state there): append, never replace.
         location += ("&" if "?" in location else "?") + f"digest={digest}"
-        r = client.put(location, content=self.read_blob(digest), headers={"Content-Type": "application/octet-stream"})
+        r = client.put(
+            location, content=self.read_blob(digest), headers={"Content-Type": "application/octet-stream"}
+        )
         assert r.status_code == 201, (r.status_code, r.text)

@@ -6,6 +6,7 @@ returns once ``GET /v2/`` answers and ``Server.stop()`` terminates, waits and fi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -23,7 +24,7 @@ import yaml
 
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-LOG_TAIL_LINES = 200
+LOG_TAIL_LINES = 80
 # The reference's S3 driver panics at startup when this is set (see STACK-NOTES).
 REFERENCE_ENV_DROP = ("AWS_CA_BUNDLE",)
 
@@ -86,10 +87,8 @@ class Server:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)  # the group this module created with start_new_session
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def free_port() -> int:
@@ -215,10 +214,37 @@ def start_ours(
     return launch("ours", command, tmp_dir, config_overrides, extra_args=extra, **kwargs)
 
 
-def start_reference(tmp_dir: Path, config_overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Server:
+def start_reference(
+    tmp_dir: Path, config_overrides: Mapping[str, Any] | None = None, **kwargs: Any
+) -> Server:
     """Debian's ``docker-registry serve CONFIG`` (distribution 2.8.2), without ``AWS_CA_BUNDLE``."""
     command = reference_command()
     if command is None:
         raise ServerFailed("docker-registry is not installed")
     kwargs.setdefault("drop_env", REFERENCE_ENV_DROP)
-    return launch("reference", command, tmp_dir, config_overrides, **kwargs)
+    quiet = {"log": {"accesslog": {"disabled": True}}}  # its request log already has one line per request
+    return launch("reference", command, tmp_dir, merge(quiet, config_overrides or {}), **kwargs)
+
+
+class Spawner:
+    """Starts servers under one directory and remembers them, so teardown and failure reports can reach them."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.servers: list[Server] = []
+
+    def ours(self, name: str = "ours", overrides: Mapping[str, Any] | None = None, **kwargs: Any) -> Server:
+        return self._keep(start_ours(self.tmp_path / name, overrides, **kwargs))
+
+    def reference(
+        self, name: str = "reference", overrides: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> Server:
+        return self._keep(start_reference(self.tmp_path / name, overrides, **kwargs))
+
+    def _keep(self, server: Server) -> Server:
+        self.servers.append(server)
+        return server
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
