@@ -59,6 +59,13 @@ OPERATION_FALLBACK: dict[str, ErrorCode] = {
 }
 
 
+# Required query values whose absence has a code of its own (a PUT completing an upload without
+# ``digest`` is DIGEST_INVALID, as in distribution).
+MISSING_QUERY: dict[str, tuple[str, type[D.RegistryError]]] = {
+    "complete_upload": ("digest", D.DigestInvalid),
+}
+
+
 def _first_failure(
     values: Mapping[str, str], checks: Mapping[str, Callable[[str], Any]]
 ) -> D.RegistryError | None:
@@ -86,4 +93,7 @@ def classify(
         if found is not None:
             return found, E.UNKNOWN
     short = operation_id.rsplit(".", 1)[-1]
+    missing = MISSING_QUERY.get(short)
+    if missing is not None and missing[0] not in query:
+        return missing[1](f"query parameter {missing[0]!r} is required", detail={}), E.UNKNOWN
     return None, OPERATION_FALLBACK.get(short, E.UNSUPPORTED)

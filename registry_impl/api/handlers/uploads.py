@@ -6,6 +6,8 @@ body parameter, so the framework never buffers them.
 
 from __future__ import annotations
 
+import contextlib
+
 from registry_spec import urls
 from starlette.responses import Response
 
@@ -13,7 +15,14 @@ from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import format_range, parse_content_range
 from registry_impl.api.locations import absolute, upload_location, verify_upload
 from registry_impl.digests import parse_digest
-from registry_impl.errors import BlobUnknown, NameInvalid, NameUnknown, RangeInvalid, SizeInvalid
+from registry_impl.errors import (
+    BlobUnknown,
+    BlobUploadUnknown,
+    NameInvalid,
+    NameUnknown,
+    RangeInvalid,
+    SizeInvalid,
+)
 from registry_impl.references import validate_name
 from registry_impl.storage.blobs import BlobInfo
 from registry_impl.storage.registry import Repository
@@ -62,19 +71,28 @@ def _chunk_bounds(ctx: RequestContext, name: str, status: UploadStatus) -> int |
 
 
 async def _receive(ctx: RequestContext, repo: Repository, upload_id: str, expected: int | None) -> int:
-    """Append the request body to the upload; returns the bytes written."""
+    """Append the request body to the upload; returns the bytes written.
+
+    A body whose length turns out to differ from the Content-Range it came with (known only once
+    its bytes are stored, when no Content-Length announced it) discards the whole session: the
+    upload cannot be rolled back to where the chunk began.
+    """
     writer = repo.uploads.writer(upload_id)
     before = writer.size
     try:
         async for chunk in ctx.request.stream():
             if chunk:
                 writer.write(chunk)
+                if expected is not None and writer.size - before > expected:
+                    break
     finally:
         writer.close()
     written = writer.size - before
     if expected is not None and written != expected:
+        repo.uploads.cancel(upload_id)
         raise SizeInvalid(
-            "body length does not match Content-Range", detail={"received": written, "expected": expected}
+            "body length does not match Content-Range; the upload was discarded",
+            detail={"received": written, "expected": expected},
         )
     return written
 
@@ -107,7 +125,8 @@ async def start_upload(name: str) -> Response:
     try:
         await _receive(ctx, repo, status.uuid, None)
     except BaseException:
-        repo.uploads.cancel(status.uuid)
+        with contextlib.suppress(BlobUploadUnknown):
+            repo.uploads.cancel(status.uuid)
         raise
     info = repo.uploads.complete(status.uuid, digest)
     repo.blobs.link(info.digest)
@@ -148,6 +167,7 @@ async def complete_upload(name: str, uuid: str) -> Response:
 
 async def cancel_upload(name: str, uuid: str) -> Response:
     ctx = current()
+    ctx.state.registry.require_writable()
     verify_upload(ctx, name, uuid)
     ctx.state.registry.repository(name).uploads.cancel(uuid)
     return Response(status_code=204, headers={"Content-Length": "0"})
