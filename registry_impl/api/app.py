@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
+from registry_impl.api.fastpath import FastReads
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit
 from registry_impl.api.problems import classify
 
@@ -97,8 +98,12 @@ def load_specification() -> dict[str, Any]:
     return document
 
 
-def create_app(state: AppState, *, validate_responses: bool = False) -> ASGIApp:
-    """The registry ASGI application over ``state``; response validation is for tests."""
+def create_app(state: AppState, *, validate_responses: bool = False, fast_reads: bool = True) -> ASGIApp:
+    """The registry ASGI application over ``state``.
+
+    Response validation is for tests; ``fast_reads`` sends manifest and blob GET/HEAD straight to
+    their handlers (``registry_impl.api.fastpath``), which response validation would not see.
+    """
     app = connexion.AsyncApp(
         __name__, swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False)
     )
@@ -115,7 +120,8 @@ def create_app(state: AppState, *, validate_responses: bool = False) -> ASGIApp:
     app.add_error_handler(404, _http_error)
     app.add_error_handler(405, _http_error)
     app.add_error_handler(Exception, _unexpected)
-    return app  # type: ignore[no-any-return]
+    inner: ASGIApp = FastReads(app, state) if fast_reads and not validate_responses else app
+    return HeadersMiddleware(inner, extra=state.extra_headers)
 
 
 def operation_ids() -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,6 +51,16 @@ _current: ContextVar[RequestContext] = ContextVar("registry_request")
 _routed: ContextVar[Scope | None] = ContextVar("registry_routed_scope", default=None)
 
 
+@contextmanager
+def use_context(ctx: RequestContext) -> Iterator[None]:
+    """Make ``ctx`` the current request context for the duration of the block."""
+    token = _current.set(ctx)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def current() -> RequestContext:
     """The context of the request being handled."""
     return _current.get()
@@ -65,11 +77,8 @@ class ContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        token = _current.set(RequestContext(Request(scope, receive), self.state))
-        try:
+        with use_context(RequestContext(Request(scope, receive), self.state)):
             await self.app(scope, receive, send)
-        finally:
-            _current.reset(token)
 
 
 def routed_scope() -> Scope | None:

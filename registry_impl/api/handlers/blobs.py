@@ -26,7 +26,7 @@ async def _stream(reader: BinaryIO, remaining: int) -> AsyncIterator[bytes]:
         reader.close()
 
 
-def _fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Response:
+def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Response:
     registry = ctx.state.registry
     info = registry.repository(name).blobs.stat(str(parse_digest(digest)))
     headers = {
@@ -56,11 +56,11 @@ def _fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Resp
 
 
 async def get_blob(name: str, digest: str) -> Response:
-    return _fetch(current(), name, digest, with_body=True)
+    return fetch(current(), name, digest, with_body=True)
 
 
 async def head_blob(name: str, digest: str) -> Response:
-    return _fetch(current(), name, digest, with_body=False)
+    return fetch(current(), name, digest, with_body=False)
 
 
 async def delete_blob(name: str, digest: str) -> Response:

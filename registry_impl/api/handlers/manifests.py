@@ -9,6 +9,7 @@ from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import etag_matches, format_etag
 from registry_impl.api.locations import absolute
 from registry_impl.digests import Digest
+from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid
 from registry_impl.references import parse_reference
 from registry_impl.storage.registry import Repository
 
@@ -18,9 +19,14 @@ def _digest_of(repo: Repository, reference: str) -> str:
     return str(parsed) if isinstance(parsed, Digest) else repo.tags.resolve(parsed)
 
 
-def _fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> Response:
+def fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> Response:
     repo = ctx.state.registry.repository(name)
-    manifest = repo.manifests.get(_digest_of(repo, reference))
+    try:
+        digest = _digest_of(repo, reference)
+    except (TagInvalid, DigestInvalid) as exc:
+        # No manifest can have such a reference: on a read it is simply not there, as in distribution.
+        raise ManifestUnknown(detail={"reference": reference}) from exc
+    manifest = repo.manifests.get(digest)
     headers = {"Docker-Content-Digest": manifest.digest, "ETag": format_etag(manifest.digest)}
     if etag_matches(ctx.request.headers.get("if-none-match"), manifest.digest):
         return Response(status_code=304, headers=headers)
@@ -29,11 +35,11 @@ def _fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> R
 
 
 async def get_manifest(name: str, reference: str) -> Response:
-    return _fetch(current(), name, reference, with_body=True)
+    return fetch(current(), name, reference, with_body=True)
 
 
 async def head_manifest(name: str, reference: str) -> Response:
-    return _fetch(current(), name, reference, with_body=False)
+    return fetch(current(), name, reference, with_body=False)
 
 
 async def put_manifest(name: str, reference: str) -> Response:
