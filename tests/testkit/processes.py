@@ -198,6 +198,28 @@ def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
     raise ServerFailed(f"{server.name} did not answer GET /v2/ within {timeout}s:\n" + server.log_text())
 
 
+def run_to_exit(argv: Sequence[str], env: Mapping[str, str], timeout: float = 30.0) -> tuple[int | None, str]:
+    """Run a command expected to exit by itself: (status, stdout+stderr); its whole process group is killed
+    if it is still running after ``timeout`` (status None), so a server that did start leaves nothing behind."""
+    with subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=dict(env),
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+            status: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            _signal_group(proc, signal.SIGKILL)
+            out, _ = proc.communicate()
+            status = None
+        _signal_group(proc, signal.SIGKILL)
+    return status, out.decode(errors="replace")
+
+
 def start_ours(
     tmp_dir: Path,
     config_overrides: Mapping[str, Any] | None = None,

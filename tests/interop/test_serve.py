@@ -1,0 +1,73 @@
+"""``registry serve`` as a process: environment overrides reach the server, a bad value stops startup."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import httpx
+import pytest
+from testkit.processes import Spawner, clean_environ, free_port, ours_command, run_to_exit, write_config
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_environment_overrides_address_and_root(spawn: Spawner, tmp_path: Path, server: str) -> None:
+    file_port, env_port = free_port(), free_port()
+    file_root, env_root = tmp_path / "root-from-file", tmp_path / "root-from-env"
+    started = spawn.ours(
+        overrides={
+            "http": {"addr": f"127.0.0.1:{file_port}"},
+            "storage": {"filesystem": {"rootdirectory": str(file_root)}},
+        },
+        env={
+            "REGISTRY_HTTP_ADDR": f"127.0.0.1:{env_port}",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(env_root),
+        },
+        port=env_port,  # where it is expected to listen: start_ours waits for GET /v2/ there
+        root=env_root,
+        server=server,
+    )
+
+    with started.client() as client:
+        blob = b"written under the root the environment named"
+        r = client.post(
+            "/v2/serve/env/blobs/uploads/",
+            params={"digest": "sha256:" + hashlib.sha256(blob).hexdigest()},
+            content=blob,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert r.status_code == 201, r.text
+    assert (env_root / "docker" / "registry" / "v2" / "repositories" / "serve" / "env").is_dir()
+    assert not file_root.exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{file_port}/v2/", timeout=2.0)
+
+    assert started.stop() is not None
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{started.url}/v2/", timeout=2.0)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "env", "key"),
+    [
+        ({"storage": {"delete": {"enabled": "maybe"}}}, {}, "storage.delete.enabled"),
+        ({"log": {"level": "chatty"}}, {}, "log.level"),
+        ({}, {"REGISTRY_HTTP_NET": "carrier-pigeon"}, "http.net"),
+        ({}, {"REGISTRY_HTTP_HOST": "not a url"}, "http.host"),
+    ],
+    ids=["file-boolean", "file-log-level", "env-network", "env-host"],
+)
+def test_an_invalid_value_stops_startup_naming_the_key(
+    tmp_path: Path, overrides: dict[str, object], env: dict[str, str], key: str
+) -> None:
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    config = write_config(tmp_path / "config.yml", free_port(), tmp_path / "data", overrides)
+
+    status, output = run_to_exit([*command, "serve", str(config)], {**clean_environ(), **env})
+
+    assert status is not None, f"still running after the timeout with an invalid {key}:\n{output}"
+    assert status != 0, output
+    assert key in output, output
+    assert "Traceback" not in output, output
