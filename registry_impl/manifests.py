@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from registry_spec import mediatypes as mt
@@ -30,6 +31,7 @@ class Descriptor:
     size: int
     artifact_type: str | None = None
     annotations: dict[str, str] | None = None
+    urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class ParsedManifest:
     artifact_type: str | None = None
     annotations: dict[str, str] = field(default_factory=dict)
     config_media_type: str | None = None
+    declares_media_type: bool = True
 
 
 @cache
@@ -74,7 +77,12 @@ def _descriptor(raw: Any, where: str) -> Descriptor:
     except DigestInvalid as exc:
         raise ManifestInvalid(f"invalid digest in {where}", detail={"digest": raw.get("digest")}) from exc
     return Descriptor(
-        raw["mediaType"], digest, int(raw["size"]), raw.get("artifactType"), raw.get("annotations")
+        raw["mediaType"],
+        digest,
+        int(raw["size"]),
+        raw.get("artifactType"),
+        raw.get("annotations"),
+        tuple(raw.get("urls") or ()),
     )
 
 
@@ -104,36 +112,41 @@ def parse_manifest(content: bytes, content_type: str) -> ParsedManifest:
 
 
 def _interpret(document: dict[str, Any], media_type: str) -> ParsedManifest:
-    subject = _descriptor(document["subject"], "subject") if "subject" in document else None
-    artifact_type = document.get("artifactType")
-    annotations = document.get("annotations") or {}
+    common: dict[str, Any] = {
+        "subject": _descriptor(document["subject"], "subject") if "subject" in document else None,
+        "artifact_type": document.get("artifactType"),
+        "annotations": document.get("annotations") or {},
+        "declares_media_type": "mediaType" in document,
+    }
     if media_type in mt.INDEXES:
         children = tuple(_descriptor(d, "manifests") for d in document["manifests"])
-        return ParsedManifest(
-            media_type,
-            manifests=children,
-            subject=subject,
-            artifact_type=artifact_type,
-            annotations=annotations,
-        )
+        return ParsedManifest(media_type, manifests=children, **common)
     config = _descriptor(document["config"], "config")
     layers = tuple(_descriptor(d, "layers") for d in document["layers"])
-    # Layers that carry URLs (Docker foreign layers, OCI non-distributable) are fetched elsewhere.
-    required = tuple(
-        d for d in layers if not (d.media_type == mt.DOCKER_FOREIGN_LAYER or _has_urls(document, d))
-    )
+    docker = media_type == mt.DOCKER_MANIFEST
+    required = tuple(d for d in layers if not _external(d, docker))
     return ParsedManifest(
-        media_type,
-        blobs=(config, *required),
-        subject=subject,
-        artifact_type=artifact_type,
-        annotations=annotations,
-        config_media_type=config.media_type,
+        media_type, blobs=(config, *required), config_media_type=config.media_type, **common
     )
 
 
-def _has_urls(document: dict[str, Any], descriptor: Descriptor) -> bool:
-    return any(layer.get("digest") == descriptor.digest and layer.get("urls") for layer in document["layers"])
+def _external(layer: Descriptor, docker: bool) -> bool:
+    """Whether a layer is fetched from its ``urls`` rather than pushed (as distribution checks it).
+
+    Docker: only foreign layers, which must have URLs. OCI: any layer with URLs. URLs are http or
+    https, without a fragment.
+    """
+    if docker and (layer.media_type == mt.DOCKER_FOREIGN_LAYER) != bool(layer.urls):
+        reason = "foreign layer without urls" if layer.urls == () else "only foreign layers may have urls"
+        raise ManifestInvalid(reason, detail={"digest": layer.digest})
+    for url in layer.urls:
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            parts = urlsplit("")
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.fragment:
+            raise ManifestInvalid("invalid layer url", detail={"digest": layer.digest, "url": url})
+    return bool(layer.urls)
 
 
 def artifact_type_of(parsed: ParsedManifest) -> str | None:

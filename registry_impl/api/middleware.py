@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.api.errors import API_VERSION_HEADER, error_response
+from registry_impl.errors import ManifestInvalid
 from registry_impl.manifests import MAX_MANIFEST_SIZE, ManifestTooLarge
 
 
@@ -38,7 +39,12 @@ def _is_manifest_put(scope: Scope) -> bool:
 
 
 class ManifestSizeLimit:
-    """Refuses manifest bodies over the limit before anything reads them whole (413 MANIFEST_INVALID)."""
+    """Reads manifest bodies whole, up to the limit, before validation.
+
+    Over the limit: 413 MANIFEST_INVALID, without reading further. Not UTF-8 (JSON must be): 400
+    MANIFEST_INVALID. Otherwise the body is replayed with its ``Content-Length``, so a chunked PUT
+    (no length) reaches the framework's body validation, which reads only declared lengths.
+    """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_MANIFEST_SIZE) -> None:
         self.app = app
@@ -50,22 +56,37 @@ class ManifestSizeLimit:
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(scope, receive, send, int(value))
+                await self._refuse(scope, receive, send, self._too_large(int(value)))
                 return
-        seen = 0
-
-        async def counting_receive() -> Message:
-            nonlocal seen
+        body = bytearray()
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise ManifestTooLarge("manifest too large", detail={"limit": self.limit})
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await self._refuse(scope, receive, send, self._too_large(None))
+                return
+            more = message.get("more_body", False)
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            invalid = ManifestInvalid("manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)})
+            await self._refuse(scope, receive, send, invalid)
+            return
+        headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        replay: list[Message] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
 
-        await self.app(scope, counting_receive, send)
+        async def replay_receive() -> Message:
+            return replay.pop() if replay else await receive()
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: int) -> None:
-        exc = ManifestTooLarge("manifest too large", detail={"size": size, "limit": self.limit})
-        response = error_response(exc)
-        await response(scope, receive, send)
+        await self.app({**scope, "headers": headers}, replay_receive, send)
+
+    def _too_large(self, size: int | None) -> ManifestTooLarge:
+        detail = {"limit": self.limit} if size is None else {"size": size, "limit": self.limit}
+        return ManifestTooLarge("manifest too large", detail=detail)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: ManifestInvalid) -> None:
+        await error_response(exc)(scope, receive, send)

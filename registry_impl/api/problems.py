@@ -80,6 +80,11 @@ def _first_failure(
     return None
 
 
+# Reads of a reference no manifest can have answer "not there", as distribution's router does
+# (the OCI conformance suite GETs and HEADs ``.INVALID_MANIFEST_NAME`` and expects 404).
+UNKNOWN_ON_READ = frozenset({"get_manifest", "head_manifest"})
+
+
 def classify(
     operation_id: str,
     path_params: Mapping[str, str],
@@ -88,11 +93,13 @@ def classify(
     detail: str,
 ) -> tuple[D.RegistryError | None, ErrorCode]:
     """The domain error that explains a rejected request, or the operation's fallback code."""
+    short = operation_id.rsplit(".", 1)[-1]
     for values, checks in ((path_params, PATH_CHECKS), (query, QUERY_CHECKS), (headers, HEADER_CHECKS)):
         found = _first_failure(values, checks)
         if found is not None:
+            if short in UNKNOWN_ON_READ and isinstance(found, (D.TagInvalid, D.DigestInvalid)):
+                found = D.ManifestUnknown(detail={"reference": path_params.get("reference")})
             return found, E.UNKNOWN
-    short = operation_id.rsplit(".", 1)[-1]
     missing = MISSING_QUERY.get(short)
     if missing is not None and missing[0] not in query:
         return missing[1](f"query parameter {missing[0]!r} is required", detail={}), E.UNKNOWN

@@ -71,15 +71,23 @@ class ManifestStore:
         return manifest
 
     def _media_type(self, digest: str, content: bytes) -> str:
-        if b'"mediaType"' not in content:
-            try:
-                return self.driver.get_content(self._media_type_path(digest)).decode()
-            except PathNotFoundError:
-                pass
+        """The top-level ``mediaType``; else the side file written at PUT; else a guess from the shape."""
         try:
             document = json.loads(content)
-            return detect_media_type(document, "") if isinstance(document, dict) else "application/json"
-        except (ValueError, ManifestInvalid):
+        except ValueError:
+            return "application/json"
+        if not isinstance(document, dict):
+            return "application/json"
+        declared = document.get("mediaType")
+        if isinstance(declared, str) and declared:
+            return declared
+        try:
+            return self.driver.get_content(self._media_type_path(digest)).decode()
+        except PathNotFoundError:
+            pass
+        try:
+            return detect_media_type(document, "")
+        except ManifestInvalid:
             return "application/json"
 
     def _media_type_path(self, digest: str) -> str:
@@ -97,7 +105,7 @@ class ManifestStore:
             )
         self._check_references(parsed)
         self.store.put(content, digest.algorithm if digest else "sha256")
-        if b'"mediaType"' not in content:
+        if not parsed.declares_media_type:
             self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
         self.revisions.link(actual)
         if parsed.subject is not None:
