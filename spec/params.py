@@ -80,12 +80,13 @@ MOUNT = Param(
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
 )
+# No pattern: a ``from`` that names no valid repository is a mount the registry cannot do, which
+# distribution-spec answers with an upload session (202), not an error.
 FROM = Param(
     "from",
     "query",
-    "Repository to mount the blob from.",
-    pattern=NAME_PATTERN,
-    max_length=NAME_MAX_LENGTH,
+    "Repository to mount the blob from; absent or empty, any repository of the registry. "
+    "A name that is not a valid repository name cannot be mounted from: an upload session is opened.",
     example="library/base",
 )
 ARTIFACT_TYPE = Param(

@@ -115,7 +115,7 @@ async def start_upload(name: str) -> Response:
     repo = ctx.state.registry.repository(name)
     query = ctx.request.query_params
     if query.get("mount"):
-        mounted = await _try_mount(ctx, repo, query["mount"], query.get("from"))
+        mounted = await _try_mount(ctx, repo, query["mount"], query.get("from") or None)
         if mounted is not None:
             return mounted
     digest = parse_digest(query["digest"]) if "digest" in query else None
