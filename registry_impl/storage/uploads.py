@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import uuid as uuidlib
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from registry_impl.storage.blobs import BlobInfo, BlobStore
 from registry_impl.storage.driver.base import FileWriter, PathNotFoundError, StorageDriver
 
 READ_CHUNK = 1 << 20
+#: Upload ids that can name a storage path component (every id this registry issues is a uuid4).
+_UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,9 @@ class UploadStore:
         return UploadStatus(upload_id, 0, started)
 
     def status(self, upload_id: str) -> UploadStatus:
+        if not _UPLOAD_ID_RE.fullmatch(upload_id) or upload_id in (".", ".."):
+            # the API grammar allows ids no storage path can hold ("=", "..": never issued here)
+            raise BlobUploadUnknown(detail={"uuid": upload_id})
         try:
             started = self.driver.get_content(paths.upload_started_at_path(self.name, upload_id)).decode()
             size = self.driver.stat(paths.upload_data_path(self.name, upload_id)).size

@@ -473,6 +473,51 @@ async def test_malformed_session_id_is_400_blob_upload_invalid(client: httpx.Asy
     assert error_codes(r) == ["BLOB_UPLOAD_INVALID"]
 
 
+@pytest.mark.parametrize("uuid", ["%2E%2E", "%2E", "=", "...", "-"])
+@pytest.mark.parametrize("method", ["GET", "PATCH", "PUT", "DELETE"])
+async def test_ids_no_session_can_have_are_unknown_and_touch_nothing(
+    client: httpx.AsyncClient, state: AppState, uuid: str, method: str
+) -> None:
+    """The grammar admits ids that are no storage path (``..``, ``=``): 404, never 500 or a traversal."""
+    location = await start(client, "a")
+    await client.patch(location, content=DATA[:5], headers=OCTET)
+    url = f"/v2/a/blobs/uploads/{uuid}" + (f"?digest={DIGEST}" if method == "PUT" else "")
+    r = await client.request(method, url, content=DATA if method in ("PATCH", "PUT") else None)
+    assert r.status_code == 404, r.text
+    assert error_codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
+    assert sessions(state.registry.driver, "a") == [upload_id(location)]
+    assert (await client.get(location)).headers["Range"] == "0-4"
+
+
+async def test_finished_session_is_gone(client: httpx.AsyncClient) -> None:
+    location = await start(client, "a")
+    assert (
+        await client.put(with_query(location, digest=DIGEST), content=DATA, headers=OCTET)
+    ).status_code == 201
+    for method in ("GET", "PATCH", "DELETE"):
+        r = await client.request(method, location, content=DATA if method == "PATCH" else None)
+        assert r.status_code == 404
+        assert error_codes(r) == ["BLOB_UPLOAD_UNKNOWN"]
+
+
+async def test_put_with_an_out_of_order_final_chunk_is_416(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    location = await start(client, "a")
+    await client.patch(location, content=DATA[:10], headers=chunk_headers(0, DATA[:10]))
+    r = await client.put(
+        with_query(location, digest=DIGEST), content=DATA[12:], headers=chunk_headers(12, DATA[12:])
+    )
+    assert r.status_code == 416
+    assert error_codes(r) == ["RANGE_INVALID"]
+    assert r.headers["Range"] == "0-9"
+    await assert_not_stored(client, state, "a", DIGEST)
+    r = await client.put(
+        with_query(location, digest=DIGEST), content=DATA[10:], headers=chunk_headers(10, DATA[10:])
+    )
+    assert r.status_code == 201
+
+
 # --- policy --------------------------------------------------------------------------------------
 
 
