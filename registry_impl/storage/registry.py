@@ -16,6 +16,9 @@ from registry_impl.storage.tags import TagStore
 from registry_impl.storage.uploads import HasherCache, UploadStore
 
 MANIFESTS_DIR = "_manifests"
+# A repository is a directory with content linked into it: distribution's catalog looks for
+# ``_layers``; ``_manifests`` covers a repository whose blob links were all deleted.
+CONTENT_DIRS = frozenset({"_layers", MANIFESTS_DIR})
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,15 @@ class Repository:
         return UploadStore(self.registry.driver, self.registry.blobs, self.name, self.registry.hashers)
 
     def exists(self) -> bool:
-        try:
-            return self.registry.driver.stat(paths.repository_root(self.name)).is_dir
-        except PathNotFoundError:
-            return False
+        """Whether content is linked here (a bare parent of nested repositories, or an upload, is not)."""
+        root = paths.repository_root(self.name)
+        for directory in CONTENT_DIRS:
+            try:
+                if self.registry.driver.stat(f"{root}/{directory}").is_dir:
+                    return True
+            except PathNotFoundError:
+                continue
+        return False
 
     def require(self) -> None:
         """NameUnknown unless the repository exists."""
@@ -89,7 +97,7 @@ class Registry:
             raise Unsupported("deletes are disabled on this registry")
 
     def repositories(self) -> list[str]:
-        """Every repository name (a directory holding ``_manifests``), sorted."""
+        """Every repository name (a directory holding ``_layers`` or ``_manifests``), sorted."""
         root = paths.repositories_root()
         found: list[str] = []
         try:
@@ -101,7 +109,7 @@ class Registry:
     def _collect(self, directory: str, strip: int, found: list[str]) -> None:
         children = self.driver.list(directory)
         names = [child.rsplit("/", 1)[1] for child in children]
-        if MANIFESTS_DIR in names and len(directory) >= strip:
+        if not CONTENT_DIRS.isdisjoint(names) and len(directory) >= strip:
             found.append(directory[strip:])
         for child, name in zip(children, names, strict=True):
             if not name.startswith("_"):
