@@ -548,3 +548,20 @@ class TestReadOnly:
         assert r.status_code == 204
         assert r.headers["Range"] == "0-0"
         assert not blob_stored(state.registry.driver, DIGEST)
+
+
+class TestDeletesDisabled:
+    @pytest.fixture
+    def policy(self) -> Policy:
+        return Policy(delete_enabled=False)
+
+    async def test_uploads_and_their_cancellation_still_work(
+        self, client: httpx.AsyncClient, state: AppState
+    ) -> None:
+        """``storage.delete.enabled`` governs deleting content, not abandoning an upload."""
+        location = await start(client, "a")
+        assert (await client.delete(location)).status_code == 204
+        assert sessions(state.registry.driver, "a") == []
+        location = await start(client, "a")
+        r = await client.put(with_query(location, digest=DIGEST), content=DATA, headers=OCTET)
+        assert r.status_code == 201
