@@ -52,7 +52,8 @@ def require_reference() -> None:
 @pytest.fixture(scope="session")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_ours()
-    server = start_ours(tmp_path_factory.mktemp("ours"))
+    # Two workers, as in production: an upload session must survive landing on the other worker.
+    server = start_ours(tmp_path_factory.mktemp("ours"), workers=2)
     try:
         yield server
     finally:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from testkit.oci_layout import OciLayout
 from testkit.processes import Spawner, clean_environ, free_port, ours_command, run_to_exit, write_config
+from testkit.skopeo import Skopeo
 
 
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
@@ -71,3 +73,19 @@ def test_an_invalid_value_stops_startup_naming_the_key(
     assert status != 0, output
     assert key in output, output
     assert "Traceback" not in output, output
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_skopeo_round_trip_on_each_server(
+    spawn: Spawner, skopeo: Skopeo, tmp_path: Path, server: str
+) -> None:
+    started = spawn.ours(server=server, workers=2)
+    source = OciLayout(tmp_path / "source", seed=5)
+    index = source.add_index("multi")
+    skopeo.copy(f"oci:{source.path}:multi", started.ref("serve/multi", "m"), "--all")
+
+    back = OciLayout(tmp_path / "back")
+    skopeo.copy(started.ref("serve/multi", "m"), f"oci:{back.path}:m", "--all")
+    assert back.manifest("m")[1] == index.content
+    for digest in source.blob_digests(index.digest):
+        assert back.read_blob(digest) == source.read_blob(digest)

@@ -118,6 +118,19 @@ def test_copy_all_as_v2s2_makes_a_manifest_list(ours: Server, skopeo: Skopeo, la
     assert platforms == [("linux", "amd64"), ("linux", "arm64")]
 
 
+def test_copy_a_large_layer_both_ways(ours: Server, skopeo: Skopeo, tmp_path: Path) -> None:
+    """Megabytes of incompressible layer streams through one upload and back out unchanged."""
+    big = OciLayout(tmp_path / "big", seed=99)
+    image = big.add_image("big", layers=1, file_size=8 * 1024 * 1024)
+    assert image.layers[0].size > 4 * 1024 * 1024
+    skopeo.copy(f"oci:{big.path}:big", ours.ref("skopeo/big", "v1"), "--format", "oci")
+
+    back = OciLayout(tmp_path / "back")
+    skopeo.copy(ours.ref("skopeo/big", "v1"), f"oci:{back.path}:big")
+    assert back.manifest("big")[0].digest == image.digest
+    assert back.read_blob(image.layers[0].digest) == big.read_blob(image.layers[0].digest)
+
+
 @pytest.mark.parametrize("repository", ["skopeo/raw-oci", "skopeo/raw-v2s2", "skopeo/raw-index"])
 def test_inspect_raw_is_byte_equal_to_what_we_serve(
     ours: Server, skopeo: Skopeo, layout: OciLayout, repository: str

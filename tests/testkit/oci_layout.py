@@ -90,8 +90,9 @@ class Index:
         return self.descriptor.digest
 
 
-def random_layer(rng: random.Random, files: int = 3) -> tuple[bytes, bytes]:
-    """A gzip'd tar of a directory with ``files`` small random files: (compressed, uncompressed)."""
+def random_layer(rng: random.Random, files: int = 3, file_size: int = 8192) -> tuple[bytes, bytes]:
+    """A gzip'd tar of a directory with ``files`` random files of up to ``file_size`` bytes each:
+    (compressed, uncompressed). Random bytes do not compress, so the blob is about as big as its files."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
         top = f"dir-{rng.randrange(1 << 32):08x}"
@@ -99,7 +100,7 @@ def random_layer(rng: random.Random, files: int = 3) -> tuple[bytes, bytes]:
         info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, 1_700_000_000
         tar.addfile(info)
         for i in range(files):
-            data = rng.randbytes(rng.randrange(512, 8192))
+            data = rng.randbytes(rng.randrange(min(512, file_size), file_size + 1))
             info = tarfile.TarInfo(f"{top}/file-{i}.bin")
             info.size, info.mode, info.mtime = len(data), 0o644, 1_700_000_000
             tar.addfile(info, io.BytesIO(data))
@@ -179,12 +180,13 @@ class OciLayout:
         layers: int = 2,
         platform: tuple[str, str] = ("linux", "amd64"),
         docker: bool = False,
+        file_size: int = 8192,
     ) -> Image:
         """A runnable-looking image: ``layers`` random gzip'd tar layers and a config whose diff_ids match."""
         layer_type = DOCKER_LAYER_GZIP if docker else OCI_LAYER_GZIP
         layer_descriptors, diff_ids = [], []
         for _ in range(layers):
-            compressed, uncompressed = random_layer(self.rng)
+            compressed, uncompressed = random_layer(self.rng, file_size=file_size)
             layer_descriptors.append(self.put_blob(compressed, layer_type))
             diff_ids.append(sha256(uncompressed))
         os_, architecture = platform
