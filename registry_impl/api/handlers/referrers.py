@@ -34,6 +34,9 @@ async def list_referrers(name: str, digest: str) -> Response:
     ctx = current()
     subject = str(parse_digest(digest))
     repo = ctx.state.registry.repository(name)
+    # An unknown repository is 404 NAME_UNKNOWN (clients such as oras-go tell it apart from a
+    # registry without the API); an unknown subject in a known repository is an empty index.
+    repo.require()
     wanted = ctx.request.query_params.get("artifactType")
     manifests = [d for d in (_descriptor(repo, ref) for ref in repo.referrers.list(subject)) if d is not None]
     headers = {}
