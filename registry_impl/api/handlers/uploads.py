@@ -43,23 +43,26 @@ def _created(ctx: RequestContext, name: str, info: BlobInfo) -> Response:
     return Response(status_code=201, headers=headers)
 
 
-class ChunkOutOfOrder(RangeInvalid):
-    """A chunk that does not start where the upload ends; the answer tells where it does."""
+class ChunkRefused(RangeInvalid):
+    """A chunk the upload cannot take (out of order, or a bad Content-Range); the answer tells where it ends."""
 
-    def __init__(self, headers: dict[str, str], offset: int) -> None:
-        super().__init__("chunk does not start where the upload ends", detail={"offset": offset})
+    def __init__(self, message: str, headers: dict[str, str], detail: dict[str, object]) -> None:
+        super().__init__(message, detail=detail)
         self.headers = headers
 
 
 def _chunk_bounds(ctx: RequestContext, name: str, status: UploadStatus) -> int | None:
     """The length a Content-Range announces, after checking it starts where the upload ends."""
-    bounds = parse_content_range(ctx.request.headers.get("content-range"))
+    headers = {"Location": upload_location(ctx, name, status.uuid), "Range": format_range(status.size)}
+    try:
+        bounds = parse_content_range(ctx.request.headers.get("content-range"))
+    except RangeInvalid as exc:
+        raise ChunkRefused(exc.message, headers, {**(exc.detail or {}), "offset": status.size}) from exc
     if bounds is None:
         return None
     start, end = bounds
     if start != status.size:
-        headers = {"Location": upload_location(ctx, name, status.uuid), "Range": format_range(status.size)}
-        raise ChunkOutOfOrder(headers, status.size)
+        raise ChunkRefused("chunk does not start where the upload ends", headers, {"offset": status.size})
     expected = end - start + 1
     declared = ctx.request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) != expected:
