@@ -18,7 +18,8 @@ from testkit.uploads import OCTET, blob_stored, linked, sessions, start, upload_
 
 from registry_impl.api.context import AppState
 from registry_impl.api.locations import sign_upload
-from registry_impl.storage.registry import Policy
+from registry_impl.storage.driver.base import StorageDriver
+from registry_impl.storage.registry import Policy, Registry
 
 pytestmark = pytest.mark.anyio
 
@@ -546,6 +547,46 @@ async def test_put_with_an_out_of_order_final_chunk_is_416(
         with_query(location, digest=DIGEST), content=DATA[10:], headers=chunk_headers(10, DATA[10:])
     )
     assert r.status_code == 201
+
+
+# --- Location forms ------------------------------------------------------------------------------
+
+
+async def test_locations_follow_forwarded_headers(client: httpx.AsyncClient) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "registry.example:5443"}
+    r = await client.post("/v2/a/blobs/uploads/", headers=forwarded)
+    assert r.headers["Location"].startswith("https://registry.example:5443/v2/a/blobs/uploads/")
+    r = await client.put(
+        with_query(r.headers["Location"], digest=DIGEST), content=DATA, headers={**OCTET, **forwarded}
+    )
+    assert r.headers["Location"] == f"https://registry.example:5443/v2/a/blobs/{DIGEST}"
+
+
+class TestRelativeLocations:
+    @pytest.fixture
+    def state(self, driver: StorageDriver, policy: Policy) -> AppState:
+        return AppState(registry=Registry(driver, policy), secret=b"test-secret", relative_urls=True)
+
+    async def test_locations_are_paths(self, client: httpx.AsyncClient) -> None:
+        r = await client.post("/v2/a/blobs/uploads/")
+        location = r.headers["Location"]
+        assert location.startswith(f"/v2/a/blobs/uploads/{upload_id(location)}?_state=")
+        r = await client.patch(location, content=DATA, headers=OCTET)
+        assert r.headers["Location"].startswith("/v2/a/blobs/uploads/")
+        r = await client.put(with_query(location, digest=DIGEST))
+        assert r.headers["Location"] == f"/v2/a/blobs/{DIGEST}"
+
+
+class TestConfiguredHost:
+    @pytest.fixture
+    def state(self, driver: StorageDriver, policy: Policy) -> AppState:
+        return AppState(
+            registry=Registry(driver, policy), secret=b"test-secret", host="https://public.example/"
+        )
+
+    async def test_locations_use_http_host(self, client: httpx.AsyncClient) -> None:
+        r = await client.post("/v2/a/blobs/uploads/", headers={"X-Forwarded-Host": "ignored.example"})
+        assert r.headers["Location"].startswith("https://public.example/v2/a/blobs/uploads/")
 
 
 # --- policy --------------------------------------------------------------------------------------
