@@ -23,7 +23,7 @@ from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
 from registry_impl.api.fastpath import FastReads
-from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit
+from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, WriteGate
 from registry_impl.api.problems import classify
 
 log = logging.getLogger("registry.api")
@@ -110,6 +110,7 @@ def create_app(state: AppState, *, validate_responses: bool = False, fast_reads:
     app.add_api(load_specification(), validate_responses=validate_responses, strict_validation=False)
     app.add_middleware(ContextMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, state=state)
     app.add_middleware(RoutedScopeMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(WriteGate, position=MiddlewarePosition.BEFORE_VALIDATION, state=state)
     app.add_middleware(ManifestSizeLimit, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(
         HeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, extra=state.extra_headers

@@ -1,11 +1,12 @@
-"""Pure ASGI middlewares: response headers on every answer, and the manifest size cap."""
+"""Pure ASGI middlewares: response headers on every answer, the read-only gate, the manifest size cap."""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry_impl.api.context import AppState
 from registry_impl.api.errors import API_VERSION_HEADER, error_response
-from registry_impl.errors import ManifestInvalid
+from registry_impl.errors import ManifestInvalid, Unsupported
 from registry_impl.manifests import MAX_MANIFEST_SIZE, ManifestTooLarge
 
 
@@ -32,6 +33,26 @@ class HeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class WriteGate:
+    """Read-only registry (``storage.maintenance.readonly``): every write is 405 UNSUPPORTED before
+    its body or parameters are looked at, as distribution registers no write handlers then."""
+
+    READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+    def __init__(self, app: ASGIApp, state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in self.READS:
+            try:
+                self.state.registry.require_writable()
+            except Unsupported as exc:
+                await error_response(exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def _is_manifest_put(scope: Scope) -> bool:
