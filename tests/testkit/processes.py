@@ -25,6 +25,7 @@ import yaml
 READY_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 LOG_TAIL_LINES = 80
+PORT_ATTEMPTS = 3
 # The reference's S3 driver panics at startup when this is set (see STACK-NOTES).
 REFERENCE_ENV_DROP = ("AWS_CA_BUNDLE",)
 
@@ -155,29 +156,49 @@ def launch(
     which is how environment overrides are tested: ``port`` is where the server is expected to listen).
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    port = port or free_port()
-    root = root or tmp_dir / "data"
-    config = write_config(tmp_dir / f"{name}-config.yml", port, root, overrides)
-    log = tmp_dir / f"{name}.log"
     environ = clean_environ(drop_env)
     environ.update(env or {})
+    root = root or tmp_dir / "data"
+    for attempt in range(PORT_ATTEMPTS):
+        server = _spawn(name, command, tmp_dir, overrides, environ, port or free_port(), root, extra_args)
+        try:
+            wait_ready(server)
+            return server
+        except ServerFailed:
+            server.stop()
+            # free_port() only picks a port: another process may bind it first. Try a fresh one.
+            lost_port = "address already in use" in server.log_text().lower()
+            if port is not None or not lost_port or attempt == PORT_ATTEMPTS - 1:
+                raise
+        except BaseException:
+            server.stop()
+            raise
+    raise AssertionError("unreachable")
+
+
+def _spawn(
+    name: str,
+    command: Sequence[str],
+    tmp_dir: Path,
+    overrides: Mapping[str, Any] | None,
+    environ: Mapping[str, str],
+    port: int,
+    root: Path,
+    extra_args: Sequence[str],
+) -> Server:
+    config = write_config(tmp_dir / f"{name}-config.yml", port, root, overrides)
+    log = tmp_dir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [*command, "serve", str(config), *extra_args],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=environ,
+            env=dict(environ),
             cwd=tmp_dir,
             start_new_session=True,
         )
-    server = Server(name=name, port=port, proc=proc, root=root, config=config, log=log)
-    try:
-        wait_ready(server)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return Server(name=name, port=port, proc=proc, root=root, config=config, log=log)
 
 
 def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
@@ -191,7 +212,10 @@ def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
                 )
             try:
                 if client.get(f"{server.url}/v2/").status_code in (200, 401):
-                    return
+                    time.sleep(0.1)  # one that failed to bind exits at once: then the answer was a stranger's
+                    if server.proc.poll() is None:
+                        return
+                    continue
             except httpx.TransportError:
                 pass
             time.sleep(0.05)
