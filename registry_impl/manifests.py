@@ -94,7 +94,7 @@ def parse_manifest(content: bytes, content_type: str) -> ParsedManifest:
         )
     try:
         document = json.loads(content)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
         raise ManifestInvalid("manifest is not valid JSON", detail={"reason": str(exc)}) from exc
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")

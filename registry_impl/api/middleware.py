@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.api.context import AppState
@@ -62,8 +64,8 @@ def _is_manifest_put(scope: Scope) -> bool:
 class ManifestSizeLimit:
     """Reads manifest bodies whole, up to the limit, before validation.
 
-    Over the limit: 413 MANIFEST_INVALID, without reading further. Not UTF-8 (JSON must be): 400
-    MANIFEST_INVALID. Otherwise the body is replayed with its ``Content-Length``, so a chunked PUT
+    Over the limit: 413 MANIFEST_INVALID, without reading further. Not UTF-8 JSON (or nested too
+    deep for the parser): 400 MANIFEST_INVALID. Otherwise the body is replayed with its ``Content-Length``, so a chunked PUT
     (no length) reaches the framework's body validation, which reads only declared lengths.
     """
 
@@ -91,9 +93,9 @@ class ManifestSizeLimit:
                 return
             more = message.get("more_body", False)
         try:
-            body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            invalid = ManifestInvalid("manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)})
+            json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError; deep nesting recurses
+            invalid = ManifestInvalid("manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)[:200]})
             await self._refuse(scope, receive, send, invalid)
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from testkit.apps import shared_app, shared_client  # noqa: F401  (one app per module)
@@ -63,8 +65,6 @@ async def test_delete_by_digest_keeps_the_blobs(client: httpx.AsyncClient, push:
     image = await push.image("app", "v1")
     r = await client.delete(f"/v2/app/manifests/{image.digest}")
     assert r.status_code == 202
-    import json
-
     for layer in json.loads(image.content)["layers"]:
         b = await client.head(f"/v2/app/blobs/{layer['digest']}")
         assert b.status_code == 200
@@ -204,6 +204,7 @@ async def test_read_only_refuses_put_and_delete_but_serves(
 
 @pytest.mark.parametrize("policy", [Policy(read_only=True)])
 async def test_read_only_refuses_an_invalid_put_as_unsupported(client: httpx.AsyncClient) -> None:
-    r = await client.put("/v2/app/manifests/v1", content=b"{}", headers={"Content-Type": OCI_MANIFEST})
-    assert r.status_code == 405, r.text
-    assert error_codes(r) == ["UNSUPPORTED"]
+    for body in (b"{}", b"not json", b"x" * (5 * 1024 * 1024)):
+        r = await client.put("/v2/app/manifests/v1", content=body, headers={"Content-Type": OCI_MANIFEST})
+        assert r.status_code == 405, r.text
+        assert error_codes(r) == ["UNSUPPORTED"]

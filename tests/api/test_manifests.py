@@ -449,6 +449,9 @@ INVALID_BODIES = {
     "string": b'"manifest"',
     "empty": b"",
     "not-utf8": b'{"schemaVersion": 2, "x": "\xff\xfe"}',
+    "utf8-bom": b'\xef\xbb\xbf{"schemaVersion": 2}',
+    "deep-array": b"[" * 100_000,
+    "deep-object": b'{"schemaVersion": 2, "a": ' + b'{"a": ' * 100_000,
 }
 
 
