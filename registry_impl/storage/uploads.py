@@ -9,8 +9,10 @@ import uuid as uuidlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from registry_impl import hashstate
 from registry_impl.digests import Digest, Hasher, new_hasher
 from registry_impl.errors import BlobUploadUnknown, DigestInvalid
+from registry_impl.hashstate import ResumableSha256
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore
 from registry_impl.storage.driver.base import FileWriter, PathNotFoundError, StorageDriver
@@ -30,8 +32,9 @@ class UploadStatus:
 class HasherCache:
     """Running sha256 state of uploads this process has written, keyed by (repository, uuid).
 
-    Python's hashlib cannot serialise its state, so an upload continued by another process (or
-    after a restart) is re-hashed from storage once; in one process it is never re-read.
+    A session continued by another process (another worker, a replica, after a restart) finds the
+    state saved in storage by ``UploadWriter.close`` (``hashstates/sha256/<offset>``, Go's format);
+    only when none matches the data's size is the data re-hashed from storage.
     """
 
     def __init__(self) -> None:
@@ -60,8 +63,11 @@ class UploadWriter:
         self.key = (uploads.name, status.uuid)
         path = paths.upload_data_path(uploads.name, status.uuid)
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
-        self.hasher = uploads.hashers.take(self.key, self._writer.size) or uploads.rehash(
-            status.uuid, "sha256"
+        size = self._writer.size
+        self.hasher = (
+            uploads.hashers.take(self.key, size)
+            or uploads.saved_state(status.uuid, size)
+            or uploads.rehash(status.uuid, "sha256")
         )
 
     @property
@@ -74,7 +80,11 @@ class UploadWriter:
 
     def close(self) -> None:
         self._writer.close()
-        self.uploads.hashers.put(self.key, self._writer.size, self.hasher)
+        size = self._writer.size
+        self.uploads.hashers.put(self.key, size, self.hasher)
+        if isinstance(self.hasher, ResumableSha256):
+            path = paths.upload_hashstate_path(self.uploads.name, self.key[1], "sha256", size)
+            self.uploads.driver.put_content(path, self.hasher.marshal())
 
 
 class UploadStore:
@@ -107,9 +117,24 @@ class UploadStore:
     def writer(self, upload_id: str) -> UploadWriter:
         return UploadWriter(self, self.status(upload_id))
 
+    def saved_state(self, upload_id: str, size: int) -> Hasher | None:
+        """The sha256 state saved at exactly ``size`` bytes (by any process), if there is one."""
+        if not hashstate.available():
+            return None
+        try:
+            state = self.driver.get_content(paths.upload_hashstate_path(self.name, upload_id, "sha256", size))
+            hasher = ResumableSha256.unmarshal(state)
+        except (PathNotFoundError, ValueError):
+            return None
+        return hasher if hasher.length == size else None
+
     def rehash(self, upload_id: str, algorithm: str) -> Hasher:
-        """Hash the session's data from storage (another process wrote it, or another algorithm)."""
-        hasher = new_hasher(algorithm)
+        """Hash the session's data from storage (no saved state fits, or another algorithm)."""
+        hasher: Hasher = (
+            ResumableSha256() if algorithm == "sha256" and hashstate.available() else new_hasher(algorithm)
+        )
+        if self.driver.stat(paths.upload_data_path(self.name, upload_id)).size == 0:
+            return hasher
         with self.driver.reader(paths.upload_data_path(self.name, upload_id)) as reader:
             while chunk := reader.read(READ_CHUNK):
                 hasher.update(chunk)
