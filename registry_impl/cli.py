@@ -20,12 +20,16 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; 1 for in-memory storage)")
     args = parser.parse_args(argv)
+    from registry_impl.server import ListenError
     from registry_impl.server import serve as run
 
     try:
         run(args.config, server=args.server, workers=args.workers)
     except ConfigError as exc:
         print(f"registry: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ListenError as exc:
+        print(f"registry: {exc}", file=sys.stderr)
         return 2
     return 0
 

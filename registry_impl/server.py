@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 from starlette.types import ASGIApp
@@ -52,6 +53,21 @@ def app_from_environment() -> ASGIApp:
     return create_app(build_state(config))
 
 
+class ListenError(RuntimeError):
+    """The configured address cannot be listened on."""
+
+
+def check_listen(host: str, port: int) -> None:
+    """Fail with one clear line, before any worker starts, when ``http.addr`` cannot be bound."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ListenError(f"http.addr: cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
 def workers_for(config: Config, requested: int | None) -> int:
     """One worker per core by default; upload hash states live in storage, so any worker continues any upload."""
     if config.storage.driver_name == "inmemory":
@@ -70,6 +86,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         os.environ["REGISTRY_HTTP_SECRET"] = config.http.effective_secret
     host, port = config.http.host_port()
     host = host or "0.0.0.0"
+    check_listen(host, port)
     count = workers_for(config, workers)
     log.warning(
         "registry listening on %s:%d (%s, %d worker(s), storage %s)",

@@ -75,6 +75,23 @@ def test_an_invalid_value_stops_startup_naming_the_key(
     assert "Traceback" not in output, output
 
 
+def test_a_busy_port_stops_startup_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        config = write_config(tmp_path / "config.yml", port, tmp_path / "data")
+        status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
+    assert status == 2, output
+    assert f"http.addr: cannot listen on 127.0.0.1:{port}" in output, output
+    assert "Traceback" not in output and "panicked" not in output, output
+
+
 @pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_skopeo_round_trip_on_each_server(
     spawn: Spawner, skopeo: Skopeo, tmp_path: Path, server: str
