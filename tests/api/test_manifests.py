@@ -636,7 +636,7 @@ async def test_put_by_malformed_digest_is_400(
     content = encode(await oci_document(push, "dig"))
     r = await put(client, "dig", reference, content)
     assert r.status_code == 400, r.text
-    assert error_codes(r)[0] in ("DIGEST_INVALID", "TAG_INVALID")
+    assert error_codes(r) == ["DIGEST_INVALID"]
     await assert_absent(client, "dig", sha256(content))
 
 
@@ -702,11 +702,13 @@ async def test_unknown_manifest_is_404_manifest_unknown(
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-async def test_unknown_repository_is_404(client: httpx.AsyncClient, method: str) -> None:
-    r = await client.request(method, "/v2/never/pushed/manifests/latest")
-    assert r.status_code == 404
-    if method == "GET":
-        assert error_codes(r)[0] in ("NAME_UNKNOWN", "MANIFEST_UNKNOWN")
+async def test_unknown_repository_is_404_manifest_unknown(client: httpx.AsyncClient, method: str) -> None:
+    """As distribution: a manifest read never checks the repository, so the manifest is what is unknown."""
+    for reference in ("latest", sha256(b"x")):
+        r = await client.request(method, f"/v2/never/pushed/manifests/{reference}")
+        assert r.status_code == 404
+        if method == "GET":
+            assert error_codes(r) == ["MANIFEST_UNKNOWN"]
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])

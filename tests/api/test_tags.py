@@ -158,10 +158,10 @@ async def test_bad_n_is_400_pagination_number_invalid(
     assert error_codes(r) == ["PAGINATION_NUMBER_INVALID"]
 
 
-async def test_bad_n_on_unknown_repository_is_still_a_client_error(client: httpx.AsyncClient) -> None:
+async def test_bad_n_is_checked_before_the_repository(client: httpx.AsyncClient) -> None:
     r = await client.get("/v2/unknown/tags/list?n=x")
-    assert r.status_code in (400, 404)
-    assert error_codes(r)[0] in ("PAGINATION_NUMBER_INVALID", "NAME_UNKNOWN")
+    assert r.status_code == 400
+    assert error_codes(r) == ["PAGINATION_NUMBER_INVALID"]
 
 
 async def test_invalid_name_is_400_name_invalid(client: httpx.AsyncClient) -> None:
