@@ -178,8 +178,14 @@ TAGS = Route(
 # --- manifests -----------------------------------------------------------------------------------
 MANIFEST_HEADERS = (P.H_DIGEST, P.H_CONTENT_TYPE, P.H_CONTENT_LENGTH, P.H_ETAG)
 MANIFEST_READ_FAILURES = (
-    P.json_error(400, "The name, tag or digest is invalid.", E.NAME_INVALID, E.TAG_INVALID, E.DIGEST_INVALID),
-    P.json_error(404, "The repository or the manifest is unknown.", E.NAME_UNKNOWN, E.MANIFEST_UNKNOWN),
+    P.json_error(400, "The repository name is invalid.", E.NAME_INVALID),
+    P.json_error(
+        404,
+        "The repository or the manifest is unknown; so is a reference no manifest can have (an invalid tag or"
+        " digest), as distribution answers it.",
+        E.NAME_UNKNOWN,
+        E.MANIFEST_UNKNOWN,
+    ),
     *P.COMMON_FAILURES,
 )
 NOT_MODIFIED = Response(304, "The client's copy (If-None-Match) is current.", headers=(P.H_DIGEST, P.H_ETAG))
