@@ -1,0 +1,22 @@
+"""The blob descriptor cache named by ``storage.cache.blobdescriptor``: ``inmemory``, ``redis`` or none."""
+
+from __future__ import annotations
+
+from registry_impl.config import CacheConfig, ConfigError, RedisConfig
+from registry_impl.storage.cache.base import BlobDescriptorCacheProvider, NoCache
+from registry_impl.storage.cache.memory import MemoryCache
+
+__all__ = ["create"]
+
+
+def create(cache: CacheConfig, redis: RedisConfig) -> BlobDescriptorCacheProvider:
+    """The configured cache; ``redis`` needs ``redis.addr`` (redis-py is imported only then)."""
+    if cache.blobdescriptor == "inmemory":
+        return MemoryCache(cache.blobdescriptorsize)
+    if cache.blobdescriptor == "redis":
+        if not redis.enabled:
+            raise ConfigError("storage.cache.blobdescriptor", "redis needs the redis section (redis.addr)")
+        from registry_impl.storage.cache.redis import RedisCache
+
+        return RedisCache.from_config(redis)
+    return NoCache()
