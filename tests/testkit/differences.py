@@ -54,11 +54,11 @@ INTENDED: dict[str, Difference] = {
         ours_code="NAME_INVALID",
     ),
     "malformed-digest": Difference(
-        400,
+        404,
         500,
-        "A malformed digest as a manifest reference is a client error (DIGEST_INVALID); distribution "
-        "2.8 reads it as a tag and answers 500 UNKNOWN.",
-        ours_code="DIGEST_INVALID",
+        "A reference no manifest can have (a malformed digest) is simply unknown: 404 MANIFEST_UNKNOWN, which "
+        "the OCI check accepts (400 or 404); distribution 2.8 reads it as a tag path and answers 500 UNKNOWN.",
+        ours_code="MANIFEST_UNKNOWN",
         reference_code="UNKNOWN",
     ),
 }
