@@ -1,0 +1,232 @@
+"""Authentication as an ``httpx.Auth``: anonymous, Basic, and Docker's Bearer token flow with scopes.
+
+A request first goes out with what is already known for its host and scope (a cached, unexpired token, or Basic
+credentials once the host asked for them). On ``401`` the ``WWW-Authenticate`` challenge decides:
+
+* ``Basic``: resend with the credentials, and send them up front to that host from then on;
+* ``Bearer realm=…,service=…,scope=…``: get a token from the realm for the challenge's scopes plus the ones
+  this request needs (a mount also needs ``pull`` on the ``from`` repository), cache it by host and scope until
+  ``expires_in`` runs out, resend. Credentials go to the realm as Basic (GET), an identity token as an OAuth2
+  refresh-token grant (POST); without credentials the token is anonymous. A 401 despite a cached token
+  (expired early, revoked, ``insufficient_scope``) fetches a fresh one, once per request.
+
+The token request is yielded from the flow, so it travels through the client's own transport and retries. A
+request whose streamed body was already sent cannot be repeated; callers upload after a small request to the
+same repository (the POST that opens the session), which leaves the token cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import httpx
+
+from registry_impl.client.credentials import Credential
+from registry_impl.client.errors import AuthenticationFailed
+
+__all__ = ["Challenge", "RegistryAuth", "parse_challenges", "scopes_for"]
+
+CLIENT_ID = "pydistribution-dist"
+DEFAULT_EXPIRES = 60
+EXPIRY_MARGIN = 10.0
+_PARAM_RE = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+_REPO_PATH_RE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
+
+CredentialSource = Callable[[str], Credential | None]
+
+
+@dataclass(frozen=True)
+class Challenge:
+    scheme: str
+    params: dict[str, str]
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(self.params.get("scope", "").split())
+
+
+def parse_challenges(values: list[str]) -> list[Challenge]:
+    """Parse ``WWW-Authenticate`` header values (one challenge each) into a scheme and its parameters."""
+    out: list[Challenge] = []
+    for value in values:
+        scheme, _, rest = value.strip().partition(" ")
+        if scheme:
+            params = {m[1].lower(): (m[2] if m[2] is not None else m[3]) for m in _PARAM_RE.finditer(rest)}
+            out.append(Challenge(scheme.lower(), params))
+    return out
+
+
+def scopes_for(request: httpx.Request) -> tuple[str, ...]:
+    """The token scopes a request needs, as distribution's access controller computes them."""
+    path = unquote(request.url.path)
+    if path.rstrip("/") == "/v2/_catalog":
+        return ("registry:catalog:*",)
+    match = _REPO_PATH_RE.match(path)
+    if match is None:
+        return ()
+    name = match[1]
+    if request.method in ("GET", "HEAD"):
+        scopes = [f"repository:{name}:pull"]
+    elif request.method == "DELETE":
+        scopes = [f"repository:{name}:delete"]
+    else:
+        scopes = [f"repository:{name}:pull,push"]
+    source = request.url.params.get("from")
+    if request.url.params.get("mount") and source:
+        scopes.append(f"repository:{source}:pull")
+    return tuple(scopes)
+
+
+@dataclass
+class _Token:
+    value: str
+    expires_at: float
+    scopes: frozenset[str]
+
+
+class RegistryAuth(httpx.Auth):
+    """Anonymous, Basic or Bearer authentication for every host one client talks to (thread-safe)."""
+
+    def __init__(
+        self,
+        credentials: Credential | CredentialSource | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if isinstance(credentials, Credential):
+            fixed = credentials
+            self._credentials: CredentialSource = lambda host: fixed
+        else:
+            self._credentials = credentials or (lambda host: None)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._tokens: dict[str, list[_Token]] = {}
+        self._basic_hosts: set[str] = set()
+        self._known: dict[str, Credential | None] = {}
+
+    def credential(self, host: str) -> Credential | None:
+        with self._lock:
+            if host not in self._known:
+                self._known[host] = self._credentials(host)
+            return self._known[host]
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        host = request.url.netloc.decode()
+        needed = scopes_for(request)
+        sent_token = self._apply(request, host, needed)
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenges = parse_challenges(response.headers.get_list("www-authenticate"))
+        bearer = next((c for c in challenges if c.scheme == "bearer"), None)
+        credential = self.credential(host)
+        if bearer is not None:
+            scopes = tuple(dict.fromkeys(bearer.scopes + needed))
+            token = yield from self._fetch(bearer, scopes, credential)
+            self._remember(host, token)
+            request.headers["Authorization"] = f"Bearer {token.value}"
+        elif any(c.scheme == "basic" for c in challenges) and credential and credential.username:
+            if "Authorization" in request.headers and not sent_token:
+                return  # these credentials were already refused
+            with self._lock:
+                self._basic_hosts.add(host)
+            request.headers["Authorization"] = _basic(credential)
+        else:
+            return
+        yield request
+
+    def _apply(self, request: httpx.Request, host: str, needed: tuple[str, ...]) -> bool:
+        """Attach what is known up front; returns whether a bearer token was attached."""
+        if "Authorization" in request.headers:
+            return False
+        credential = self.credential(host)
+        if credential is not None and credential.registry_token:
+            request.headers["Authorization"] = f"Bearer {credential.registry_token}"
+            return True
+        token = self._cached(host, needed)
+        if token is not None:
+            request.headers["Authorization"] = f"Bearer {token}"
+            return True
+        with self._lock:
+            basic = host in self._basic_hosts
+        if basic and credential is not None and credential.username:
+            request.headers["Authorization"] = _basic(credential)
+        return False
+
+    def _cached(self, host: str, needed: tuple[str, ...]) -> str | None:
+        now = self._clock()
+        wanted = _expand(needed)
+        with self._lock:
+            live = [t for t in self._tokens.get(host, []) if t.expires_at > now]
+            self._tokens[host] = live
+            for token in reversed(live):
+                if wanted <= token.scopes and (wanted or not needed):
+                    return token.value
+        return None
+
+    def _remember(self, host: str, token: _Token) -> None:
+        with self._lock:
+            self._tokens.setdefault(host, []).append(token)
+
+    def _fetch(
+        self, challenge: Challenge, scopes: tuple[str, ...], credential: Credential | None
+    ) -> Generator[httpx.Request, httpx.Response, _Token]:
+        realm = challenge.params.get("realm")
+        if not realm:
+            raise AuthenticationFailed("the registry's Bearer challenge has no realm")
+        service = challenge.params.get("service")
+        if credential is not None and credential.identity_token:
+            form = {"grant_type": "refresh_token", "refresh_token": credential.identity_token}
+            form.update({"client_id": CLIENT_ID, "scope": " ".join(scopes)})
+            if service:
+                form["service"] = service
+            token_request = httpx.Request("POST", realm, data=form)
+        else:
+            params: list[tuple[str, str | int | float | bool | None]] = [("scope", s) for s in scopes]
+            params += [("service", service)] if service else []
+            params.append(("client_id", CLIENT_ID))
+            headers = {"Authorization": _basic(credential)} if credential and credential.username else {}
+            token_request = httpx.Request("GET", httpx.URL(realm).copy_merge_params(params), headers=headers)
+        response = yield token_request
+        response.read()
+        if response.status_code in (401, 403):
+            raise AuthenticationFailed(
+                f"the token service at {realm} refused the credentials (HTTP {response.status_code})"
+            )
+        if response.status_code != 200:
+            raise AuthenticationFailed(f"the token service at {realm} answered HTTP {response.status_code}")
+        return self._parse_token(response, scopes)
+
+    def _parse_token(self, response: httpx.Response, scopes: tuple[str, ...]) -> _Token:
+        try:
+            body = json.loads(response.content)
+            value = body.get("token") or body.get("access_token")
+            expires_in = int(body.get("expires_in") or DEFAULT_EXPIRES)
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise AuthenticationFailed("the token service answered something that is not a token") from exc
+        if not isinstance(value, str) or not value:
+            raise AuthenticationFailed("the token service answered without a token")
+        lifetime = max(expires_in - EXPIRY_MARGIN, expires_in / 2)
+        return _Token(value, self._clock() + lifetime, _expand(scopes))
+
+
+def _expand(scopes: tuple[str, ...]) -> frozenset[str]:
+    """``repository:a:pull,push`` -> {``repository:a:pull``, ``repository:a:push``}, to compare coverage."""
+    out: set[str] = set()
+    for scope in scopes:
+        resource, _, actions = scope.rpartition(":")
+        out.update(f"{resource}:{action}" for action in actions.split(",") if action)
+    return frozenset(out)
+
+
+def _basic(credential: Credential | None) -> str:
+    assert credential is not None
+    raw = f"{credential.username}:{credential.password}".encode()
+    return "Basic " + base64.b64encode(raw).decode()

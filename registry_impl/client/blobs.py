@@ -1,0 +1,418 @@
+"""Blobs: existence, streamed download that resumes with Range, upload (monolithic or chunked) that resumes
+after a dropped connection, cross-repository mount, delete.
+
+Content is handed to uploads as an *opener*: ``opener(offset)`` yields the blob's bytes from ``offset`` on, so a
+broken upload can continue from where the registry says it got to (``GET`` on the session, ``Range: 0-<last>``)
+without holding the blob in memory. Bytes, files and another registry's blob (:meth:`Blobs.opener`) all make one.
+When the session itself is gone (distribution refuses to resume a session whose signed state it has moved past),
+a fresh session starts from zero; a blob that turned out to have landed after all is not sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import httpx
+from registry_spec import mediatypes as mt
+from registry_spec import urls
+
+from registry_impl.client.errors import (
+    ClientError,
+    ConnectionFailed,
+    DigestMismatch,
+    RegistryError,
+)
+from registry_impl.client.references import check_digest
+from registry_impl.client.session import Session, with_query
+
+__all__ = ["Blobs", "Opener", "Progress", "UploadSession", "bytes_opener", "file_opener"]
+
+log = logging.getLogger("registry_impl.client")
+
+READ_SIZE = 1 << 20
+Opener = Callable[[int], Iterable[bytes]]
+Progress = Callable[[int], None]
+_RANGE_RE = re.compile(r"^(?:bytes[= ])?0-([0-9]+)$")
+_GONE = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID", None)
+
+
+@dataclass
+class UploadSession:
+    """An open upload: its Location (absolute, query kept) and how many bytes the registry holds."""
+
+    name: str
+    location: str
+    offset: int = 0
+
+
+def bytes_opener(data: bytes) -> Opener:
+    view = memoryview(data)
+    return lambda offset: (bytes(view[i : i + READ_SIZE]) for i in range(offset, len(view), READ_SIZE))
+
+
+def file_opener(path: Path | str) -> Opener:
+    def opener(offset: int) -> Iterator[bytes]:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            while chunk := f.read(READ_SIZE):
+                yield chunk
+
+    return opener
+
+
+def file_digest(source: BinaryIO | Path | str, algorithm: str = "sha256") -> tuple[str, int]:
+    """(digest, size) of a file."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as f:
+            return file_digest(f, algorithm)
+    hasher, size = hashlib.new(algorithm), 0
+    while chunk := source.read(READ_SIZE):
+        hasher.update(chunk)
+        size += len(chunk)
+    return f"{algorithm}:{hasher.hexdigest()}", size
+
+
+class _Reader:
+    """Reads exact lengths from an opener's stream; reopens it at an offset after a failure."""
+
+    def __init__(self, opener: Opener, offset: int) -> None:
+        self.opener = opener
+        self._open(offset)
+
+    def _open(self, offset: int) -> None:
+        self.offset = offset
+        self._iter = iter(self.opener(offset))
+        self._buffer = b""
+
+    def reopen(self, offset: int) -> None:
+        self.close()
+        self._open(offset)
+
+    def close(self) -> None:
+        close = getattr(self._iter, "close", None)
+        if close is not None:
+            close()
+
+    def body(self, length: int, progress: Progress | None) -> Iterator[bytes]:
+        remaining = length
+        while remaining:
+            if not self._buffer:
+                self._buffer = next(self._iter, b"")
+                if not self._buffer:
+                    raise ClientError(f"the blob's source ended {remaining} bytes early")
+            piece, self._buffer = self._buffer[:remaining], self._buffer[remaining:]
+            remaining -= len(piece)
+            self.offset += len(piece)
+            if progress is not None:
+                progress(len(piece))
+            yield piece
+
+
+class Blobs:
+    """The blob API of one registry."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        monolithic_max: int = 16 << 20,
+        chunk_size: int | None = None,
+        resume_attempts: int = 5,
+    ) -> None:
+        self.session = session
+        self.monolithic_max = monolithic_max
+        self.chunk_size = chunk_size
+        self.resume_attempts = resume_attempts
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def exists(self, name: str, digest: str) -> int | None:
+        """The blob's size if the repository has it, else None."""
+        r = self.session.request(
+            "HEAD", urls.blob(name, check_digest(digest)), expect=(200, 404), follow_redirects=True
+        )
+        if r.status_code == 404:
+            return None
+        length = r.headers.get("content-length")
+        return int(length) if length and length.isdigit() else -1
+
+    def get(self, name: str, digest: str) -> bytes:
+        return b"".join(self.stream(name, digest))
+
+    def download(self, name: str, digest: str, out: BinaryIO, progress: Progress | None = None) -> int:
+        """Write the blob to ``out``; returns its size."""
+        size = 0
+        for chunk in self.stream(name, digest, progress=progress):
+            out.write(chunk)
+            size += len(chunk)
+        return size
+
+    def opener(self, name: str, digest: str) -> Opener:
+        """An opener over this registry's blob (verified when read from the start)."""
+        return lambda offset: self.stream(name, digest, offset=offset, verify=offset == 0)
+
+    def stream(
+        self,
+        name: str,
+        digest: str,
+        *,
+        offset: int = 0,
+        verify: bool = True,
+        progress: Progress | None = None,
+    ) -> Iterator[bytes]:
+        """The blob's bytes from ``offset``; a connection dropped mid-body continues with ``Range``.
+
+        With ``verify`` (and ``offset`` 0) the content is hashed and :class:`DigestMismatch` raised at the end.
+        """
+        algorithm = check_digest(digest).partition(":")[0]
+        hasher = hashlib.new(algorithm) if verify and offset == 0 else None
+        position, failures = offset, 0
+        while True:
+            try:
+                yield from self._stream_once(name, digest, position, hasher, progress)
+                break
+            except _Moved as moved:
+                position = moved.position
+                failures += 1
+                if failures > self.resume_attempts:
+                    raise ConnectionFailed(
+                        f"blob {digest}: connection lost {failures} times"
+                    ) from moved.cause
+                log.info("blob %s: connection lost at byte %d (%s); resuming", digest, position, moved.cause)
+        if hasher is not None and f"{algorithm}:{hasher.hexdigest()}" != digest:
+            raise DigestMismatch(digest, f"{algorithm}:{hasher.hexdigest()}", "blob")
+
+    def _stream_once(
+        self, name: str, digest: str, position: int, hasher: hashlib._Hash | None, progress: Progress | None
+    ) -> Iterator[bytes]:
+        headers = {"Range": f"bytes={position}-"} if position else {}
+        expect = (200, 206, 416) if position else (200,)
+        with self.session.stream(
+            "GET",
+            urls.blob(name, digest),
+            expect=expect,
+            not_found="BLOB_UNKNOWN",
+            headers=headers,
+            follow_redirects=True,
+        ) as response:
+            if response.status_code == 416:
+                return  # nothing after ``position``: the caller already has it all
+            skip = position if response.status_code == 200 else 0
+            if response.status_code == 206:
+                _check_content_range(response, position)
+            try:
+                for chunk in response.iter_raw(READ_SIZE):
+                    if skip:
+                        dropped = min(skip, len(chunk))
+                        chunk, skip = chunk[dropped:], skip - dropped
+                        if not chunk:
+                            continue
+                    if hasher is not None:
+                        hasher.update(chunk)
+                    position += len(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+                    yield chunk
+            except httpx.TransportError as exc:
+                raise _Moved(position, exc) from exc
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def start(self, name: str) -> UploadSession:
+        r = self.session.request(
+            "POST", urls.upload_start(name), expect=(202,), headers={"Content-Length": "0"}
+        )
+        return UploadSession(name, self.session.url(r.headers["Location"]))
+
+    def status(self, upload: UploadSession) -> int:
+        """Ask the registry how much of ``upload`` it holds; updates and returns ``upload.offset``."""
+        r = self.session.request("GET", upload.location, expect=(204,), not_found="BLOB_UPLOAD_UNKNOWN")
+        upload.location = self.session.url(r.headers.get("Location") or upload.location)
+        upload.offset = _range_end(r.headers.get("Range"))
+        return upload.offset
+
+    def cancel(self, upload: UploadSession) -> None:
+        self.session.request("DELETE", upload.location, expect=(204, 404))
+
+    def mount(self, name: str, digest: str, source: str) -> UploadSession | None:
+        """Mount ``digest`` from repository ``source``: None when mounted, else the session the registry opened
+        instead (upload into it with ``upload(..., upload=session)``)."""
+        path = with_query(urls.upload_start(name), mount=check_digest(digest), **{"from": source})
+        r = self.session.request("POST", path, expect=(201, 202), headers={"Content-Length": "0"})
+        if r.status_code == 201:
+            return None
+        return UploadSession(name, self.session.url(r.headers["Location"]))
+
+    def upload(
+        self,
+        name: str,
+        source: bytes | Opener,
+        digest: str | None = None,
+        size: int | None = None,
+        *,
+        progress: Progress | None = None,
+        upload: UploadSession | None = None,
+    ) -> str:
+        """Upload a blob; returns its digest. ``source`` is bytes, or an opener with ``digest`` and ``size``.
+
+        Blobs up to ``monolithic_max`` go in one PUT (unless ``chunk_size`` is set); bigger ones in PATCHes of
+        ``chunk_size`` bytes (one PATCH when None) and a closing PUT.
+        """
+        if isinstance(source, bytes):
+            digest = digest or f"sha256:{hashlib.sha256(source).hexdigest()}"
+            size, opener = len(source), bytes_opener(source)
+        elif digest is None or size is None:
+            raise ValueError("an opener needs its digest and size")
+        else:
+            opener = source
+        transfer = _Transfer(self, name, opener, check_digest(digest), size, progress)
+        try:
+            transfer.run(upload or self.start(name))
+        finally:
+            transfer.close()
+        return digest
+
+    def upload_file(self, name: str, path: Path | str, progress: Progress | None = None) -> str:
+        digest, size = file_digest(path)
+        return self.upload(name, file_opener(path), digest, size, progress=progress)
+
+    def delete(self, name: str, digest: str) -> None:
+        self.session.request(
+            "DELETE", urls.blob(name, check_digest(digest)), expect=(202,), not_found="BLOB_UNKNOWN"
+        )
+
+    def recover(self, name: str, upload: UploadSession, digest: str) -> UploadSession | None:
+        """Where to continue after a failure: the same session at the registry's offset, a new session, or None
+        when the blob arrived after all."""
+        if self.exists(name, digest) is not None:
+            return None
+        try:
+            self.status(upload)
+        except RegistryError as exc:
+            if exc.code not in _GONE and exc.status not in (400, 404):
+                raise
+            return self.start(name)
+        return upload
+
+    def finish(self, upload: UploadSession, digest: str, body: bytes = b"") -> None:
+        """Close ``upload`` with its last bytes (PUT ``?digest=``, the Location's own query kept)."""
+        headers = {"Content-Type": mt.OCTET_STREAM, "Content-Length": str(len(body))}
+        r = self.session.request(
+            "PUT", with_query(upload.location, digest=digest), content=body, headers=headers, expect=(201,)
+        )
+        served = r.headers.get("Docker-Content-Digest")
+        if served and served != digest:
+            raise DigestMismatch(digest, served, "uploaded blob")
+
+    def patch(self, upload: UploadSession, body: Iterable[bytes] | bytes, length: int) -> None:
+        """Send one chunk of ``length`` bytes at ``upload.offset``; updates the session from the answer."""
+        end = upload.offset + length
+        headers = {
+            "Content-Type": mt.OCTET_STREAM,
+            "Content-Range": f"{upload.offset}-{end - 1}",
+            "Content-Length": str(length),
+        }
+        r = self.session.request("PATCH", upload.location, content=body, headers=headers, expect=(202,))
+        upload.location = self.session.url(r.headers.get("Location") or upload.location)
+        held = _range_end(r.headers["Range"]) if r.headers.get("Range") else end
+        upload.offset = min(held, end)  # distribution appends and may report more; never skip content
+
+
+class _Transfer:
+    """One blob upload and its recoveries; counts progress so a resume can rewind it."""
+
+    def __init__(
+        self, blobs: Blobs, name: str, opener: Opener, digest: str, size: int, progress: Progress | None
+    ) -> None:
+        self.blobs, self.name, self.opener = blobs, name, opener
+        self.digest, self.size, self.progress = digest, size, progress
+        self.reported = 0
+        self.reader: _Reader | None = None
+
+    def tick(self, n: int) -> None:
+        self.reported += n
+        if self.progress is not None:
+            self.progress(n)
+
+    def run(self, upload: UploadSession) -> None:
+        failures = 0
+        while True:
+            try:
+                self._attempt(upload)
+                return
+            except (ConnectionFailed, httpx.TransportError) as exc:
+                failed: Exception = exc
+            except RegistryError as exc:
+                if exc.code != "RANGE_INVALID" and exc.status != 416:
+                    raise
+                failed = exc
+            failures += 1
+            if failures > self.blobs.resume_attempts:
+                raise ConnectionFailed(
+                    f"upload of {self.digest} failed {failures} times: {failed}"
+                ) from failed
+            recovered = self.blobs.recover(self.name, upload, self.digest)
+            if recovered is None:
+                self.tick(self.size - self.reported)
+                return
+            log.info("upload of %s: %s; continuing at byte %d", self.digest, failed, recovered.offset)
+            self.tick(recovered.offset - self.reported)
+            upload = recovered
+
+    def _attempt(self, upload: UploadSession) -> None:
+        blobs = self.blobs
+        if upload.offset == 0 and self.size <= blobs.monolithic_max and blobs.chunk_size is None:
+            data = b"".join(self.opener(0))
+            if len(data) != self.size:
+                raise ClientError(
+                    f"blob {self.digest}: the source gave {len(data)} bytes, expected {self.size}"
+                )
+            blobs.finish(upload, self.digest, data)
+            self.tick(self.size)
+            return
+        if self.reader is None:
+            self.reader = _Reader(self.opener, upload.offset)
+        elif self.reader.offset != upload.offset:
+            self.reader.reopen(upload.offset)
+        while upload.offset < self.size:
+            step = self.size - upload.offset if blobs.chunk_size is None else blobs.chunk_size
+            length = min(step, self.size - upload.offset)
+            blobs.patch(upload, self.reader.body(length, self.tick), length)
+            if upload.offset != self.reader.offset:
+                self.reader.reopen(upload.offset)
+        blobs.finish(upload, self.digest)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+
+
+class _Moved(Exception):
+    """A download broke at ``position``."""
+
+    def __init__(self, position: int, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.position = position
+        self.cause = cause
+
+
+def _range_end(value: str | None) -> int:
+    """The offset an upload's ``Range: 0-<last>`` header reports (``0-0`` is read as empty)."""
+    match = _RANGE_RE.match((value or "").strip())
+    if match is None:
+        raise ClientError(f"the registry answered an unreadable upload Range {value!r}")
+    last = int(match[1])
+    return last + 1 if last else 0
+
+
+def _check_content_range(response: httpx.Response, position: int) -> None:
+    value = response.headers.get("content-range", "")
+    match = re.match(r"^bytes ([0-9]+)-", value)
+    if match is None or int(match[1]) != position:
+        raise ClientError(f"asked for bytes from {position}, the registry sent Content-Range {value!r}")

@@ -1,0 +1,96 @@
+"""Manifests: get (with Accept and digest verification), resolve (HEAD), put, delete."""
+
+from __future__ import annotations
+
+import hashlib
+
+from registry_spec import mediatypes as mt
+from registry_spec import urls
+
+from registry_impl.client.descriptors import Descriptor, Manifest
+from registry_impl.client.errors import ClientError, DigestMismatch
+from registry_impl.client.references import check_digest
+from registry_impl.client.session import Session
+
+__all__ = ["ACCEPT", "MAX_MANIFEST_SIZE", "Manifests"]
+
+#: Every manifest type this client understands, most specific first (the reference registry answers
+#: 404 for an OCI manifest unless Accept lists it).
+ACCEPT = (mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.DOCKER_MANIFEST)
+MAX_MANIFEST_SIZE = 4 << 20
+
+
+def _is_digest(reference: str) -> bool:
+    return ":" in reference
+
+
+class Manifests:
+    """The manifest API of one registry."""
+
+    def __init__(self, session: Session, accept: tuple[str, ...] = ACCEPT) -> None:
+        self.session = session
+        self.accept = accept
+
+    def _accept(self, accept: tuple[str, ...] | None) -> dict[str, str]:
+        return {"Accept": ", ".join(accept or self.accept)}
+
+    def get(self, name: str, reference: str, accept: tuple[str, ...] | None = None) -> Manifest:
+        """The manifest's exact bytes; a digest reference is verified against them."""
+        with self.session.stream(
+            "GET", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=self._accept(accept)
+        ) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_raw():
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_MANIFEST_SIZE:
+                    raise ClientError(f"manifest {name}:{reference} is larger than {MAX_MANIFEST_SIZE} bytes")
+            content = b"".join(chunks)
+            media_type = response.headers.get("content-type", "").split(";")[0].strip()
+            served = response.headers.get("docker-content-digest")
+        expected = check_digest(reference) if _is_digest(reference) else served
+        algorithm = (expected or "sha256").partition(":")[0]
+        actual = f"{algorithm}:{hashlib.new(algorithm, content).hexdigest()}"
+        if expected and expected != actual:
+            raise DigestMismatch(expected, actual, f"manifest {name}@{reference}")
+        if media_type in ("", mt.JSON, "text/plain"):
+            media_type = ""  # guessed from the document's own mediaType
+        return Manifest(content, media_type, actual)
+
+    def resolve(self, name: str, reference: str, accept: tuple[str, ...] | None = None) -> Descriptor:
+        """The descriptor a tag or digest points at (HEAD; GET when the registry sends no digest)."""
+        r = self.session.request(
+            "HEAD", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=self._accept(accept)
+        )
+        digest = r.headers.get("docker-content-digest")
+        length = r.headers.get("content-length", "")
+        media_type = r.headers.get("content-type", "").split(";")[0].strip()
+        if not digest or not length.isdigit() or media_type in ("", mt.JSON):
+            return self.get(name, reference, accept).descriptor
+        return Descriptor(media_type, digest, int(length))
+
+    def exists(self, name: str, reference: str) -> bool:
+        r = self.session.request(
+            "HEAD", urls.manifest(name, reference), expect=(200, 404), headers=self._accept(None)
+        )
+        return r.status_code == 200
+
+    def put(self, name: str, reference: str, manifest: Manifest) -> str:
+        """Store ``manifest`` under a tag or its digest; returns the digest the registry computed."""
+        r = self.session.request(
+            "PUT",
+            urls.manifest(name, reference),
+            content=manifest.content,
+            headers={"Content-Type": manifest.media_type},
+            expect=(201,),
+        )
+        served = r.headers.get("docker-content-digest") or manifest.digest
+        if served != manifest.digest:
+            raise DigestMismatch(manifest.digest, served, "pushed manifest")
+        return served
+
+    def delete(self, name: str, reference: str) -> None:
+        """Delete by digest (every tag pointing at it goes too), or a tag where the registry allows it."""
+        self.session.request(
+            "DELETE", urls.manifest(name, reference), expect=(202,), not_found="MANIFEST_UNKNOWN"
+        )
