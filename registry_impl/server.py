@@ -11,6 +11,7 @@ from starlette.types import ASGIApp
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState, PurgeSchedule
+from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, load_config
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -36,6 +37,7 @@ def build_state(config: Config) -> AppState:
         extra_headers={k: tuple(v) for k, v in config.http.headers.items()},
         redirect_blobs=not storage.redirect.disable,
         purge=_purge_schedule(config),
+        access=create_access(config.auth_scheme, config.auth_params),
     )
 
 
@@ -87,6 +89,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     host, port = config.http.host_port()
     host = host or "0.0.0.0"
     check_listen(host, port)
+    create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
     count = workers_for(config, workers)
     log.warning(
         "registry listening on %s:%d (%s, %d worker(s), storage %s)",
@@ -127,12 +130,12 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
 
 
 def _tls_uvicorn(config: Config) -> dict[str, Any]:
-    tls = config.http.tls
-    return {"ssl_certfile": tls.certificate, "ssl_keyfile": tls.key} if tls.certificate else {}
+    from registry_impl.tls import uvicorn_options
+
+    return uvicorn_options(config.http.tls)
 
 
 def _tls_granian(config: Config) -> dict[str, Any]:
-    from pathlib import Path
+    from registry_impl.tls import granian_options
 
-    tls = config.http.tls
-    return {"ssl_cert": Path(tls.certificate), "ssl_key": Path(tls.key)} if tls.certificate else {}
+    return granian_options(config.http.tls)

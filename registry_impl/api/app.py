@@ -25,6 +25,7 @@ from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMi
 from registry_impl.api.fastpath import FastReads
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, WriteGate
 from registry_impl.api.problems import classify
+from registry_impl.auth.middleware import AuthMiddleware
 
 log = logging.getLogger("registry.api")
 SPEC_DIR = Path(registry_generated.__file__).resolve().parent
@@ -122,7 +123,8 @@ def create_app(state: AppState, *, validate_responses: bool = False, fast_reads:
     app.add_error_handler(405, _http_error)
     app.add_error_handler(Exception, _unexpected)
     inner: ASGIApp = FastReads(app, state) if fast_reads and not validate_responses else app
-    return HeadersMiddleware(inner, extra=state.extra_headers)
+    # Authentication wraps everything, the fast reads included.
+    return HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers)
 
 
 def operation_ids() -> list[str]:

@@ -7,12 +7,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry_impl.storage.registry import Registry
+
+if TYPE_CHECKING:
+    from registry_impl.auth.base import AccessController
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class AppState:
     redirect_blobs: bool = True
     purge: PurgeSchedule | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,88 @@
+"""Request → the access records it needs, as distribution's ``authorized()`` derives them.
+
+* a route with a repository name: GET/HEAD → ``pull``; POST/PUT/PATCH → ``pull`` and ``push``;
+  DELETE → ``delete``; a ``from`` query parameter (a cross-repository mount) also needs ``pull`` on it;
+* ``/v2/_catalog`` → ``registry:catalog:*``;
+* ``/v2/`` and any other path under ``/v2/`` → nothing beyond authentication.
+
+Routes are matched with the descriptor's own path templates (``registry_spec.routes.ROUTES``), in its
+order and with ``{name}`` as greedy as the framework's ``path`` converter, so the name found here is
+the one the handler will see.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qsl
+
+from registry_spec.routes import ROUTES
+
+from registry_impl.auth.base import Access, Resource
+
+__all__ = ["CATALOG", "catalog_access", "repository_access", "required_access", "route_of"]
+
+CATALOG = Resource("registry", "catalog")
+PULL = ("pull",)
+PUSH = ("pull", "push")
+DELETE = ("delete",)
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "GET": PULL,
+    "HEAD": PULL,
+    "POST": PUSH,
+    "PUT": PUSH,
+    "PATCH": PUSH,
+    "DELETE": DELETE,
+}
+
+
+def _compile(template: str) -> re.Pattern[str]:
+    pattern = ""
+    for literal, param in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
+        pattern += re.escape(literal)
+        if param == "name":
+            pattern += "(?P<name>.*)"
+        elif param:
+            pattern += f"(?P<{param}>[^/]+)"
+    return re.compile(f"^{pattern}$")
+
+
+_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((r.name, _compile(r.path)) for r in ROUTES)
+
+
+def route_of(path: str) -> tuple[str, str | None] | None:
+    """``(route, repository name)`` of the first route whose template matches ``path`` (name None if it has none).
+
+    An empty name (``/v2//manifests/x``) is still a name: such a request needs access to repository
+    "", which no one is granted, rather than passing as a base-route request.
+    """
+    for route, pattern in _ROUTES:
+        match = pattern.match(path)
+        if match is not None:
+            return route, match.groupdict().get("name")
+    return None
+
+
+def repository_access(method: str, repository: str) -> list[Access]:
+    """What ``method`` needs on ``repository`` (nothing for a method distribution does not list)."""
+    resource = Resource("repository", repository)
+    return [Access(resource, action) for action in ACTIONS.get(method.upper(), ())]
+
+
+def catalog_access() -> list[Access]:
+    return [Access(CATALOG, "*")]
+
+
+def required_access(method: str, path: str, query_string: bytes | str = b"") -> list[Access]:
+    """The access records a request needs, in the order distribution lists them."""
+    routed = route_of(path)
+    if routed is None:
+        return []
+    route, repository = routed
+    if repository is None:
+        return catalog_access() if route == "catalog" else []
+    access = repository_access(method, repository)
+    query = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
+    source = next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == "from"), "")
+    if source:
+        access += repository_access("GET", source)
+    return access
