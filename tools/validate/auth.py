@@ -1,0 +1,128 @@
+"""Registry authentication as an ``httpx.Auth``: Basic, and the Bearer token flow of the WWW-Authenticate challenge.
+
+A request goes out with the credentials that worked last for its repository; a 401 answer's challenge is
+followed: ``Basic`` resends with the username and password, ``Bearer realm=…,service=…,scope=…`` asks the
+token realm (with the username and password as Basic credentials, when given) and resends with the token.
+Parsing the challenge is a pure function.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import httpx
+
+_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
+_REPOSITORY = re.compile(r"^/v2/(.+?)/(?:blobs|manifests|tags|referrers)/")
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One parsed WWW-Authenticate challenge: the scheme (lowercase) and its parameters."""
+
+    scheme: str
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.params.get("scope", "").split()
+
+
+def parse_challenge(header: str | None) -> Challenge | None:
+    """The first challenge of a WWW-Authenticate header value, or None when there is none."""
+    if not header or not header.strip():
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    params: dict[str, str] = {}
+    position = 0
+    while position < len(rest):
+        match = _PARAM.match(rest, position)
+        if match is None or match.end() == position:
+            break
+        quoted, bare = match.group(2), match.group(3)
+        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare or ""
+        params[match.group(1).lower()] = value
+        position = match.end()
+    return Challenge(scheme.lower(), params)
+
+
+def basic_header(username: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+
+
+def repository_of(path: str) -> str:
+    """The repository a request path addresses ("" for /v2/ and the catalog)."""
+    match = _REPOSITORY.match(path)
+    return match.group(1) if match else ""
+
+
+class RegistryAuth(httpx.Auth):
+    """Answers Basic and Bearer challenges; remembers what worked, per repository."""
+
+    requires_response_body = True
+
+    def __init__(self, username: str | None = None, password: str | None = None) -> None:
+        self.username = username
+        self.password = password
+        self.tokens: dict[str, str] = {}
+        self.basic = False
+        self.token_requests = 0
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.username is not None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        repository = repository_of(request.url.path)
+        if repository in self.tokens:
+            request.headers["Authorization"] = "Bearer " + self.tokens[repository]
+        elif self.basic and self.username is not None:
+            request.headers["Authorization"] = basic_header(self.username, self.password or "")
+        response = yield request
+        if response.status_code != 401:
+            return
+        challenge = parse_challenge(response.headers.get("www-authenticate"))
+        if challenge is None:
+            return
+        if challenge.scheme == "basic" and self.username is not None:
+            self.basic = True
+            request.headers["Authorization"] = basic_header(self.username, self.password or "")
+            yield request
+        elif challenge.scheme == "bearer" and "realm" in challenge.params:
+            self.token_requests += 1
+            token_response = yield self.token_request(challenge)
+            token = token_of(token_response)
+            if token is None:
+                return
+            self.tokens[repository] = token
+            request.headers["Authorization"] = "Bearer " + token
+            yield request
+
+    def token_request(self, challenge: Challenge) -> httpx.Request:
+        """The GET to the token realm for ``challenge``'s service and scopes."""
+        query: list[tuple[str, str]] = []
+        if "service" in challenge.params:
+            query.append(("service", challenge.params["service"]))
+        query += [("scope", scope) for scope in challenge.scopes]
+        headers = {}
+        if self.username is not None:
+            headers["Authorization"] = basic_header(self.username, self.password or "")
+        return httpx.Request("GET", httpx.URL(challenge.params["realm"], params=query), headers=headers)
+
+
+def token_of(response: httpx.Response) -> str | None:
+    """The token of a token-realm answer (``token`` or ``access_token``), None when it refused."""
+    if response.status_code != 200:
+        return None
+    try:
+        document = json.loads(response.content)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    token = document.get("token") or document.get("access_token")
+    return token if isinstance(token, str) and token else None
