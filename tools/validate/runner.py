@@ -26,25 +26,38 @@ def run(
     started = time.monotonic()
     session = Session(options, transport)
     report = Report(target=options.base_url, namespace=options.namespace, crossmount=options.crossmount)
+
+    def record(result: Result) -> None:
+        report.results.append(result)
+        if progress:
+            progress(result)
+
     try:
-        ctx = Context(options, session, Content(options.seed))
-        for check in selected(options.workflows):
-            result = run_check(ctx, check)
-            ctx.statuses[check.id] = result.status
-            report.results.append(result)
-            if progress:
-                progress(result)
-        if options.fuzz:
+        reached = run_checks(Context(options, session, Content(options.seed)), record)
+        if options.fuzz and reached:
             from registry_toolkit.validate.fuzz.campaign import fuzz_target
 
             for result in fuzz_target(options, session):
-                report.results.append(result)
-                if progress:
-                    progress(result)
+                record(result)
     finally:
         session.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def run_checks(ctx: Context, record: Callable[[Result], None]) -> bool:
+    """Run the selected checks; False when the registry does not answer at all (the run stops there)."""
+    for check in selected(ctx.options.workflows):
+        result = run_check(ctx, check)
+        ctx.statuses[check.id] = result.status
+        record(result)
+        if check.id == "base.api" and _no_answer(result):
+            return False
+    return True
+
+
+def _no_answer(result: Result) -> bool:
+    return result.status is Status.FAIL and result.failing is not None and result.failing.status is None
 
 
 def run_check(ctx: Context, check: Check) -> Result:
