@@ -1,0 +1,5 @@
+"""``python -m registry_toolkit.dist``."""
+
+from .cli import run
+
+run()

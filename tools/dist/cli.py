@@ -1,0 +1,132 @@
+"""``dist``: copy images between registries, OCI layouts and docker archives; inspect and manage registries.
+
+Exit status: 0 on success, 1 on an error (printed on one line: the registry's code and message, or what went
+wrong locally), 2 on a usage error, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from registry_impl.client.descriptors import host_platform
+from registry_impl.client.errors import ClientError
+
+from .commands import COMMANDS, Context
+from .stores import StoreError
+
+__all__ = ["build_parser", "main"]
+
+LOCATIONS = """locations:
+  [docker://]HOST[:PORT]/REPO[:TAG|@DIGEST]   an image in a registry (loopback hosts speak plain HTTP)
+  oci:PATH[:TAG]                              an OCI image layout directory
+  docker-archive:PATH[:NAME:TAG]              a `docker save` tarball
+"""
+
+
+def _common(*, jobs: bool = False) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS")
+    parent.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parent.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parent.add_argument(
+        "--config", metavar="DIR", help="Docker config directory (default $DOCKER_CONFIG or ~/.docker)"
+    )
+    parent.add_argument("-v", "--verbose", action="store_true", help="log retries and resumes on stderr")
+    if jobs:
+        parent.add_argument("-j", "--jobs", type=int, default=4, help="parallel blob transfers (default 4)")
+    return parent
+
+
+def _platform_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--platform",
+        metavar="OS/ARCH[/VARIANT]",
+        help=f"pick this image of an index (default {host_platform()})",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dist",
+        description=__doc__.splitlines()[0],
+        epilog=LOCATIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common, transfer = _common(), _common(jobs=True)
+
+    p = sub.add_parser(
+        "copy",
+        parents=[transfer],
+        help="copy an image",
+        epilog=LOCATIONS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("source")
+    p.add_argument("destination")
+    p.add_argument("--all", action="store_true", help="copy every image of an index (digests unchanged)")
+    _platform_options(p)
+
+    for name, text in (
+        ("inspect", "describe an image or index"),
+        ("digest", "print an image's digest"),
+        ("manifest", "print a manifest exactly as stored"),
+    ):
+        p = sub.add_parser(name, parents=[common], help=text)
+        p.add_argument("reference", help="a location (registry, oci:, docker-archive:)")
+        _platform_options(p)
+
+    p = sub.add_parser("ls", parents=[common], help="list a repository's tags")
+    p.add_argument("repository", help="HOST[:PORT]/REPO")
+    p.add_argument("-n", "--page-size", type=int, help="tags per request")
+    p = sub.add_parser("catalog", parents=[common], help="list a registry's repositories")
+    p.add_argument("host", help="HOST[:PORT]")
+    p.add_argument("-n", "--page-size", type=int, help="repositories per request")
+    p = sub.add_parser("delete", parents=[common], help="delete a manifest (a tag resolves to its digest)")
+    p.add_argument("reference", help="HOST[:PORT]/REPO:TAG or @DIGEST")
+
+    blob = sub.add_parser("blob", help="get or put one blob").add_subparsers(
+        dest="blob", required=True, metavar="ACTION"
+    )
+    p = blob.add_parser("get", parents=[transfer], help="download a blob (stdout by default)")
+    p.add_argument("reference", help="HOST[:PORT]/REPO@DIGEST")
+    p.add_argument("-o", "--output", help="file to write (default stdout)")
+    p = blob.add_parser("put", parents=[transfer], help="upload a file as a blob; prints its digest")
+    p.add_argument("repository", help="HOST[:PORT]/REPO")
+    p.add_argument("file")
+
+    p = sub.add_parser("login", parents=[common], help="store credentials in the Docker config")
+    p.add_argument("host")
+    p.add_argument("-u", "--username")
+    p.add_argument("-p", "--password")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p = sub.add_parser("logout", parents=[common], help="remove stored credentials")
+    p.add_argument("host")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="dist: %(message)s", stream=sys.stderr
+    )
+    command = f"blob {args.blob}" if args.command == "blob" else args.command
+    ctx = Context(args)
+    try:
+        return COMMANDS[command](ctx)
+    except (ClientError, StoreError, OSError) as exc:
+        print(f"dist: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("dist: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        ctx.close()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,323 @@
+"""What each ``dist`` subcommand does, given parsed arguments; output goes to stdout, progress to stderr."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from registry_impl.client import Credential, DockerConfig, Manifest, RegistryClient
+from registry_impl.client.descriptors import Descriptor, Platform
+from registry_impl.client.errors import ClientError, RegistryError
+from registry_impl.client.references import ImageReference, parse_reference
+
+from .archive import ArchiveStore
+from .copy import Selection, copy_image, select
+from .layout import LayoutStore
+from .progress import Progress, human_size
+from .stores import Location, RegistryStore, Store, StoreError, parse_location
+
+__all__ = ["COMMANDS", "Context"]
+
+
+class Context:
+    """Per-invocation state: options, the Docker config, one client per registry host (shared by threads)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        config_dir = getattr(args, "config", None)
+        self.docker_config = DockerConfig(Path(config_dir) / "config.json" if config_dir else None)
+        self.clients: dict[str, RegistryClient] = {}
+
+    def client(self, host: str) -> RegistryClient:
+        if host not in self.clients:
+            jobs = int(getattr(self.args, "jobs", 4) or 4)
+            self.clients[host] = RegistryClient.for_host(
+                host,
+                insecure=bool(getattr(self.args, "insecure", False)),
+                credentials=self.docker_config,
+                max_connections=max(8, jobs * 2),
+            )
+        return self.clients[host]
+
+    def store(self, location: Location) -> Store:
+        if location.kind == "oci":
+            assert location.path is not None
+            return LayoutStore(location.path, location.tag)
+        if location.kind == "docker-archive":
+            assert location.path is not None
+            return ArchiveStore(location.path, location.tag)
+        assert location.reference is not None
+        return RegistryStore(self.client(location.reference.host), location.reference)
+
+    def progress(self) -> Progress:
+        return Progress(quiet=bool(self.args.quiet or self.args.json))
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+    def emit(self, value: Any, text: str | None = None) -> None:
+        """Print ``value`` as JSON with --json, else ``text`` (or the value itself)."""
+        if self.args.json:
+            print(json.dumps(value, indent=2))
+        elif text is not None:
+            print(text)
+        elif isinstance(value, list):
+            print("\n".join(str(v) for v in value))
+        else:
+            print(value)
+
+
+def _selection(args: argparse.Namespace) -> Selection:
+    platform = Platform.parse(args.platform) if getattr(args, "platform", None) else None
+    return Selection(all_platforms=bool(getattr(args, "all", False)), platform=platform)
+
+
+def _destination(ctx: Context, text: str, source: Store) -> Store:
+    location = parse_location(text)
+    if location.kind == "registry" and location.reference is not None:
+        ref = location.reference
+        if ref.tag is None and ref.digest is None:
+            source_name = source.name()
+            tag = source_name.rpartition(":")[2] if source_name else None
+            location = Location("registry", reference=ref.with_tag(tag) if tag else ref)
+    elif location.kind == "oci" and location.tag is None and (name := source.name()):
+        location = Location("oci", path=location.path, tag=name.rpartition(":")[2])
+    return ctx.store(location)
+
+
+def cmd_copy(ctx: Context) -> int:
+    args = ctx.args
+    if args.all and args.platform:
+        raise StoreError("--all and --platform exclude each other")
+    source = ctx.store(parse_location(args.source))
+    destination = _destination(ctx, args.destination, source)
+    result = copy_image(source, destination, _selection(args), jobs=args.jobs, progress=ctx.progress())
+    ctx.emit(
+        result.to_json(source.describe(), destination.describe()), result.digest if not args.quiet else ""
+    )
+    return 0
+
+
+def _chosen(ctx: Context, store: Store) -> Manifest:
+    root = store.root()
+    if ctx.args.platform and root.is_index:
+        return select(store, root, _selection(ctx.args))[-1]
+    return root
+
+
+def cmd_digest(ctx: Context) -> int:
+    location = parse_location(ctx.args.reference)
+    store = ctx.store(location)
+    if isinstance(store, RegistryStore) and not ctx.args.platform:
+        descriptor = store.client.manifests.resolve(store.ref.repository, store.ref.reference)
+        ctx.emit({"digest": descriptor.digest}, descriptor.digest)
+        return 0
+    digest = _chosen(ctx, store).digest
+    ctx.emit({"digest": digest}, digest)
+    return 0
+
+
+def cmd_manifest(ctx: Context) -> int:
+    manifest = _chosen(ctx, ctx.store(parse_location(ctx.args.reference)))
+    sys.stdout.buffer.write(manifest.content)
+    if not manifest.content.endswith(b"\n") and sys.stdout.isatty():
+        sys.stdout.buffer.write(b"\n")
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_inspect(ctx: Context) -> int:
+    store = ctx.store(parse_location(ctx.args.reference))
+    manifest = _chosen(ctx, store)
+    info: dict[str, Any] = {
+        "name": store.describe(),
+        "digest": manifest.digest,
+        "mediaType": manifest.media_type,
+    }
+    if manifest.is_index:
+        info["manifests"] = [_child(d) for d in manifest.manifests]
+    else:
+        info.update(_image(store, manifest))
+    ctx.emit(info, _inspect_text(info))
+    return 0
+
+
+def _child(descriptor: Descriptor) -> dict[str, Any]:
+    return {
+        "digest": descriptor.digest,
+        "mediaType": descriptor.media_type,
+        "size": descriptor.size,
+        "platform": str(descriptor.platform) if descriptor.platform else None,
+    }
+
+
+def _image(store: Store, manifest: Manifest) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    config = manifest.config
+    if config is not None:
+        out["config"] = {"digest": config.digest, "mediaType": config.media_type, "size": config.size}
+        if config.size <= 1 << 20 and "json" in config.media_type:
+            try:
+                document = json.loads(b"".join(store.opener(config)(0)))
+                platform = Platform.from_json(document)
+                out.update(platform=str(platform), created=document.get("created"))
+            except (ValueError, ClientError, StoreError, AttributeError):
+                pass
+    out["layers"] = [{"digest": d.digest, "mediaType": d.media_type, "size": d.size} for d in manifest.layers]
+    out["size"] = sum(d.size for d in manifest.blobs) + len(manifest.content)
+    if manifest.subject is not None:
+        out["subject"] = manifest.subject.digest
+    if artifact_type := manifest.document.get("artifactType"):
+        out["artifactType"] = artifact_type
+    return out
+
+
+def _inspect_text(info: dict[str, Any]) -> str:
+    lines = [
+        f"Name:       {info['name']}",
+        f"Digest:     {info['digest']}",
+        f"MediaType:  {info['mediaType']}",
+    ]
+    if "manifests" in info:
+        lines.append("Manifests:")
+        lines += [
+            f"  {m['digest']}  {m['platform'] or '-':<16} {human_size(m['size'])}" for m in info["manifests"]
+        ]
+        return "\n".join(lines)
+    for key, label in (
+        ("platform", "Platform"),
+        ("created", "Created"),
+        ("artifactType", "Artifact"),
+        ("subject", "Subject"),
+    ):
+        if info.get(key):
+            lines.append(f"{label + ':':<11} {info[key]}")
+    if "config" in info:
+        lines.append(f"Config:     {info['config']['digest']}")
+    lines.append(f"Size:       {human_size(info['size'])}")
+    lines.append("Layers:")
+    lines += [
+        f"  {layer['digest']}  {human_size(layer['size']):>10}  {layer['mediaType']}"
+        for layer in info["layers"]
+    ]
+    return "\n".join(lines)
+
+
+def _registry_ref(text: str) -> ImageReference:
+    return parse_reference(text.removeprefix("docker://"))
+
+
+def cmd_ls(ctx: Context) -> int:
+    ref = _registry_ref(ctx.args.repository)
+    tags = ctx.client(ref.host).tags.list(ref.repository, page_size=ctx.args.page_size)
+    ctx.emit(tags)
+    return 0
+
+
+def cmd_catalog(ctx: Context) -> int:
+    repositories = ctx.client(ctx.args.host.removeprefix("docker://").rstrip("/")).catalog.list(
+        ctx.args.page_size
+    )
+    ctx.emit(repositories)
+    return 0
+
+
+def cmd_delete(ctx: Context) -> int:
+    ref = _registry_ref(ctx.args.reference)
+    client = ctx.client(ref.host)
+    digest = ref.digest or client.manifests.resolve(ref.repository, ref.reference).digest
+    client.manifests.delete(ref.repository, digest)
+    ctx.emit({"deleted": f"{ref.repository_ref}@{digest}"}, f"Deleted {ref.repository_ref}@{digest}")
+    return 0
+
+
+def cmd_blob_get(ctx: Context) -> int:
+    ref = _registry_ref(ctx.args.reference)
+    if ref.digest is None:
+        raise StoreError("blob get needs host/repository@digest")
+    client, progress = ctx.client(ref.host), ctx.progress()
+    size = client.blobs.exists(ref.repository, ref.digest)
+    progress.begin(f"Fetching {ref.digest[:19]}", max(size or 0, 0), 1)
+    if ctx.args.output in (None, "-"):
+        written = client.blobs.download(ref.repository, ref.digest, sys.stdout.buffer, progress.advance)
+        sys.stdout.flush()
+    else:
+        written = _download_to(client, ref, Path(ctx.args.output), progress)
+    progress.end()
+    if ctx.args.output not in (None, "-"):
+        ctx.emit({"digest": ref.digest, "size": written, "path": ctx.args.output}, ctx.args.output)
+    return 0
+
+
+def _download_to(client: RegistryClient, ref: ImageReference, path: Path, progress: Progress) -> int:
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        with open(tmp, "wb") as out:
+            written = client.blobs.download(ref.repository, str(ref.digest), out, progress.advance)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return written
+
+
+def cmd_blob_put(ctx: Context) -> int:
+    ref = _registry_ref(ctx.args.repository)
+    client, progress = ctx.client(ref.host), ctx.progress()
+    path = Path(ctx.args.file)
+    progress.begin(f"Pushing {path.name}", path.stat().st_size, 1)
+    digest = client.blobs.upload_file(ref.repository, path, progress.advance)
+    progress.end()
+    ctx.emit({"digest": digest, "size": path.stat().st_size}, digest)
+    return 0
+
+
+def cmd_login(ctx: Context) -> int:
+    args = ctx.args
+    host = args.host.removeprefix("docker://").removeprefix("https://").removeprefix("http://").rstrip("/")
+    username = args.username or input("Username: ")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = args.password if args.password is not None else getpass.getpass("Password: ")
+    credential = Credential(username=username, password=password)
+    with RegistryClient.for_host(host, insecure=args.insecure, credentials=credential) as client:
+        try:
+            client.ping()
+        except RegistryError as exc:
+            if exc.status in (401, 403):
+                raise ClientError(f"login to {host} failed: {exc}") from exc
+            raise
+    ctx.docker_config.store(host, credential)
+    ctx.emit({"host": host, "stored": str(ctx.docker_config.path)}, "Login Succeeded")
+    return 0
+
+
+def cmd_logout(ctx: Context) -> int:
+    host = ctx.args.host.removeprefix("docker://").rstrip("/")
+    removed = ctx.docker_config.erase(host)
+    ctx.emit(
+        {"host": host, "removed": removed},
+        f"Removed login credentials for {host}" if removed else f"Not logged in to {host}",
+    )
+    return 0
+
+
+COMMANDS = {
+    "copy": cmd_copy,
+    "inspect": cmd_inspect,
+    "digest": cmd_digest,
+    "manifest": cmd_manifest,
+    "ls": cmd_ls,
+    "catalog": cmd_catalog,
+    "delete": cmd_delete,
+    "blob get": cmd_blob_get,
+    "blob put": cmd_blob_put,
+    "login": cmd_login,
+    "logout": cmd_logout,
+}
