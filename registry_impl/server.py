@@ -13,6 +13,7 @@ from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, load_config
+from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
 
@@ -28,7 +29,7 @@ def build_state(config: Config) -> AppState:
     policy = Policy(delete_enabled=storage.delete.enabled, read_only=storage.maintenance.readonly.enabled)
     secret = config.http.secret or config.http.effective_secret
     return AppState(
-        registry=Registry(driver, policy),
+        registry=Registry(driver, policy, cache_factory.create(storage.cache, config.redis)),
         secret=secret.encode(),
         max_tags=config.tags.maxtags,
         max_catalog=config.catalog.maxentries,

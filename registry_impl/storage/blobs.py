@@ -1,7 +1,14 @@
-"""Blob content and the links that make a blob visible in a repository."""
+"""Blob content and the links that make a blob visible in a repository, with the descriptor cache in front.
+
+Reads consult the cache first and fill it from storage on a miss; writes always ask storage. Invalidation:
+``RepositoryBlobs.delete``/``invalidate`` clear a repository's entry (a link went away), and
+``BlobStore.delete``/``invalidate`` the registry-wide one (the data went away, as in garbage collection).
+A cached blob whose data turns out to be gone when read is cleared and answered ``BlobUnknown``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -9,6 +16,12 @@ from typing import BinaryIO
 from registry_impl.digests import digest_of
 from registry_impl.errors import BlobUnknown
 from registry_impl.storage import paths
+from registry_impl.storage.cache.base import (
+    BlobDescriptorCacheProvider,
+    BlobDescriptorService,
+    Descriptor,
+    NoCache,
+)
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 
 
@@ -24,10 +37,22 @@ class BlobInfo:
 class BlobStore:
     """The registry-wide content store: ``blobs/<alg>/<xx>/<hex>/data``, shared by every repository."""
 
-    def __init__(self, driver: StorageDriver) -> None:
+    def __init__(self, driver: StorageDriver, cache: BlobDescriptorCacheProvider | None = None) -> None:
         self.driver = driver
+        self.cache = cache if cache is not None else NoCache()
 
     def stat(self, digest: str) -> BlobInfo | None:
+        """The blob if its data exists (the cache's word for it when cached)."""
+        cached = self.cache.stat(digest)
+        if cached is not None:
+            return BlobInfo(digest, cached.size, paths.blob_data_path(digest))
+        info = self.stat_storage(digest)
+        if info is not None:
+            remember(self.cache, info)
+        return info
+
+    def stat_storage(self, digest: str) -> BlobInfo | None:
+        """The blob if its data exists, asking storage (writes decide on this, never on the cache)."""
         path = paths.blob_data_path(digest)
         try:
             info = self.driver.stat(path)
@@ -39,30 +64,55 @@ class BlobStore:
         try:
             return self.driver.get_content(paths.blob_data_path(digest))
         except PathNotFoundError as exc:
+            self.invalidate(digest)
             raise BlobUnknown(detail={"digest": digest}) from exc
 
     def put(self, content: bytes, algorithm: str = "sha256") -> str:
         """Store ``content`` (atomically, once) and return its digest."""
         digest = digest_of(content, algorithm)
-        if self.stat(digest) is None:
+        if self.stat_storage(digest) is None:
             self.driver.put_content(paths.blob_data_path(digest), content)
         return digest
 
     def adopt(self, source_path: str, digest: str) -> None:
         """Move finished upload data at ``source_path`` into place as blob ``digest`` (atomic rename)."""
-        if self.stat(digest) is None:
+        if self.stat_storage(digest) is None:
             self.driver.move(source_path, paths.blob_data_path(digest))
         else:
             self.driver.delete(source_path)
 
     def open(self, info: BlobInfo, offset: int = 0) -> BinaryIO:
-        return self.driver.reader(info.path, offset)
+        """A reader at ``offset``; BlobUnknown (and the cache entry cleared) when the data is gone."""
+        try:
+            return self.driver.reader(info.path, offset)
+        except PathNotFoundError as exc:
+            self.invalidate(info.digest)
+            raise BlobUnknown(detail={"digest": info.digest}) from exc
+
+    def delete(self, digest: str) -> None:
+        """Remove the blob's data (garbage collection); BlobUnknown when there was none."""
+        try:
+            self.driver.delete(paths.blob_path(digest))
+        except PathNotFoundError as exc:
+            raise BlobUnknown(detail={"digest": digest}) from exc
+        finally:
+            self.invalidate(digest)
+
+    def invalidate(self, digest: str) -> None:
+        """Forget ``digest`` registry-wide: every repository's cached hit for it goes too."""
+        self.cache.clear(digest)
 
     def local_path(self, info: BlobInfo) -> str | None:
         return self.driver.local_path(info.path)
 
     def redirect_url(self, info: BlobInfo, method: str) -> str | None:
         return self.driver.redirect_url(method, info.path)
+
+
+def remember(cache: BlobDescriptorService, info: BlobInfo) -> None:
+    """Fill ``cache`` from what storage said; a value the cache refuses is simply not cached."""
+    with contextlib.suppress(ValueError):
+        cache.set_descriptor(info.digest, Descriptor(info.digest, info.size))
 
 
 class LinkSet:
@@ -104,12 +154,17 @@ class RepositoryBlobs:
         self.store = store
         self.name = name
         self.links = LinkSet(store.driver, lambda digest: paths.layer_link_path(name, digest))
+        self.cache = store.cache.repository_scoped(name)
 
     def stat(self, digest: str) -> BlobInfo:
-        """The blob if it is linked here and its data exists; BlobUnknown otherwise."""
+        """The blob if it is linked here and its data exists; BlobUnknown otherwise (cached: no storage I/O)."""
+        cached = self.cache.stat(digest)
+        if cached is not None:
+            return BlobInfo(digest, cached.size, paths.blob_data_path(digest))
         info = self.store.stat(digest) if self.links.linked(digest) else None
         if info is None:
             raise BlobUnknown(detail={"digest": digest})
+        remember(self.cache, info)
         return info
 
     def exists(self, digest: str) -> bool:
@@ -123,5 +178,12 @@ class RepositoryBlobs:
         self.links.link(digest)
 
     def delete(self, digest: str) -> None:
-        if not self.links.unlink(digest):
+        """Unlink the blob from this repository (its data stays for garbage collection)."""
+        unlinked = self.links.unlink(digest)
+        self.invalidate(digest)
+        if not unlinked:
             raise BlobUnknown(detail={"digest": digest})
+
+    def invalidate(self, digest: str) -> None:
+        """Forget that ``digest`` is linked here (other repositories keep their entries)."""
+        self.cache.clear(digest)

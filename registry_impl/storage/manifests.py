@@ -133,5 +133,7 @@ class ManifestStore:
         for tag in self.tags.pointing_at(digest):
             self.tags.untag(tag)
         self.revisions.unlink(digest)
+        # Distribution caches manifests as repository blobs: keep a cache shared with it true.
+        self.blobs.invalidate(digest)
         if parsed is not None and parsed.subject is not None:
             self.referrers.remove(parsed.subject.digest, digest)

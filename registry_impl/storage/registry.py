@@ -8,6 +8,8 @@ from functools import cached_property
 from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
+from registry_impl.storage.cache.base import BlobDescriptorCacheProvider
+from registry_impl.storage.cache.memory import MemoryCache
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.manifestcache import ByteBoundedLRU
 from registry_impl.storage.manifests import ManifestStore, StoredManifest
@@ -77,10 +79,17 @@ class Repository:
 
 
 class Registry:
-    def __init__(self, driver: StorageDriver, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        driver: StorageDriver,
+        policy: Policy | None = None,
+        cache: BlobDescriptorCacheProvider | None = None,
+    ) -> None:
+        """``cache`` is the blob descriptor cache: an in-memory one when not given (``NoCache()`` for none)."""
         self.driver = driver
         self.policy = policy or Policy()
-        self.blobs = BlobStore(driver)
+        self.blob_cache = cache if cache is not None else MemoryCache()
+        self.blobs = BlobStore(driver, self.blob_cache)
         self.hashers = HasherCache()
         self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
 

@@ -39,7 +39,7 @@ T = TypeVar("T")
 FIELDS = ("digest", "size", "mediatype")
 ERRORS = (redis.RedisError, OSError, ValueError)
 DEFAULT_PORT = 6379
-# go-redis's defaults (distribution 3), used where the configuration says 0.
+# go-redis's defaults (distribution 3) where the configuration says 0; a write timeout defaults to the read one.
 DEFAULT_DIAL_TIMEOUT = 5.0
 DEFAULT_IO_TIMEOUT = 3.0
 MAX_PENDING_CLEARS = 10000
@@ -72,9 +72,8 @@ def split_addr(addr: str) -> tuple[str, int]:
 def client_from_config(config: RedisConfig) -> redis.Redis:
     """A redis-py client for the ``redis`` section: addr, db, password, timeouts, pool size, TLS."""
     host, port = split_addr(config.addr)
-    io_timeout = max(
-        _seconds(config.readtimeout, DEFAULT_IO_TIMEOUT), _seconds(config.writetimeout, DEFAULT_IO_TIMEOUT)
-    )
+    read_timeout = _seconds(config.readtimeout, DEFAULT_IO_TIMEOUT)
+    io_timeout = max(read_timeout, _seconds(config.writetimeout, read_timeout))  # redis-py has one for both
     options: dict[str, Any] = {
         "host": host,
         "port": port,
