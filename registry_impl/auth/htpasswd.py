@@ -151,9 +151,9 @@ class HtpasswdAccessController(AccessController):
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> HtpasswdAccessController:
-        path = Path(option(params, "path", "htpasswd"))
+        realm, path = option(params, "realm", "htpasswd"), Path(option(params, "path", "htpasswd"))
         provision(path)
-        return cls(option(params, "realm", "htpasswd"), path)
+        return cls(realm, path)
 
     async def authorized(self, headers: Mapping[str, str], access: Sequence[Access]) -> Grant:
         credentials = basic_credentials(headers)

@@ -44,10 +44,12 @@ class Server:
     root: Path
     config: Path
     log: Path
+    scheme: str = "http"
+    verify: Any = True  # what httpx verifies an https server with (an ssl.SSLContext carries a client cert)
     url: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def host(self) -> str:
@@ -60,6 +62,7 @@ class Server:
         return f"docker://{self.host}/{repository}{sep}{reference}"
 
     def client(self, **kwargs: Any) -> httpx.Client:
+        kwargs.setdefault("verify", self.verify)
         return httpx.Client(base_url=self.url, timeout=30.0, **kwargs)
 
     def log_text(self, tail: int | None = LOG_TAIL_LINES) -> str:
@@ -148,19 +151,25 @@ def launch(
     root: Path | None = None,
     drop_env: Sequence[str] = (),
     extra_args: Sequence[str] = (),
+    scheme: str = "http",
+    verify: Any = True,
 ) -> Server:
     """Write a config into ``tmp_dir``, run ``command serve CONFIG [extra_args]`` and wait until ``GET /v2/`` answers.
 
     ``port`` and ``root`` default to a free port and ``tmp_dir/data``; ``overrides`` are merged into the
     config after them, and ``env`` is added to the environment (so both can disagree with ``port``/``root``,
     which is how environment overrides are tested: ``port`` is where the server is expected to listen).
+    A server configured with ``http.tls`` is reached with ``scheme="https"`` and ``verify`` (a CA file or
+    an ``ssl.SSLContext``, which may carry a client certificate for mutual TLS).
     """
     tmp_dir.mkdir(parents=True, exist_ok=True)
     environ = clean_environ(drop_env)
     environ.update(env or {})
     root = root or tmp_dir / "data"
     for attempt in range(PORT_ATTEMPTS):
-        server = _spawn(name, command, tmp_dir, overrides, environ, port or free_port(), root, extra_args)
+        server = _spawn(
+            name, command, tmp_dir, overrides, environ, port or free_port(), root, extra_args, scheme, verify
+        )
         try:
             wait_ready(server)
             return server
@@ -185,6 +194,8 @@ def _spawn(
     port: int,
     root: Path,
     extra_args: Sequence[str],
+    scheme: str = "http",
+    verify: Any = True,
 ) -> Server:
     config = write_config(tmp_dir / f"{name}-config.yml", port, root, overrides)
     log = tmp_dir / f"{name}.log"
@@ -198,12 +209,14 @@ def _spawn(
             cwd=tmp_dir,
             start_new_session=True,
         )
-    return Server(name=name, port=port, proc=proc, root=root, config=config, log=log)
+    return Server(
+        name=name, port=port, proc=proc, root=root, config=config, log=log, scheme=scheme, verify=verify
+    )
 
 
 def wait_ready(server: Server, timeout: float = READY_TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=2.0, verify=server.verify) as client:
         while time.monotonic() < deadline:
             if server.proc.poll() is not None:
                 raise ServerFailed(
