@@ -1,0 +1,91 @@
+"""The token server's ACL: globs, ${account}, anonymous, types, actions, reload; and scope parsing."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from registry_toolkit.token_server.acl import ACL, AclError, parse_rules
+from registry_toolkit.token_server.tokens import ResourceActions, parse_scope
+
+RULES = parse_rules(
+    [
+        {"account": "alice", "repository": "alice/*", "actions": ["pull", "push", "delete"]},
+        {"account": "*", "repository": "library/*", "actions": ["pull"]},
+        {"account": "*", "repository": "home/${account}/*", "actions": ["*"]},
+        {"account": "", "repository": "public/*", "actions": ["pull"]},
+        {"account": "admin", "type": "registry", "repository": "catalog", "actions": ["*"]},
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("account", "kind", "name", "requested", "granted"),
+    [
+        ("alice", "repository", "alice/app", ["pull", "push"], ["pull", "push"]),
+        ("alice", "repository", "alice/deep/app", ["delete"], ["delete"]),
+        ("bob", "repository", "alice/app", ["pull", "push"], []),
+        ("bob", "repository", "library/ubuntu", ["pull", "push"], ["pull"]),
+        ("bob", "repository", "home/bob/x", ["pull", "push", "delete", "*"], ["*", "delete", "pull", "push"]),
+        ("bob", "repository", "home/alice/x", ["pull"], []),
+        ("b*", "repository", "home/bob/x", ["pull"], []),  # ${account} is literal, not a glob
+        ("", "repository", "public/x", ["pull", "push"], ["pull"]),
+        ("", "repository", "library/ubuntu", ["pull"], []),  # "*" is not anonymous
+        ("alice", "repository", "public/x", ["pull"], []),  # "" is only anonymous
+        ("admin", "registry", "catalog", ["*"], ["*"]),
+        ("alice", "registry", "catalog", ["*"], []),
+        ("admin", "repository", "catalog", ["pull"], []),
+    ],
+)
+def test_grants(account: str, kind: str, name: str, requested: list[str], granted: list[str]) -> None:
+    assert ACL(rules=RULES).granted(account, kind, name, requested) == granted
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ({"account": "a"}, "must be a list"),
+        (["x"], "expected a mapping"),
+        ([{"account": "a", "repository": "r"}], "'actions' must be a list"),
+        ([{"account": "a", "repository": "r", "actions": "pull"}], "'actions' must be a list"),
+        ([{"repository": "r", "actions": []}], "'account' must be a string"),
+        ([{"account": "a", "actions": [], "acount": "typo"}], "unknown keys"),
+    ],
+)
+def test_invalid_files(document: object, message: str) -> None:
+    with pytest.raises(AclError, match=message):
+        parse_rules(document)
+
+
+def test_the_file_is_reread_when_it_changes(tmp_path: Path) -> None:
+    path = tmp_path / "acl.yml"
+    path.write_text("- {account: alice, repository: 'a/*', actions: [pull]}\n")
+    acl = ACL(path)
+    assert acl.granted("alice", "repository", "a/x", ["pull", "push"]) == ["pull"]
+    path.write_text("- {account: alice, repository: 'a/*', actions: [pull, push]}\n")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000_000))
+    assert acl.granted("alice", "repository", "a/x", ["pull", "push"]) == ["pull", "push"]
+
+
+@pytest.mark.parametrize(
+    ("scope", "parsed"),
+    [
+        ("repository:org/app:pull,push", ResourceActions("repository", "org/app", ("pull", "push"))),
+        (
+            "repository:localhost:5000/app:pull",
+            ResourceActions("repository", "localhost:5000/app", ("pull",)),
+        ),
+        ("registry:catalog:*", ResourceActions("registry", "catalog", ("*",))),
+        ("repository(plugin):org/p:pull", ResourceActions("repository", "org/p", ("pull",), "plugin")),
+        ("repository:org/app:", ResourceActions("repository", "org/app", ())),
+    ],
+)
+def test_parse_scope(scope: str, parsed: ResourceActions) -> None:
+    assert parse_scope(scope) == parsed
+
+
+@pytest.mark.parametrize("scope", ["repository", "repository:app", ":app:pull", "repository::pull"])
+def test_parse_scope_rejects(scope: str) -> None:
+    with pytest.raises(ValueError, match="invalid scope"):
+        parse_scope(scope)
