@@ -191,7 +191,8 @@ class Blobs:
     def _stream_once(
         self, name: str, digest: str, position: int, hasher: hashlib._Hash | None, progress: Progress | None
     ) -> Iterator[bytes]:
-        headers = {"Range": f"bytes={position}-"} if position else {}
+        # identity: a layer must arrive as stored, never re-encoded by the server (iter_bytes would undo it)
+        headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={position}-"} if position else {})
         expect = (200, 206, 416) if position else (200,)
         with self.session.stream(
             "GET",
@@ -207,7 +208,7 @@ class Blobs:
             if response.status_code == 206:
                 _check_content_range(response, position)
             try:
-                for chunk in response.iter_raw(READ_SIZE):
+                for chunk in response.iter_bytes():
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped

@@ -40,7 +40,7 @@ class Manifests:
             "GET", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=self._accept(accept)
         ) as response:
             chunks, size = [], 0
-            for chunk in response.iter_raw():
+            for chunk in response.iter_bytes():
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_MANIFEST_SIZE:

@@ -51,7 +51,7 @@ def _platform_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dist",
-        description=__doc__.splitlines()[0],
+        description="Copy images between registries, OCI layouts and docker archives; inspect and manage registries.",
         epilog=LOCATIONS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
