@@ -1,0 +1,142 @@
+"""`registry-bench`: our registry against the reference (distribution 2.8.2), in alternating A/B rounds.
+
+Prints a Markdown table of medians (min-max) and ours/baseline ratios; the last line of stdout is the key
+ratios. Progress goes to stderr. Exit status: 0 when every measurement ran, 1 when some failed (they are
+listed), 2 when a required program is missing and could not be installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from functools import partial
+from pathlib import Path
+
+from registry_toolkit.bench import prerequisites, report, scenarios
+from registry_toolkit.bench.harness import open_bench
+from registry_toolkit.bench.profiles import FULL, QUICK, SMOKE, Profile
+from registry_toolkit.bench.report import BASELINE, OURS, Results
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="registry-bench", description=__doc__.split("\n\n")[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="2 rounds, 128 MiB blobs, 2 s loads (< 2 minutes)")
+    size.add_argument(
+        "--smoke", action="store_true", help="1 round, 4 MiB blob, 1 s loads: checks the bench runs"
+    )
+    parser.add_argument("--rounds", type=int, help="A/B rounds (default: 3; --quick 2; --smoke 1)")
+    parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian", help="our ASGI server")
+    parser.add_argument("--workers", type=int, default=2, help="our worker processes (default 2)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every sample as JSON to PATH")
+    parser.add_argument(
+        "--workdir", type=Path, help="where the temporary directory goes (default: /dev/shm when it has room)"
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (logs, configs, data)"
+    )
+    parser.add_argument("--no-install", action="store_true", help="never apt-get install missing programs")
+    return parser.parse_args(argv)
+
+
+def choose_profile(args: argparse.Namespace) -> Profile:
+    base = SMOKE if args.smoke else QUICK if args.quick else FULL
+    return base.with_rounds(args.rounds)
+
+
+def default_workdir(profile: Profile) -> Path | None:
+    """tmpfs when it has room: the data dirs then cost no disk I/O shared with other work, and the catalog's
+    tens of thousands of files are made and removed in seconds (on a disk mounted with ``discard``, minutes).
+    """
+    shm = Path("/dev/shm")
+    need = (profile.blob_mib * 4 + profile.resource_mib * 3 + 256) << 20
+    if shm.is_dir() and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 2 * need:
+        return shm
+    return None
+
+
+def _version(argv: list[str]) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else "unknown"
+
+
+def run(profile: Profile, workdir: Path, *, server: str, workers: int) -> Results:
+    with open_bench(profile, workdir, server=server, workers=workers) as bench:
+        scenarios.warm_up(bench)
+        for round_index in range(profile.rounds):
+            scenarios.run_round(bench, round_index)
+        results = bench.results
+        for attempt in range(profile.cold_starts):
+            for side in (BASELINE, OURS) if attempt % 2 == 0 else (OURS, BASELINE):
+                scenarios.progress(
+                    f"cold start {attempt + 1} of {'ours' if side == OURS else 'the reference'}"
+                )
+                scenarios.record(
+                    results, side, "cold-start", partial(scenarios.cold_start, bench, side, attempt)
+                )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    profile = choose_profile(args)
+    problems = prerequisites.ensure(allow_install=not args.no_install)
+    if problems:
+        for problem in problems:
+            print(f"registry-bench: missing {problem}", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="registry-bench-", dir=args.workdir or default_workdir(profile)))
+    started, load_average = time.monotonic(), os.getloadavg()[0]
+    try:
+        results = run(profile, workdir, server=args.server, workers=args.workers)
+    finally:
+        if args.keep:
+            print(f"registry-bench: kept {workdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results.context.update(
+        profile=profile.as_dict(),
+        ours={"command": f"registry serve --server {args.server} --workers {args.workers}"},
+        reference={"command": "docker-registry serve", "version": _version(["docker-registry", "--version"])},
+        cpus=os.cpu_count(),
+        load_average=load_average,
+        workdir=str(workdir.parent),
+        seconds=round(time.monotonic() - started, 1),
+    )
+    print(header(results))
+    print(report.table(results))
+    for failure in results.failures():
+        print(f"FAILED: {failure}")
+    if args.json:
+        args.json.write_text(json.dumps(report.document(results), indent=2) + "\n")
+    print(report.ratios_line(results))
+    return 1 if results.failures() else 0
+
+
+def header(results: Results) -> str:
+    c, p = results.context, results.context["profile"]
+    return "\n".join(
+        [
+            f"# registry-bench ({p['name']}: {p['rounds']} rounds, {c['seconds']} s, {c['cpus']} CPUs,"
+            f" load average {c['load_average']:.1f} at start)",
+            f"ours: {c['ours']['command']} | baseline: {c['reference']['version']} unless the row says otherwise",
+            f"blob {p['blob_mib']} MiB (chunks of {p['chunk_mib']} MiB), RSS/CPU blob {p['resource_mib']} MiB;"
+            f" manifests: {p['connections']} connections x {p['load_seconds']:g} s; tags list ({p['tags']} tags) and"
+            f" catalog page (n={p['catalog_page']} of {p['repositories']} repositories): {p['list_connections']}"
+            f" connections x {p['list_seconds']:g} s; data dirs under {c['workdir']}",
+            "",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The bench's lifetime: blob files, the seeded catalog, the servers started and stopped, content pushed and checked.
+
+Both registries get the same content before any timing: the catalog's repositories written into their data
+dirs before they start, then through the API an image under ``latest``, the same image under every tag of the
+tag-list repository, and the blob that the pull measurement reads. A check that a registry lists what was
+written (all tags on one page, a full catalog page, the manifest's exact bytes) is reported as a failure of
+that metric rather than silently measuring something else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+from registry_toolkit.bench import servers, transfers
+from registry_toolkit.bench.payloads import BlobFile, MiB, seed_repositories, small_image
+from registry_toolkit.bench.profiles import Profile
+from registry_toolkit.bench.report import BASELINE, OURS
+from registry_toolkit.bench.scenarios import (
+    ACCEPT,
+    IMAGE_REPO,
+    PUSH_REPO,
+    TAGS_REPO,
+    Bench,
+    Target,
+    catalog_path,
+    progress,
+    tags_path,
+)
+
+CLIENT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
+@contextlib.contextmanager
+def open_bench(profile: Profile, workdir: Path, *, server: str, workers: int) -> Iterator[Bench]:
+    """Everything a round needs, running; stops every process it started on the way out."""
+    progress(f"writing blobs of {profile.blob_mib} MiB and {profile.resource_mib} MiB to {workdir}")
+    blob = BlobFile(workdir / "blob.bin", profile.blob_mib * MiB)
+    big = BlobFile(workdir / "big.bin", profile.resource_mib * MiB)
+    image = small_image()
+    roots = {side: workdir / side / "data" for side in (OURS, BASELINE)}
+    progress(f"seeding {profile.repositories} repositories into both data dirs")
+    for root in roots.values():
+        seed_repositories(root, profile.repositories, image)
+    with contextlib.ExitStack() as stack:
+        progress("starting the reference, ours and nginx")
+        catalog = {"catalog": {"maxentries": profile.catalog_page}}
+        reference = servers.start_reference(workdir / "reference", roots[BASELINE], extra_config=catalog)
+        stack.callback(reference.stop)
+        # Every tag on one page, as the reference answers (it has no tag-list pagination).
+        tags = {"tags": {"maxtags": max(1000, profile.tags)}}
+        ours = servers.start_ours(
+            workdir / "ours", roots[OURS], server=server, workers=workers, extra_config={**tags, **catalog}
+        )
+        stack.callback(ours.stop)
+        nginx = servers.start_nginx(workdir / "nginx", blob.path)
+        stack.callback(nginx.stop)
+        clients = [
+            stack.enter_context(httpx.Client(base_url=p.url, timeout=CLIENT_TIMEOUT))
+            for p in (ours, reference)
+        ]
+        bench = Bench(
+            profile=profile,
+            workdir=workdir,
+            ours=Target(OURS, ours, clients[0]),
+            reference=Target(BASELINE, reference, clients[1]),
+            nginx=nginx,
+            blob=blob,
+            pulled=blob.digest,
+            big=big,
+            image=image,
+            server=server,
+            workers=workers,
+        )
+        for target in (bench.reference, bench.ours):
+            progress(f"pushing the image, {profile.tags} tags and the pull blob to {target.process.name}")
+            prepare(bench, target)
+        yield bench
+
+
+def prepare(bench: Bench, target: Target) -> None:
+    client = target.client
+    transfers.push_image(client, IMAGE_REPO, bench.image, ["latest"])
+    transfers.push_image(client, TAGS_REPO, bench.image, [f"t{i:05d}" for i in range(bench.profile.tags)])
+    transfers.push_monolithic(client, PUSH_REPO, bench.blob)
+    for key, problem in check(bench, target):
+        bench.results.fail(key, target.side, problem)
+        progress(f"CHECK FAILED on {target.process.name}: {key}: {problem}")
+
+
+def check(bench: Bench, target: Target) -> Iterator[tuple[str, str]]:
+    """(metric, problem) for everything a registry does not serve as written."""
+    client, profile = target.client, bench.profile
+    manifest = client.get(f"/v2/{IMAGE_REPO}/manifests/latest", headers=ACCEPT)
+    if manifest.status_code != 200 or manifest.content != bench.image.manifest:
+        yield "manifest-get", f"GET manifest: {manifest.status_code}, {len(manifest.content)} bytes"
+    head = client.head(f"/v2/{IMAGE_REPO}/manifests/latest", headers=ACCEPT)
+    if head.status_code != 200:
+        yield "manifest-head", f"HEAD manifest: {head.status_code}"
+    tags = client.get(tags_path(bench))
+    found = len(tags.json().get("tags") or []) if tags.status_code == 200 else -1
+    if found != profile.tags:
+        yield "tags", f"tags list: status {tags.status_code}, {found} of {profile.tags} tags"
+    catalog = client.get(catalog_path(bench))
+    expected = min(profile.catalog_page, profile.repositories + 3)
+    listed = len(catalog.json().get("repositories") or []) if catalog.status_code == 200 else -1
+    if listed != expected:
+        yield "catalog", f"catalog page: status {catalog.status_code}, {listed} of {expected} repositories"
+    blob = client.head(f"/v2/{PUSH_REPO}/blobs/{bench.pulled}")
+    if blob.status_code != 200 or int(blob.headers.get("content-length", -1)) != bench.blob.size:
+        yield "pull", f"HEAD blob: {blob.status_code}, Content-Length {blob.headers.get('content-length')}"

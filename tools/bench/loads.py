@@ -1,0 +1,192 @@
+"""The load generators and transfer clients: wrk, hey and curl, run as processes, and the parsers of their output.
+
+wrk drives GETs (it stalls on HEAD: it waits for a body of Content-Length bytes), hey drives HEADs, curl moves
+blobs between a file on disk and the server so that no blob is ever held in memory.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+WRK_THREADS = 2
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+
+
+class LoadFailed(RuntimeError):
+    """A load generator or transfer client failed, or the server answered something other than success."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One load run: completed requests per second, latency percentiles, and what went wrong."""
+
+    requests: int
+    seconds: float
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int  # socket errors, timeouts, refused connections
+    non_2xx: int  # answers outside 2xx (wrk counts 3xx as success too)
+
+
+def _duration_ms(value: str, unit: str) -> float:
+    return float(value) * UNITS_MS[unit]
+
+
+def parse_wrk(text: str) -> LoadResult:
+    """Parse ``wrk --latency`` output."""
+    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", text, re.M)
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
+    if total is None or rps is None:
+        raise LoadFailed(f"unrecognised wrk output:\n{text}")
+    percentiles = {
+        int(p): _duration_ms(v, u)
+        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", text, re.M)
+    }
+    errors = 0
+    socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if socket:
+        errors = sum(int(n) for n in socket.groups())
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    return LoadResult(
+        requests=int(total.group(1)),
+        seconds=_duration_ms(total.group(2), total.group(3)) / 1000.0,
+        rps=float(rps.group(1)),
+        p50_ms=percentiles.get(50, float("nan")),
+        p99_ms=percentiles.get(99, float("nan")),
+        errors=errors,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+    )
+
+
+def parse_hey(text: str) -> LoadResult:
+    """Parse hey's default (summary) output."""
+    total = re.search(r"^\s*Total:\s+([\d.]+) secs", text, re.M)
+    if total is None or "Status code distribution:" not in text:
+        raise LoadFailed(f"unrecognised hey output:\n{text}")
+    percentiles = {
+        int(p): float(v) * 1000.0 for p, v in re.findall(r"^\s+(50|99)% in ([\d.]+) secs", text, re.M)
+    }
+    statuses = {int(code): int(n) for code, n in re.findall(r"^\s+\[(\d{3})\]\s+(\d+) responses", text, re.M)}
+    errors_block = text.split("Error distribution:", 1)[1] if "Error distribution:" in text else ""
+    errors = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s", errors_block, re.M))
+    answered = sum(statuses.values())
+    seconds = float(total.group(1))
+    return LoadResult(
+        requests=answered,
+        seconds=seconds,
+        rps=answered / seconds if seconds > 0 else 0.0,  # hey's own Requests/sec counts failed requests too
+        p50_ms=percentiles.get(50, float("nan")),
+        p99_ms=percentiles.get(99, float("nan")),
+        errors=errors,
+        non_2xx=sum(n for code, n in statuses.items() if not 200 <= code < 300),
+    )
+
+
+def _header_args(flag: str, headers: Mapping[str, str]) -> list[str]:
+    return [arg for name, value in headers.items() for arg in (flag, f"{name}: {value}")]
+
+
+def _run(argv: list[str], timeout: float) -> str:
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise LoadFailed(f"{argv[0]} did not finish within {timeout:.0f}s") from exc
+    if done.returncode != 0:
+        raise LoadFailed(f"{' '.join(argv)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def wrk(
+    url: str, *, connections: int, seconds: float, headers: Mapping[str, str] | None = None
+) -> LoadResult:
+    """``wrk -t2 -cN -dS --latency``: GET only."""
+    argv = [
+        "wrk",
+        f"-t{WRK_THREADS}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        *_header_args("-H", headers or {}),
+        url,
+    ]
+    return parse_wrk(_run(argv, seconds + 60))
+
+
+def hey(
+    url: str, *, method: str, connections: int, seconds: float, headers: Mapping[str, str] | None = None
+) -> LoadResult:
+    """``hey -m METHOD -c N -z S``: for HEAD, which wrk cannot drive."""
+    argv = [
+        "hey",
+        "-m",
+        method,
+        "-c",
+        str(connections),
+        "-z",
+        f"{max(1, round(seconds))}s",
+        *_header_args("-H", headers or {}),
+        url,
+    ]
+    return parse_hey(_run(argv, seconds + 60))
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One curl transfer: HTTP status, bytes moved in the body, and wall seconds measured around the client."""
+
+    status: int
+    size: int
+    seconds: float
+
+
+def curl_download(url: str, *, timeout: float = 600.0) -> Transfer:
+    """GET ``url`` into /dev/null (no redirects followed: a redirect would measure another server)."""
+    argv = ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", url]
+    started = time.perf_counter()
+    out = _run(argv, timeout)
+    seconds = time.perf_counter() - started
+    status, size = out.split()
+    return Transfer(int(status), int(size), seconds)
+
+
+def curl_upload(url: str, path: Path, *, method: str, timeout: float = 600.0) -> Transfer:
+    """Stream ``path`` as the body of ``method url`` with a Content-Length (``curl -T``), no ``Expect: 100``.
+
+    The path and query go in ``--request-target``: given a URL whose path ends in ``/`` (``.../uploads/?digest=``),
+    ``curl -T`` appends the file's name to it.
+    """
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    argv = [
+        "curl",
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{size_upload}",
+        "-X",
+        method,
+        "-T",
+        str(path),
+        "-H",
+        "Content-Type: application/octet-stream",
+        "-H",
+        "Expect:",
+        "--request-target",
+        target,
+        f"{parts.scheme}://{parts.netloc}/",
+    ]
+    started = time.perf_counter()
+    out = _run(argv, timeout)
+    seconds = time.perf_counter() - started
+    status, size = out.split()
+    return Transfer(int(status), int(float(size)), seconds)

@@ -1,0 +1,266 @@
+"""Each measurement, run against ours and the reference in alternating order, recorded as samples in Results.
+
+A scenario returns ``{metric key: value}`` for one server; ``run_round`` runs every scenario once per server
+(reference first in even rounds, ours first in odd ones), records what came back and turns an exception into
+a failure of the scenario's first metric, so one broken measurement does not hide the others.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import httpx
+from registry_toolkit.bench import loads, servers, transfers
+from registry_toolkit.bench.payloads import OCI_MANIFEST, BlobFile, Image, MiB, blob_dir
+from registry_toolkit.bench.profiles import Profile
+from registry_toolkit.bench.report import BASELINE, OURS, Results
+
+IMAGE_REPO, TAGS_REPO, PUSH_REPO = "bench/image", "bench/tags", "bench/push"
+ACCEPT = {"Accept": OCI_MANIFEST}
+
+
+@dataclass
+class Target:
+    """One registry under test: ``side`` is ``ours`` or ``baseline`` (the reference)."""
+
+    side: str
+    process: servers.Process
+    client: httpx.Client
+
+
+@dataclass
+class Bench:
+    profile: Profile
+    workdir: Path
+    ours: Target
+    reference: Target
+    nginx: servers.Process
+    blob: BlobFile  # the pushed blob (a fresh digest per push)
+    pulled: str  # the digest of the blob both registries serve for the pull
+    big: BlobFile  # the blob of the RSS / CPU measurement
+    image: Image
+    server: str = "granian"
+    workers: int = 2
+    results: Results = field(default_factory=Results)
+
+    def targets(self, round_index: int) -> list[Target]:
+        pair = [self.reference, self.ours]
+        return pair if round_index % 2 == 0 else pair[::-1]
+
+
+Measure = Callable[[Bench, Target], dict[str, float]]
+
+
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    print(f"registry-bench [{time.monotonic() - STARTED:6.1f}s]: {message}", file=sys.stderr, flush=True)
+
+
+def _mib_per_s(size: int, seconds: float) -> float:
+    return float(size / MiB / seconds)
+
+
+def _forget(target: Target, digest: str) -> None:
+    """Drop a pushed blob's bytes from the server's data dir: keeps the disk (and dirty pages) small."""
+    shutil.rmtree(blob_dir(target.process.root, digest), ignore_errors=True)
+
+
+def push_mono(bench: Bench, target: Target) -> dict[str, float]:
+    digest = bench.blob.fresh()
+    speed = _mib_per_s(bench.blob.size, transfers.push_monolithic(target.client, PUSH_REPO, bench.blob))
+    _forget(target, digest)
+    # The reference has no single-request upload: its monolithic push is the baseline of ours.
+    return {"push-mono": speed, **({"push-single": speed} if target.side == BASELINE else {})}
+
+
+def push_single(bench: Bench, target: Target) -> dict[str, float]:
+    digest = bench.blob.fresh()
+    speed = _mib_per_s(bench.blob.size, transfers.push_single(target.process.url, PUSH_REPO, bench.blob))
+    _forget(target, digest)
+    return {"push-single": speed}
+
+
+def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
+    digest = bench.blob.fresh()
+    seconds = transfers.push_chunked(target.client, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
+    _forget(target, digest)
+    return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}
+
+
+def pull(bench: Bench, target: Target) -> dict[str, float]:
+    path = f"/v2/{PUSH_REPO}/blobs/{bench.pulled}"
+    speed = _mib_per_s(bench.blob.size, transfers.pull(target.process.url, path, bench.blob.size))
+    return {"pull": speed, **({"pull-nginx": speed} if target.side == OURS else {})}
+
+
+def pull_nginx(bench: Bench) -> dict[str, float]:
+    return {
+        "pull-nginx": _mib_per_s(bench.blob.size, transfers.pull(bench.nginx.url, "/blob", bench.blob.size))
+    }
+
+
+def _load(
+    target: Target, path: str, method: str, connections: int, seconds: float
+) -> tuple[loads.LoadResult, float]:
+    """One wrk (GET) or hey (HEAD) run, and the server tree's CPU-seconds over it; non-2xx answers fail it.
+
+    Afterwards the server is left to work off what is still queued before anything else is measured.
+    """
+    url, pid = target.process.url + path, target.process.pid
+    before = servers.tree_cpu(pid)
+    if method == "HEAD":
+        result = loads.hey(url, method="HEAD", connections=connections, seconds=seconds, headers=ACCEPT)
+    else:
+        result = loads.wrk(url, connections=connections, seconds=seconds, headers=ACCEPT)
+    cpu = servers.tree_cpu(pid) - before
+    waited = servers.wait_idle(pid)
+    if waited > 1.0:
+        progress(f"{target.process.name} worked {waited:.1f}s more on queued requests after {method} {path}")
+    if result.non_2xx or not result.requests:
+        raise loads.LoadFailed(f"{method} {path}: {result.requests} answers, {result.non_2xx} not 2xx")
+    return result, cpu
+
+
+def _shape(bench: Bench, key: str, warm_up: bool = False) -> tuple[int, float]:
+    """Connections and seconds of a load run: manifests at full concurrency, list pages at a few."""
+    profile = bench.profile
+    manifest = key.startswith("manifest")
+    connections = profile.connections if manifest else profile.list_connections
+    if warm_up:
+        return connections, profile.warmup_seconds
+    return connections, profile.load_seconds if manifest else profile.list_seconds
+
+
+def _requests(key: str, path: Callable[[Bench], str], method: str) -> Measure:
+    def measure(bench: Bench, target: Target) -> dict[str, float]:
+        result, cpu = _load(target, path(bench), method, *_shape(bench, key))
+        if result.errors:  # timeouts under overload: the numbers stand, flagged
+            problem = f"{result.errors} socket errors or timeouts beside {result.requests} answers"
+            bench.results.fail(key, target.side, problem)
+        return {
+            key: result.rps,
+            f"{key}-p50": result.p50_ms,
+            f"{key}-p99": result.p99_ms,
+            f"{key}-cpu": cpu / result.requests * 1000,
+        }
+
+    return measure
+
+
+def manifest_path(bench: Bench) -> str:
+    return f"/v2/{IMAGE_REPO}/manifests/latest"
+
+
+def tags_path(bench: Bench) -> str:
+    return f"/v2/{TAGS_REPO}/tags/list"
+
+
+def catalog_path(bench: Bench) -> str:
+    return f"/v2/_catalog?n={bench.profile.catalog_page}"
+
+
+REQUESTS: list[tuple[str, Callable[[Bench], str], str]] = [
+    ("manifest-get", manifest_path, "GET"),
+    ("manifest-head", manifest_path, "HEAD"),
+    ("tags", tags_path, "GET"),
+    ("catalog", catalog_path, "GET"),
+]
+
+
+def resources(bench: Bench, target: Target) -> dict[str, float]:
+    """Peak RSS (sampled every 50 ms) and CPU-seconds of the server tree over one big push and its pull."""
+    pid, blob = target.process.pid, bench.big
+    digest = blob.fresh()
+    idle = servers.tree_rss(pid)
+    cpu0 = servers.tree_cpu(pid)
+    with servers.RssSampler(pid) as pushing:
+        transfers.push_monolithic(target.client, PUSH_REPO, blob)
+    cpu1 = servers.tree_cpu(pid)
+    with servers.RssSampler(pid) as pulling:
+        transfers.pull(target.process.url, f"/v2/{PUSH_REPO}/blobs/{digest}", blob.size)
+    cpu2 = servers.tree_cpu(pid)
+    _forget(target, digest)
+    gib = blob.size / (1 << 30)
+    return {
+        "rss-idle": idle / MiB,
+        "rss-push": pushing.peak / MiB,
+        "rss-pull": pulling.peak / MiB,
+        "cpu-push": (cpu1 - cpu0) / gib,
+        "cpu-pull": (cpu2 - cpu1) / gib,
+    }
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A measurement: its name in progress lines, the metric a failure is charged to, whether ours alone runs it."""
+
+    name: str
+    primary: str
+    measure: Measure
+    ours_only: bool = False
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario("push-mono", "push-mono", push_mono),
+    Scenario("push-single", "push-single", push_single, ours_only=True),
+    Scenario("push-chunked", "push-chunked", push_chunked),
+    Scenario("pull", "pull", pull),
+    *(Scenario(key, key, _requests(key, path, method)) for key, path, method in REQUESTS),
+    Scenario("resources", "rss-push", resources),
+]
+
+
+def record(results: Results, side: str, primary: str, measure: Callable[[], dict[str, float]]) -> None:
+    try:
+        for key, value in measure().items():
+            results.add(key, side, value)
+    except Exception as exc:  # one failed measurement must not end the run: it is reported instead
+        results.fail(primary, side, f"{type(exc).__name__}: {exc}")
+        progress(f"FAILED {primary} on {side}: {exc}")
+
+
+def run_round(bench: Bench, round_index: int) -> None:
+    for scenario in SCENARIOS:
+        for target in bench.targets(round_index):
+            if scenario.ours_only and target.side != OURS:
+                continue
+            progress(f"round {round_index + 1}: {scenario.name} on {target.process.name}")
+            servers.wait_idle(target.process.pid)
+            record(bench.results, target.side, scenario.primary, partial(scenario.measure, bench, target))
+        if scenario.measure is pull:
+            progress(f"round {round_index + 1}: pull from nginx")
+            record(bench.results, BASELINE, "pull-nginx", partial(pull_nginx, bench))
+
+
+def warm_up(bench: Bench) -> None:
+    """One untimed run of the manifest scenarios per server (list pages were fetched once by the setup check)."""
+    if bench.profile.warmup_seconds <= 0:
+        return
+    for key, path, method in (r for r in REQUESTS if r[0].startswith("manifest")):
+        for target in bench.targets(0):
+            progress(f"warm-up: {key} on {target.process.name}")
+            try:
+                _load(target, path(bench), method, *_shape(bench, key, warm_up=True))
+            except loads.LoadFailed as exc:
+                progress(f"warm-up of {key} on {target.process.name} failed: {exc}")
+
+
+def cold_start(bench: Bench, side: str, attempt: int) -> dict[str, float]:
+    """Spawn a fresh server on an empty data dir; seconds from spawn to the first 200 on ``/v2/``."""
+    workdir = bench.workdir / "cold" / f"{side}-{attempt}"
+    if side == OURS:
+        process = servers.start_ours(workdir, workdir / "data", server=bench.server, workers=bench.workers)
+    else:
+        process = servers.start_reference(workdir, workdir / "data")
+    try:
+        return {"cold-start": process.startup_s}
+    finally:
+        process.stop(grace=1.0)
