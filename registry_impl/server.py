@@ -19,7 +19,14 @@ from registry_impl.storage.registry import Policy, Registry
 
 log = logging.getLogger("registry")
 CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
+WORKERS_ENV = "REGISTRY_PY_WORKERS"
 SERVERS = ("granian", "uvicorn")
+
+
+def worker_count() -> int:
+    """How many worker processes share this storage (``serve`` tells its workers)."""
+    value = os.environ.get(WORKERS_ENV, "1")
+    return int(value) if value.isdigit() else 1
 
 
 def build_state(config: Config) -> AppState:
@@ -29,7 +36,9 @@ def build_state(config: Config) -> AppState:
     policy = Policy(delete_enabled=storage.delete.enabled, read_only=storage.maintenance.readonly.enabled)
     secret = config.http.secret or config.http.effective_secret
     return AppState(
-        registry=Registry(driver, policy, cache_factory.create(storage.cache, config.redis)),
+        registry=Registry(
+            driver, policy, cache_factory.create(storage.cache, config.redis, workers=worker_count())
+        ),
         secret=secret.encode(),
         max_tags=config.tags.maxtags,
         max_catalog=config.catalog.maxentries,
@@ -92,6 +101,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     check_listen(host, port)
     create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
     count = workers_for(config, workers)
+    os.environ[WORKERS_ENV] = str(count)
     log.warning(
         "registry listening on %s:%d (%s, %d worker(s), storage %s)",
         host,

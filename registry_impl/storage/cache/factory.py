@@ -9,10 +9,14 @@ from registry_impl.storage.cache.memory import MemoryCache
 __all__ = ["create"]
 
 
-def create(cache: CacheConfig, redis: RedisConfig) -> BlobDescriptorCacheProvider:
-    """The configured cache; ``redis`` needs ``redis.addr`` (redis-py is imported only then)."""
+def create(cache: CacheConfig, redis: RedisConfig, *, workers: int = 1) -> BlobDescriptorCacheProvider:
+    """The configured cache; ``redis`` needs ``redis.addr`` (redis-py is imported only then).
+
+    With several worker processes an in-memory cache keeps registry-wide descriptors only, so a
+    blob unlinked through one worker is never served by another (see ``MemoryCache``).
+    """
     if cache.blobdescriptor == "inmemory":
-        return MemoryCache(cache.blobdescriptorsize)
+        return MemoryCache(cache.blobdescriptorsize, scope_repositories=workers <= 1)
     if cache.blobdescriptor == "redis":
         if not redis.enabled:
             raise ConfigError("storage.cache.blobdescriptor", "redis needs the redis section (redis.addr)")

@@ -1,9 +1,11 @@
 """The in-process blob descriptor cache: one bounded LRU (``storage.cache.blobdescriptorsize`` entries).
 
 Registry-wide entries are keyed by digest, repository entries by ``(repository, digest)``; both count
-towards the bound, as in distribution. A hit is two dict lookups under one lock. Per process: with
-several workers each has its own, so a delete in one worker is not seen by the others' caches (use
-``redis`` there).
+towards the bound, as in distribution. A hit is two dict lookups under one lock. The cache is per
+process, and a blob unlinked through one worker must not stay visible through another: with
+several workers (``scope_repositories=False``) only registry-wide descriptors are kept — blob data
+changes only by garbage collection — and repository membership is read from storage every time
+(``redis`` shares both scopes between workers and replicas).
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ _Key = str | tuple[str, str]
 class MemoryCache(BlobDescriptorCacheProvider):
     """Thread-safe LRU of descriptors; ``size`` 0 or less means unbounded (distribution's rule)."""
 
-    def __init__(self, size: int = DEFAULT_SIZE) -> None:
+    def __init__(self, size: int = DEFAULT_SIZE, *, scope_repositories: bool = True) -> None:
         self.size = max(size, 0)
+        self.scope_repositories = scope_repositories
         self._entries: OrderedDict[_Key, Descriptor] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -85,6 +88,8 @@ class _RepositoryScope(BlobDescriptorService):
     def stat(self, digest: str) -> Descriptor | None:
         key = (self.name, digest)
         cache = self.cache
+        if not cache.scope_repositories:
+            return None
         with cache._lock:
             entries = cache._entries
             found = entries.get(key)
@@ -99,7 +104,8 @@ class _RepositoryScope(BlobDescriptorService):
         cache = self.cache
         with cache._lock:
             cache._set_global(digest, descriptor)
-            cache._put((self.name, digest), descriptor)
+            if cache.scope_repositories:
+                cache._put((self.name, digest), descriptor)
 
     def clear(self, digest: str) -> None:
         with self.cache._lock:
