@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -41,6 +42,7 @@ class _TornPut(InMemoryDriver):
 
     def _put_content(self, path: str, content: bytes) -> None:
         super()._put_content(path, content[: len(content) // 2])
+        time.sleep(0.01)  # hold the torn value long enough for a spinning reader, even on a loaded machine
         super()._put_content(path, content)
 
 
