@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "registry_impl.storage.drivers"
 _BUILTIN: dict[str, str] = {
     "inmemory": "registry_impl.storage.driver.inmemory:InMemoryDriver",
     "filesystem": "registry_impl.storage.driver.filesystem:FilesystemDriver",
+    "s3": "registry_impl.storage.driver.s3:S3Driver",
 }
 _registered: dict[str, type[StorageDriver]] = {}
 
