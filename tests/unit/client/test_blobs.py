@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -30,12 +31,12 @@ class Breaking(httpx.SyncByteStream):
             raise httpx.ReadError("connection reset by peer")
 
 
-def client(handler: object, **kwargs: object) -> RegistryClient:
+def client(handler: Callable[[httpx.Request], httpx.Response], **kwargs: Any) -> RegistryClient:
     return RegistryClient(
         "http://r.test",
         transport=httpx.MockTransport(handler),
         retry=RetryPolicy(attempts=1),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qs
 
 import httpx
@@ -68,7 +69,7 @@ def test_a_link_loop_stops() -> None:
 
 def test_referrers_fall_back_to_the_tag_schema_on_a_bare_404() -> None:
     digest = "sha256:" + "c" * 64
-    index = {
+    index: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",
         "manifests": [
