@@ -98,7 +98,10 @@ ARTIFACT_TYPE = Param(
 
 # --- request headers ------------------------------------------------------------------------------
 AUTHORIZATION = Param(
-    "Authorization", "header", "Credentials: `Basic …` or `Bearer <token>`.", example="Bearer eyJ…"
+    "Authorization",
+    "header",
+    "Credentials: `Basic …` or `Bearer <token>`.",
+    example="Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl",
 )
 HOST = Param(
     "Host",
@@ -116,7 +119,7 @@ IF_NONE_MATCH = Param(
     "If-None-Match",
     "header",
     "ETag (the digest) of a copy the client has; answered 304.",
-    example='"sha256:b5b2…"',
+    example='"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"',
 )
 RANGE_REQUEST = Param(
     "Range", "header", "Byte range of the blob to return, `bytes=<start>-<end>`.", example="bytes=0-1023"
@@ -151,7 +154,12 @@ H_DIGEST = Param(
     "Digest of the targeted content.",
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
 )
-H_ETAG = Param("ETag", "header", "The digest, quoted.", example='"sha256:b5b2…"')
+H_ETAG = Param(
+    "ETag",
+    "header",
+    "The digest, quoted.",
+    example='"sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7"',
+)
 H_LOCATION = Param(
     "Location",
     "header",
