@@ -114,10 +114,13 @@ def reference_command() -> list[str] | None:
 
 
 def merge(base: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge ``overrides`` into a copy of ``base`` (mappings merge, anything else replaces)."""
+    """Deep-merge ``overrides`` into a copy of ``base`` (mappings merge, None removes the key, anything else
+    replaces): ``{"storage": {"filesystem": None, "s3": {...}}}`` swaps the storage driver."""
     out = dict(base)
     for key, value in overrides.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = merge(out[key], value)
         else:
             out[key] = value

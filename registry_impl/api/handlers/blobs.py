@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
+import anyio.to_thread
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from registry_impl.api.context import RequestContext, current
@@ -14,10 +15,12 @@ from registry_impl.digests import parse_digest
 CHUNK = 1 << 20
 
 
-async def _stream(reader: BinaryIO, remaining: int) -> AsyncIterator[bytes]:
+async def _stream(reader: BinaryIO, remaining: int, remote: bool = False) -> AsyncIterator[bytes]:
+    """Read inline from local storage (fastest); from a remote driver each read runs in a worker thread."""
     try:
         while remaining > 0:
-            chunk = reader.read(min(CHUNK, remaining))
+            size = min(CHUNK, remaining)
+            chunk = await anyio.to_thread.run_sync(reader.read, size) if remote else reader.read(size)
             if not chunk:
                 break
             remaining -= len(chunk)
@@ -51,7 +54,10 @@ def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Respo
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
     reader = registry.blobs.open(info, start)
     return StreamingResponse(
-        _stream(reader, length), status_code=status, headers=headers, media_type="application/octet-stream"
+        _stream(reader, length, registry.driver.remote),
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
     )
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 
+import anyio
+import anyio.to_thread
 from registry_spec import urls
 from starlette.responses import Response
 
@@ -82,14 +84,22 @@ async def _receive(ctx: RequestContext, repo: Repository, upload_id: str, expect
     """
     writer = repo.uploads.writer(upload_id)
     before = writer.size
+    remote = ctx.state.registry.driver.remote  # a remote driver's writes block: they run in a thread
     try:
         async for chunk in ctx.request.stream():
             if chunk:
-                writer.write(chunk)
+                if remote:
+                    await anyio.to_thread.run_sync(writer.write, chunk)
+                else:
+                    writer.write(chunk)
                 if expected is not None and writer.size - before > expected:
                     break
     finally:
-        writer.close()
+        if remote:
+            with anyio.CancelScope(shield=True):  # a client that went away still gets its bytes kept
+                await anyio.to_thread.run_sync(writer.close)
+        else:
+            writer.close()
     written = writer.size - before
     if expected is not None and written != expected:
         repo.uploads.cancel(upload_id)

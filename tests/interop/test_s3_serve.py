@@ -1,0 +1,177 @@
+"""`registry serve` on S3 storage (a moto server on loopback): skopeo both ways, blob redirects to presigned
+URLs (and none when ``storage.redirect.disable``), uploads continued across workers, and the reference
+registry reading the same bucket, which shows the layout is distribution's.
+
+The S3 parameters are small on purpose (5 MiB parts and multipart copies above 5 MiB), so an 8 MiB layer
+goes through every multipart path of the driver inside a real server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from testkit import s3
+from testkit.oci_layout import OCI_MANIFEST, Image, OciLayout
+from testkit.processes import Server, Spawner, ours_command, reference_command, start_ours
+from testkit.skopeo import Skopeo
+from testkit.uploads import with_query
+
+pytestmark = pytest.mark.interop
+MIB = 1 << 20
+REPOSITORY = "s3/app"
+
+
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3.MotoS3]:
+    if not s3.available():
+        pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+    with s3.running_moto(tmp_path_factory.mktemp("moto")) as server:
+        yield server
+
+
+def s3_config(moto_s3: s3.MotoS3, bucket: str, **storage: Any) -> dict[str, Any]:
+    """Overrides that swap the filesystem driver for S3 on ``bucket`` (distribution's keys)."""
+    params = moto_s3.params(
+        bucket, chunksize=5 * MIB, multipartcopychunksize=5 * MIB, multipartcopythresholdsize=5 * MIB
+    )
+    return {"storage": {"filesystem": None, "s3": params, **storage}}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[OciLayout, Image]:
+    layout = OciLayout(tmp_path_factory.mktemp("layout") / "src", seed=5)
+    built = layout.add_image("app", layers=2, file_size=8 * MIB)
+    assert max(layer.size for layer in built.layers) > 5 * MIB
+    return layout, built
+
+
+@pytest.fixture(scope="module")
+def bucket(moto_s3: s3.MotoS3) -> str:
+    return moto_s3.bucket("registry")
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory: pytest.TempPathFactory, moto_s3: s3.MotoS3, bucket: str) -> Iterator[Server]:
+    """Two workers on the module's bucket, redirects on (the default)."""
+    if ours_command() is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    server = start_ours(tmp_path_factory.mktemp("ours-s3"), s3_config(moto_s3, bucket), workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def pushed(ours: Server, skopeo: Skopeo, image: tuple[OciLayout, Image]) -> Image:
+    layout, built = image
+    skopeo.copy(f"oci:{layout.path}:app", ours.ref(REPOSITORY, "v1"), "--format", "oci")
+    return built
+
+
+def blob_digests(built: Image) -> list[str]:
+    return [built.config.digest, *(layer.digest for layer in built.layers)]
+
+
+def test_blob_get_and_head_redirect_to_presigned_urls(
+    ours: Server, moto_s3: s3.MotoS3, bucket: str, pushed: Image, image: tuple[OciLayout, Image]
+) -> None:
+    layout, _ = image
+    with ours.client() as client:
+        for digest in blob_digests(pushed):
+            for method in ("GET", "HEAD"):
+                r = client.request(method, f"/v2/{REPOSITORY}/blobs/{digest}")
+                assert r.status_code == 307, (method, r.status_code, r.text)
+                location = r.headers["Location"]
+                assert location.startswith(f"{moto_s3.endpoint}/{bucket}/docker/registry/v2/blobs/sha256/")
+                assert "X-Amz-Signature=" in location and "X-Amz-Expires=1200" in location
+            fetched = httpx.get(location)
+            assert fetched.status_code == 200 and fetched.content == layout.read_blob(digest)
+
+
+def test_skopeo_copies_out_following_redirects(
+    ours: Server, skopeo: Skopeo, pushed: Image, image: tuple[OciLayout, Image], tmp_path: Path
+) -> None:
+    layout, _ = image
+    back = OciLayout(tmp_path / "back")
+    skopeo.copy(ours.ref(REPOSITORY, "v1"), f"oci:{back.path}:app")
+    assert back.manifest("app")[0].digest == pushed.digest
+    for digest in blob_digests(pushed):
+        assert back.read_blob(digest) == layout.read_blob(digest)
+
+
+def test_bucket_holds_distributions_layout(moto_s3: s3.MotoS3, bucket: str, pushed: Image) -> None:
+    keys = set(moto_s3.keys(bucket))
+    root = "docker/registry/v2"
+    for digest in [pushed.digest, *blob_digests(pushed)]:
+        hex_ = digest.split(":", 1)[1]
+        assert f"{root}/blobs/sha256/{hex_[:2]}/{hex_}/data" in keys
+    repo = f"{root}/repositories/{REPOSITORY}"
+    assert f"{repo}/_manifests/tags/v1/current/link" in keys
+    assert f"{repo}/_manifests/revisions/sha256/{pushed.digest.split(':')[1]}/link" in keys
+    assert not [key for key in keys if "/_uploads/" in key]  # finished sessions leave nothing
+    assert not moto_s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads")
+
+
+def test_redirect_disabled_serves_the_bytes(
+    spawn: Spawner, moto_s3: s3.MotoS3, bucket: str, pushed: Image, image: tuple[OciLayout, Image]
+) -> None:
+    layout, _ = image
+    direct = spawn.ours("direct", s3_config(moto_s3, bucket, redirect={"disable": True}))
+    digest = pushed.layers[0].digest
+    with direct.client() as client:
+        r = client.get(f"/v2/{REPOSITORY}/blobs/{digest}")
+        assert r.status_code == 200 and r.content == layout.read_blob(digest)
+        head = client.head(f"/v2/{REPOSITORY}/blobs/{digest}")
+        assert head.status_code == 200 and head.headers["Content-Length"] == str(pushed.layers[0].size)
+        partial = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", headers={"Range": "bytes=6291456-"})
+        assert partial.status_code == 206 and partial.content == layout.read_blob(digest)[6 * MIB :]
+
+
+def test_chunked_upload_continues_on_any_worker(ours: Server) -> None:
+    """Chunks of 3, 4 and 6 MiB: the second resumes a small object (re-uploaded), the third a large one
+    (copied server-side); two workers take the requests in turn."""
+    content = hashlib.sha256(b"seed").digest() * (13 * MIB // 32)
+    digest = "sha256:" + hashlib.sha256(content).hexdigest()
+    with ours.client() as client:
+        r = client.post(f"/v2/{REPOSITORY}/blobs/uploads/")
+        assert r.status_code == 202, r.text
+        offset = 0
+        for size in (3 * MIB, 4 * MIB, 6 * MIB):
+            chunk = content[offset : offset + size]
+            headers = {
+                "Content-Type": "application/octet-stream",
+                "Content-Range": f"{offset}-{offset + size - 1}",
+            }
+            r = client.patch(r.headers["Location"], content=chunk, headers=headers)
+            assert r.status_code == 202, r.text
+            offset += size
+            assert r.headers["Range"] == f"0-{offset - 1}"
+        r = client.put(with_query(r.headers["Location"], digest=digest))
+        assert r.status_code == 201, r.text
+        r = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", follow_redirects=True)
+        assert r.status_code == 200 and r.content == content
+
+
+def test_reference_reads_what_ours_wrote(
+    spawn: Spawner, skopeo: Skopeo, moto_s3: s3.MotoS3, bucket: str, pushed: Image, tmp_path: Path
+) -> None:
+    if reference_command() is None:
+        pytest.skip("docker-registry (distribution 2.8.2) is not installed")
+    reference = spawn.reference("reference", s3_config(moto_s3, bucket))
+    with reference.client() as client:
+        r = client.get(f"/v2/{REPOSITORY}/manifests/v1", headers={"Accept": OCI_MANIFEST})
+        assert r.status_code == 200, r.text
+        assert r.headers["Docker-Content-Digest"] == pushed.digest
+        blob = client.get(f"/v2/{REPOSITORY}/blobs/{pushed.layers[0].digest}")
+        assert blob.status_code == 307  # the reference redirects to the same bucket too
+        assert urlsplit(blob.headers["Location"]).path.startswith(f"/{bucket}/docker/registry/v2/blobs/")
+    back = OciLayout(tmp_path / "from-reference")
+    skopeo.copy(reference.ref(REPOSITORY, "v1"), f"oci:{back.path}:app")
+    assert back.manifest("app")[0].digest == pushed.digest
