@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
-from registry_impl.config import RANDOM_SECRET_WARNING, Config, load_config
+from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -80,6 +80,15 @@ def check_listen(host: str, port: int) -> None:
             raise ListenError(f"http.addr: cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
+def check_storage(config: Config) -> None:
+    """Build the storage driver once, so a bad ``storage.<driver>`` value stops startup naming the key."""
+    storage = config.storage
+    try:
+        factory.create(storage.driver_name, dict(storage.driver_params))
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"storage.{storage.driver_name}", str(exc)) from exc
+
+
 def workers_for(config: Config, requested: int | None) -> int:
     """One worker per core by default; upload hash states live in storage, so any worker continues any upload."""
     if config.storage.driver_name == "inmemory":
@@ -100,6 +109,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     host = host or "0.0.0.0"
     check_listen(host, port)
     create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
+    check_storage(config)
     count = workers_for(config, workers)
     os.environ[WORKERS_ENV] = str(count)
     log.warning(

@@ -18,7 +18,17 @@ import httpx
 import pytest
 from testkit import s3
 from testkit.oci_layout import OCI_MANIFEST, Image, OciLayout
-from testkit.processes import Server, Spawner, ours_command, reference_command, start_ours
+from testkit.processes import (
+    Server,
+    Spawner,
+    clean_environ,
+    free_port,
+    ours_command,
+    reference_command,
+    run_to_exit,
+    start_ours,
+    write_config,
+)
 from testkit.skopeo import Skopeo
 from testkit.uploads import with_query
 
@@ -175,3 +185,14 @@ def test_reference_reads_what_ours_wrote(
     back = OciLayout(tmp_path / "from-reference")
     skopeo.copy(reference.ref(REPOSITORY, "v1"), f"oci:{back.path}:app")
     assert back.manifest("app")[0].digest == pushed.digest
+
+
+def test_a_bad_s3_parameter_stops_startup_naming_it(tmp_path: Path) -> None:
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    storage = {"filesystem": None, "s3": {"bucket": "b", "region": "us-east-1", "chunksize": "1MB"}}
+    config = write_config(tmp_path / "config.yml", free_port(), tmp_path / "data", {"storage": storage})
+    status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
+    assert status == 2, output
+    assert "storage.s3: chunksize:" in output
