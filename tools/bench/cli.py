@@ -61,6 +61,12 @@ def default_workdir(profile: Profile) -> Path | None:
     return None
 
 
+def remove(workdir: Path) -> None:
+    """``rm -rf``: tens of thousands of small files go faster than with shutil.rmtree."""
+    if subprocess.run(["rm", "-rf", "--", str(workdir)], check=False).returncode != 0:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def _version(argv: list[str]) -> str:
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"registry-bench: kept {workdir}", file=sys.stderr)
         else:
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove(workdir)
     results.context.update(
         profile=profile.as_dict(),
         ours={"command": f"registry serve --server {args.server} --workers {args.workers}"},

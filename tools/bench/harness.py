@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -74,9 +76,10 @@ def open_bench(profile: Profile, workdir: Path, *, server: str, workers: int) ->
             server=server,
             workers=workers,
         )
-        for target in (bench.reference, bench.ours):
-            progress(f"pushing the image, {profile.tags} tags and the pull blob to {target.process.name}")
-            prepare(bench, target)
+        progress(f"pushing the image, {profile.tags} tags and the pull blob to both (in parallel)")
+        with ThreadPoolExecutor(2) as pool:
+            for _ in pool.map(partial(prepare, bench), (bench.reference, bench.ours)):
+                pass
         yield bench
 
 

@@ -1,0 +1,49 @@
+"""``registry-bench --smoke`` runs end to end against real processes and ends with the ratios line."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+X = r"[\d.]+x"
+RATIOS = re.compile(
+    rf"ratios: push-mono {X} push-single {X} push-chunked {X} pull {X} \([\d.]+ of nginx\)"
+    rf" manifest-get {X} manifest-head {X} tags {X} catalog {X}"
+    r" rss-push \d+MiB rss-pull \d+MiB cold-start [\d.]+s"
+)
+
+
+def bench_command() -> list[str]:
+    beside = Path(sys.executable).parent / "registry-bench"
+    found = str(beside) if beside.exists() else shutil.which("registry-bench")
+    return [found] if found else [sys.executable, "-m", "registry_toolkit.bench"]
+
+
+@pytest.mark.timeout(300)
+def test_smoke_run(tmp_path: Path) -> None:
+    if shutil.which("docker-registry") is None:
+        pytest.skip(
+            "docker-registry (Debian's distribution 2.8.2) is not installed: apt-get install docker-registry"
+        )
+    report = tmp_path / "bench.json"
+    done = subprocess.run(
+        [*bench_command(), "--smoke", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        check=False,
+    )
+    output = f"stdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    assert done.returncode == 0, output
+    last = done.stdout.rstrip("\n").splitlines()[-1]
+    assert RATIOS.fullmatch(last), output
+    doc = json.loads(report.read_text())
+    assert doc["failures"] == []
+    assert doc["metrics"]["manifest-get"]["ours"]["median"] > 0
+    assert doc["metrics"]["tags"]["baseline"]["median"] > 0

@@ -1,0 +1,96 @@
+"""registry-bench's parsers of wrk and hey output, on output captured from real runs on loopback (bench_outputs/)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple
+from pathlib import Path
+
+import pytest
+from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_hey, parse_wrk
+
+OUTPUTS = Path(__file__).parent / "bench_outputs"
+
+
+def captured(name: str) -> str:
+    return (OUTPUTS / name).read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # The bench's own runs: manifest GET (64 connections, Accept: OCI manifest), catalog page (4 connections).
+        ("wrk_ours_manifest_get.txt", LoadResult(28835, 2.05, 14078.83, 3.17, 38.15, errors=0, non_2xx=0)),
+        ("wrk_ref_manifest_get.txt", LoadResult(1039, 2.02, 514.64, 110.32, 631.20, errors=0, non_2xx=0)),
+        ("wrk_ref_catalog.txt", LoadResult(421, 2.02, 208.91, 16.49, 71.28, errors=0, non_2xx=0)),
+        # GET /v2/ on ours: a clean run.
+        ("wrk_ours_v2.txt", LoadResult(13346, 2.07, 6448.10, 7.86, 57.30, errors=0, non_2xx=0)),
+        # GET of an unknown manifest on the reference: every answer a 404, latencies in ms.
+        ("wrk_ref_404.txt", LoadResult(486, 1.01, 482.41, 130.42, 474.41, errors=0, non_2xx=486)),
+        # A server slower than --timeout: every request a timeout, the latency table all zeros in µs.
+        ("wrk_timeouts.txt", LoadResult(16, 3.01, 5.32, 0.0, 0.0, errors=16, non_2xx=0)),
+    ],
+)
+def test_wrk(name: str, expected: LoadResult) -> None:
+    assert astuple(parse_wrk(captured(name))) == pytest.approx(astuple(expected))
+
+
+def test_wrk_units_are_milliseconds() -> None:
+    text = captured("wrk_ours_v2.txt").replace("7.86ms", "850.00us").replace("57.30ms", "1.02s")
+    result = parse_wrk(text)
+    assert result.p50_ms == pytest.approx(0.85)
+    assert result.p99_ms == pytest.approx(1020.0)
+
+
+def test_wrk_minutes_in_the_total() -> None:
+    text = captured("wrk_ours_v2.txt").replace("requests in 2.07s,", "requests in 1.50m,")
+    assert parse_wrk(text).seconds == pytest.approx(90.0)
+
+
+@pytest.mark.parametrize("text", ["unable to connect to 127.0.0.1:5999 Connection refused", ""])
+def test_wrk_without_a_summary_fails(text: str) -> None:
+    with pytest.raises(LoadFailed):
+        parse_wrk(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "answers", "seconds", "p50", "p99"),
+    [
+        # The bench's own runs: manifest HEAD, 64 connections, Accept: OCI manifest.
+        ("hey_ours_manifest_head.txt", 15701, 2.0048, 5.9, 36.4),
+        ("hey_ref_manifest_head.txt", 1271, 2.0408, 43.2, 478.4),
+    ],
+)
+def test_hey_manifest_head(name: str, answers: int, seconds: float, p50: float, p99: float) -> None:
+    result = parse_hey(captured(name))
+    assert (result.requests, result.seconds, result.errors, result.non_2xx) == (answers, seconds, 0, 0)
+    assert result.rps == pytest.approx(answers / seconds)
+    assert (result.p50_ms, result.p99_ms) == pytest.approx((p50, p99))
+
+
+def test_hey_clean_run() -> None:
+    # HEAD /v2/ on the reference: hey reports 824.1719 req/s = 1691 answers / 2.0518 s.
+    result = parse_hey(captured("hey_ref_v2.txt"))
+    assert (result.requests, result.seconds, result.errors, result.non_2xx) == (1691, 2.0518, 0, 0)
+    assert result.rps == pytest.approx(824.1719, rel=1e-4)  # hey divides by the unrounded total
+    assert result.p50_ms == pytest.approx(11.6)
+    assert result.p99_ms == pytest.approx(593.0)
+
+
+def test_hey_counts_answers_outside_2xx() -> None:
+    result = parse_hey(captured("hey_ours_404.txt"))
+    assert (result.requests, result.non_2xx, result.errors) == (8182, 8182, 0)
+    assert result.p50_ms == pytest.approx(6.3)
+    assert result.p99_ms == pytest.approx(32.1)
+
+
+def test_hey_refused_connections_are_errors_not_throughput() -> None:
+    # hey's own Requests/sec (17265) counts the refused connections; the parser counts answers only.
+    result = parse_hey(captured("hey_refused.txt"))
+    assert (result.requests, result.errors, result.non_2xx, result.rps) == (0, 17373, 0, 0.0)
+    assert math.isnan(result.p50_ms) and math.isnan(result.p99_ms)
+
+
+def test_hey_without_a_summary_fails() -> None:
+    with pytest.raises(LoadFailed):
+        parse_hey("Error: invalid URL")
