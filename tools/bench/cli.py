@@ -20,8 +20,10 @@ from pathlib import Path
 
 from registry_toolkit.bench import prerequisites, report, scenarios
 from registry_toolkit.bench.harness import open_bench
+from registry_toolkit.bench.loads import LoadFailed
 from registry_toolkit.bench.profiles import FULL, QUICK, SMOKE, Profile
 from registry_toolkit.bench.report import BASELINE, OURS, Results
+from registry_toolkit.bench.servers import ServerFailed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -104,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     started, load_average = time.monotonic(), os.getloadavg()[0]
     try:
         results = run(profile, workdir, server=args.server, workers=args.workers)
+    except (ServerFailed, LoadFailed) as exc:  # a server that does not start or take the setup content
+        print(f"registry-bench: setup failed: {exc}", file=sys.stderr)
+        return 1
     finally:
         if args.keep:
             print(f"registry-bench: kept {workdir}", file=sys.stderr)
