@@ -288,3 +288,21 @@ def test_parameter_defaults_and_object_options() -> None:
         "ServerSideEncryption": "aws:kms",
         "SSEKMSKeyId": "k",
     }
+
+
+def test_config_yaml_and_environment_build_the_driver(moto_s3: MotoS3, bucket: str) -> None:
+    """``storage.s3`` from config.yml, refined by ``REGISTRY_STORAGE_S3_*`` strings, as the server builds it."""
+    import yaml
+
+    from registry_impl.config import parse_config
+    from registry_impl.server import build_state
+
+    storage = {"s3": moto_s3.params(bucket), "redirect": {"disable": True}}
+    text = yaml.safe_dump({"version": "0.1", "storage": storage, "http": {"secret": "s"}})
+    environ = {"REGISTRY_STORAGE_S3_CHUNKSIZE": "6291456", "REGISTRY_STORAGE_S3_ROOTDIRECTORY": "/env-root"}
+    state = build_state(parse_config(text, environ))
+    driver = state.registry.driver
+    assert isinstance(driver, S3Driver) and not state.redirect_blobs
+    assert (driver.settings.chunksize, driver.bucket.root) == (6 * MIB, "env-root")
+    driver.put_content("/x", b"1")
+    assert moto_s3.keys(bucket) == ["env-root/x"]
