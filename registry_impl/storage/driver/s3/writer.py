@@ -55,7 +55,9 @@ class S3Writer(FileWriter):
             if len(self._buffer) >= self._chunk:
                 self._take_over()
                 while len(self._buffer) >= self._chunk:
-                    self._send(bytes(self._buffer[: self._chunk]))
+                    with memoryview(self._buffer) as view:  # one copy of the part, not two
+                        part = bytes(view[: self._chunk])
+                    self._send(part)
                     del self._buffer[: self._chunk]
         except BaseException:
             self._broken = True
