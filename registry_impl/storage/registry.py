@@ -105,25 +105,43 @@ class Registry:
         if not self.policy.delete_enabled:
             raise Unsupported("deletes are disabled on this registry")
 
-    def repositories(self) -> list[str]:
-        """Every repository name (a directory holding ``_layers`` or ``_manifests``), sorted."""
-        root = paths.repositories_root()
+    def repositories(self, limit: int | None = None, after: str | None = None) -> list[str]:
+        """Repository names (directories holding ``_layers`` or ``_manifests``) in distribution's walk
+        order — component by component, so ``a/b`` comes before ``a-b`` — strictly after ``after``,
+        at most ``limit`` of them. The walk stops as soon as it has them and skips whole subtrees
+        that lie before ``after``, so a page costs what it returns, not the size of the registry."""
         found: list[str] = []
+        bound = tuple(after.split("/")) if after else None
         try:
-            self._collect(root, len(root) + 1, found)
+            self._collect(paths.repositories_root(), (), bound, limit, found)
         except PathNotFoundError:
             return []
-        return sorted(found)
+        return found
 
-    def _collect(self, directory: str, strip: int, found: list[str]) -> None:
-        children = self.driver.list(directory)
+    def _collect(
+        self,
+        directory: str,
+        parts: tuple[str, ...],
+        after: tuple[str, ...] | None,
+        limit: int | None,
+        found: list[str],
+    ) -> bool:
+        """Depth-first over ``directory``; True once ``limit`` names are found."""
+        children = sorted(self.driver.list(directory))
         names = [child.rsplit("/", 1)[1] for child in children]
-        if not CONTENT_DIRS.isdisjoint(names) and len(directory) >= strip:
-            found.append(directory[strip:])
+        if parts and not CONTENT_DIRS.isdisjoint(names) and (after is None or parts > after):
+            found.append("/".join(parts))
+            if limit is not None and len(found) >= limit:
+                return True
         for child, name in zip(children, names, strict=True):
-            if not name.startswith("_"):
-                try:
-                    if self.driver.stat(child).is_dir:
-                        self._collect(child, strip, found)
-                except PathNotFoundError:
-                    continue
+            if name.startswith("_"):
+                continue
+            sub = (*parts, name)
+            if after is not None and sub < after[: len(sub)]:
+                continue  # everything below sorts before ``after``
+            try:
+                if self._collect(child, sub, after, limit, found):
+                    return True
+            except PathNotFoundError:
+                continue  # a file, or removed while we walked
+        return False

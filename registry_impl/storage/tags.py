@@ -31,20 +31,16 @@ class TagStore:
             raise ManifestUnknown(detail={"tag": tag}) from exc
 
     def all(self) -> list[str]:
-        """Every tag, sorted; empty when the repository has none."""
+        """Every tag, sorted; empty when the repository has none.
+
+        The names of the tag directories, as distribution lists them: a tag is written index link
+        first and current link last, and removed as a whole directory, so no per-tag check is needed.
+        """
         try:
             children = self.driver.list(paths.tags_root(self.name))
         except PathNotFoundError:
             return []
-        tags = []
-        for child in children:
-            tag = child.rsplit("/", 1)[1]
-            try:
-                self.driver.stat(paths.tag_current_link_path(self.name, tag))
-            except PathNotFoundError:
-                continue
-            tags.append(tag)
-        return sorted(tags)
+        return sorted(child.rsplit("/", 1)[1] for child in children)
 
     def pointing_at(self, digest: str) -> list[str]:
         """Tags whose current link is ``digest``."""

@@ -1,6 +1,8 @@
-"""GET /v2/_catalog: every repository, sorted, nested names, paginated with a next ``Link``."""
+"""GET /v2/_catalog: every repository in distribution's walk order, nested names, paginated with a next ``Link``."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -12,6 +14,11 @@ from registry_impl.api.context import AppState
 pytestmark = pytest.mark.anyio
 
 NAMES = ["a", "a-b", "a.b", "a/b", "a/b/c", "a_b", "b", "lib/ubuntu", "z/y/x/w"]
+
+
+def walk_order(names: list[str]) -> list[str]:
+    """distribution's catalog order: names compared component by component (``a/b`` before ``a-b``)."""
+    return sorted(names, key=lambda name: name.split("/"))
 
 
 async def populate(push: Helper, names: list[str]) -> None:
@@ -29,7 +36,7 @@ async def catalog(client: httpx.AsyncClient, url: str = "/v2/_catalog") -> tuple
 
 
 def next_link(last: str, n: int) -> str:
-    return f'<{"/v2/_catalog"}?last={last}&n={n}>; rel="next"'
+    return f'<{"/v2/_catalog"}?last={quote(last, safe="")}&n={n}>; rel="next"'
 
 
 async def test_empty_registry_has_an_empty_list(client: httpx.AsyncClient) -> None:
@@ -42,13 +49,14 @@ async def test_empty_registry_has_an_empty_list(client: httpx.AsyncClient) -> No
 async def test_names_are_sorted_and_nested_names_listed(client: httpx.AsyncClient, push: Helper) -> None:
     await populate(push, NAMES)
     names, link = await catalog(client)
-    assert names == sorted(NAMES)
+    assert names == walk_order(NAMES)
+    assert names.index("a/b/c") < names.index("a-b")
     assert link is None
 
 
 async def test_pagination_with_link(client: httpx.AsyncClient, push: Helper) -> None:
     await populate(push, NAMES)
-    expected = sorted(NAMES)
+    expected = walk_order(NAMES)
     names, link = await catalog(client, "/v2/_catalog?n=2")
     assert names == expected[:2]
     assert link == next_link(expected[1], 2)

@@ -1,16 +1,20 @@
-"""GET /v2/_catalog: sorted repository names, paginated."""
+"""GET /v2/_catalog: repository names in distribution's walk order, paginated with a next ``Link``."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 
 from registry_impl.api.context import current
-from registry_impl.api.pages import page_response, paginate
+from registry_impl.api.headers import parse_pagination
+from registry_impl.api.pages import page_response
 
 
 async def list_repositories() -> Response:
     ctx = current()
     query = ctx.request.query_params
-    names = ctx.state.registry.repositories()
-    page, next_last = paginate(names, query.get("n"), query.get("last"), ctx.state.max_catalog)
+    n, last = parse_pagination(query.get("n"), query.get("last"), ctx.state.max_catalog)
+    size = ctx.state.max_catalog if n is None else n
+    names = ctx.state.registry.repositories(limit=size + 1, after=last) if size else []
+    page = names[:size]
+    next_last = page[-1] if len(names) > size else None
     return page_response({"repositories": page}, ctx.request.url.path, len(page), next_last)

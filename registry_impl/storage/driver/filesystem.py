@@ -138,7 +138,15 @@ class FilesystemDriver(StorageDriver):
         return FileInfo(path, 0 if is_dir else st.st_size, _mtime(st), is_dir)
 
     def _list(self, path: str) -> list[str]:
-        return [info.path for info in self._list_infos(path)]
+        """Names only: no stat per entry (a tags directory can hold thousands)."""
+        prefix = path.rstrip("/")
+        try:
+            with os.scandir(self._os_path(path)) as entries:
+                return [f"{prefix}/{entry.name}" for entry in entries if _addressable(entry.name)]
+        except (FileNotFoundError, NotADirectoryError) as err:
+            if path == "/" and not os.path.exists(self.root):
+                return []
+            raise PathNotFoundError(path) from err
 
     def _list_infos(self, path: str) -> list[FileInfo]:
         prefix = path.rstrip("/")
