@@ -9,7 +9,6 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
@@ -62,6 +61,9 @@ def app_from_environment() -> ASGIApp:
     """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
     config = load_config(os.environ.get(CONFIG_ENV) or None)
     logging.basicConfig(level=config.log.level.upper() if config.log.level != "warn" else "WARNING")
+    # Imported here: the supervising process never loads the web framework, only the workers do.
+    from registry_impl.api.app import create_app
+
     return create_app(build_state(config))
 
 
