@@ -38,7 +38,8 @@ class Reply:
         return self.response.content
 
     def header(self, name: str) -> str | None:
-        return self.response.headers.get(name)
+        value: str | None = self.response.headers.get(name)
+        return value
 
     def json(self) -> Any:
         """The body as JSON; a body that is not JSON fails the check."""

@@ -20,6 +20,7 @@ from registry_toolkit.validate.fuzz.stateless import Known, deadline, fuzz_opera
 from registry_toolkit.validate.options import Options
 from registry_toolkit.validate.outcome import Result, Status
 from registry_toolkit.validate.session import Session
+from schemathesis import GenerationMode
 
 DELETES = ("delete_manifest", "delete_blob")
 STEPS = 25  # steps per state machine run
@@ -70,17 +71,19 @@ def campaign(
     ops = {k: v for k, v in operations().items() if deletes or k not in DELETES}
     expired = deadline(seconds)
     known = seed_content(ops, sender, namespace)
-    for operation in ops.values():
-        fuzz_operation(
-            operation,
-            sender,
-            findings,
-            known=known,
-            confine=namespace if confine else None,
-            max_examples=max_examples,
-            seed=seed,
-            expired=expired,
-        )
+    for mode in GenerationMode:
+        for operation in ops.values():
+            fuzz_operation(
+                operation,
+                sender,
+                findings,
+                known=known,
+                confine=namespace if confine else None,
+                max_examples=max_examples,
+                seed=seed,
+                expired=expired,
+                mode=mode,
+            )
     findings.source = "stateful"
     env = Env(ops, sender, findings, f"{namespace}/flow", deletes, expired)
     run_machine(env, max_examples=machine_runs or max_examples, steps=STEPS, seed=seed)

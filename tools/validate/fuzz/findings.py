@@ -35,7 +35,8 @@ def exchange_of(response: Any) -> Exchange:
     """An Exchange from any response schemathesis understands (httpx, requests, its own)."""
     converted = schemathesis.Response.from_any(response)
     request = converted.request
-    body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
+    raw = request.body
+    body = raw if isinstance(raw, bytes) else raw.encode() if isinstance(raw, str) else b""
     return Exchange(
         method=str(request.method),
         url=str(request.url),

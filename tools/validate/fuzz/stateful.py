@@ -414,7 +414,7 @@ def machine(env: Env) -> type[RegistryMachine]:
 
 
 def run_machine(env: Env, *, max_examples: int, steps: int, seed: int) -> None:
-    cls = machine(env)
+    """Run the machine ``max_examples`` times, ``steps`` steps at most each; the same seed, the same runs."""
     config = settings(
         max_examples=max_examples,
         stateful_step_count=steps,
@@ -424,12 +424,7 @@ def run_machine(env: Env, *, max_examples: int, steps: int, seed: int) -> None:
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-
-    @seeded(seed)
-    def run() -> None:
-        run_state_machine_as_test(cls, settings=config)
-
-    run()
+    run_state_machine_as_test(seeded(seed)(machine(env)), settings=config)  # type: ignore[no-untyped-call]
 
 
 def _body(response: Any) -> str:

@@ -6,22 +6,26 @@ reach the handlers' success paths as well as their refusals.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
 import hypothesis
+import hypothesis.errors
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from registry_toolkit.validate.fuzz.findings import Findings
 from registry_toolkit.validate.fuzz.schema import short_id
-from registry_toolkit.validate.fuzz.senders import Sender
+from registry_toolkit.validate.fuzz.senders import Sender, Unsendable
+from schemathesis import GenerationMode
 
 Known = dict[str, list[str]]  # path parameter → values that exist in the registry
 
 
-def strategy(operation: Any, known: Known, confine: str | None) -> Any:
-    """Cases of ``operation``: generated, and with path parameters taken from ``known`` values.
+def strategy(operation: Any, known: Known, confine: str | None, mode: GenerationMode) -> Any:
+    """Cases of ``operation``: generated, and with path parameters taken from ``known`` values; ``mode``
+    NEGATIVE makes each case break the document somewhere (the registry must refuse it, with a 4xx).
 
     ``confine``: every case addresses this repository (a registry that is not ours is not written elsewhere).
     """
@@ -35,9 +39,9 @@ def strategy(operation: Any, known: Known, confine: str | None) -> Any:
         for key in ("digest", "reference"):
             if "{" + key + "}" in path:
                 fixed += [{"name": name, key: value} for value in known.get(key, [])]
-    branches = [operation.as_strategy(path_parameters=params) for params in fixed]
+    branches = [operation.as_strategy(mode, path_parameters=params) for params in fixed]
     if confine is None or "{name}" not in path:
-        branches.append(operation.as_strategy())
+        branches.append(operation.as_strategy(mode))
     return st.one_of(branches)
 
 
@@ -51,6 +55,7 @@ def fuzz_operation(
     max_examples: int,
     seed: int,
     expired: Callable[[], bool],
+    mode: GenerationMode = GenerationMode.POSITIVE,
 ) -> None:
     name = short_id(operation)
 
@@ -63,19 +68,25 @@ def fuzz_operation(
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-    @hypothesis.given(case=strategy(operation, known, confine))
+    @hypothesis.given(case=strategy(operation, known, confine, mode))
     def run(case: Any) -> None:
         if expired():
             return
         findings.count(name)
         try:
             response = sender.send(case)
+        except Unsendable as exc:
+            if mode is GenerationMode.POSITIVE:  # a value the document allows cannot be sent: its fault
+                findings.add(case, "valid case cannot be sent", str(exc), None)
+            return
         except Exception as exc:  # no answer, or the in-process app raised
             findings.add(case, "no answer", f"{type(exc).__name__}: {exc}", None)
             return
         findings.validate(case, response)
 
-    run()
+    # Unsatisfiable: nothing of this operation can be made invalid (GET /v2/ has no parameters).
+    with contextlib.suppress(hypothesis.errors.Unsatisfiable):
+        run()
 
 
 def deadline(seconds: float | None) -> Callable[[], bool]:

@@ -1,0 +1,164 @@
+"""Deliberately faulty registries: ASGI middlewares that break one rule each, around our in-process app.
+
+Each fault is what a third-party implementation might get wrong; the validator must catch every one with
+a named check (``tests/interop/test_validate.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Headers = list[tuple[bytes, bytes]]
+Rewrite = Callable[[Scope, int, Headers, bytes], tuple[int, Headers, bytes]]
+BLOB_PATH = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
+UPLOAD_PATH = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/[^/]+$")
+
+
+class Buffered:
+    """Collects each answer whole (status, headers, body) and sends what ``rewrite`` makes of it."""
+
+    def __init__(self, app: ASGIApp, rewrite: Rewrite) -> None:
+        self.app = app
+        self.rewrite = rewrite
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        chunks: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            status, headers, body = self.rewrite(
+                scope, start["status"], list(start.get("headers", [])), b"".join(chunks)
+            )
+            if scope["method"] != "HEAD" or body:
+                headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                headers.append((b"content-length", str(len(body)).encode()))
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body if scope["method"] != "HEAD" else b""})
+
+        await self.app(scope, receive, collect)
+
+
+def header(headers: Headers, name: bytes) -> bytes | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def without(headers: Headers, name: bytes) -> Headers:
+    return [(k, v) for k, v in headers if k.lower() != name]
+
+
+# --- the faults -----------------------------------------------------------------------------------
+def drop_digest(scope: Scope, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+    """(a) never sends Docker-Content-Digest."""
+    return status, without(headers, b"docker-content-digest"), body
+
+
+def ok_instead_of_created(
+    scope: Scope, status: int, headers: Headers, body: bytes
+) -> tuple[int, Headers, bytes]:
+    """(b) answers 200 where 201 Created or 202 Accepted is due."""
+    return (200 if status in (201, 202) else status), headers, body
+
+
+def wrong_blob_bytes(scope: Scope, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+    """(d) serves a blob with its first byte changed."""
+    if scope["method"] == "GET" and status == 200 and BLOB_PATH.match(scope["path"]) and body:
+        body = bytes([body[0] ^ 0xFF]) + body[1:]
+    return status, headers, body
+
+
+def broken_link(scope: Scope, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+    """(e) a pagination Link that leads back to the first page (its `last` dropped)."""
+    link = header(headers, b"link")
+    if link is not None:
+        headers = [*without(headers, b"link"), (b"link", re.sub(rb"last=[^&>]*&?", b"", link))]
+    return status, headers, body
+
+
+def problem_json(scope: Scope, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+    """(f) errors as RFC 9457 problem+json instead of the registry error envelope."""
+    if status < 400:
+        return status, headers, body
+    problem = {
+        "type": "about:blank",
+        "title": "error",
+        "status": status,
+        "detail": body.decode(errors="replace"),
+    }
+    headers = [*without(headers, b"content-type"), (b"content-type", b"application/problem+json")]
+    return status, headers, json.dumps(problem).encode()
+
+
+def accept_digest_mismatch(
+    scope: Scope, status: int, headers: Headers, body: bytes
+) -> tuple[int, Headers, bytes]:
+    """(g) completes an upload whose bytes do not match the digest it names."""
+    match = UPLOAD_PATH.match(scope["path"])
+    if scope["method"] == "PUT" and match and status == 400 and b"DIGEST_INVALID" in body:
+        digest = parse_qs(scope["query_string"].decode()).get("digest", [""])[0]
+        location = f"/v2/{match['name']}/blobs/{digest}".encode()
+        return 201, [(b"location", location), (b"docker-content-digest", digest.encode())], b""
+    return status, headers, body
+
+
+class IgnoreRange:
+    """(c) drops the Range header of every request: blobs always come whole (200)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"range"]}
+        await self.app(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault, the middleware that injects it, and the check that must catch it."""
+
+    name: str
+    wrap: Callable[[ASGIApp], ASGIApp]
+    caught_by: frozenset[str]
+
+
+def buffered(rewrite: Rewrite) -> Callable[[ASGIApp], ASGIApp]:
+    return lambda app: Buffered(app, rewrite)
+
+
+FAULTS = (
+    Fault("drops-docker-content-digest", buffered(drop_digest), frozenset({"docker.content-digest"})),
+    Fault(
+        "200-instead-of-201-202",
+        buffered(ok_instead_of_created),
+        frozenset({"push.upload-start", "push.monolithic-put", "push.manifest-put"}),
+    ),
+    Fault("ignores-range", IgnoreRange, frozenset({"docker.blob-range"})),
+    Fault("wrong-blob-bytes", buffered(wrong_blob_bytes), frozenset({"pull.blob-get"})),
+    Fault(
+        "broken-pagination-link",
+        buffered(broken_link),
+        frozenset({"docker.catalog-link", "discovery.tags-link"}),
+    ),
+    Fault("problem-json-errors", buffered(problem_json), frozenset({"docker.error-envelope"})),
+    Fault(
+        "accepts-digest-mismatch",
+        buffered(accept_digest_mismatch),
+        frozenset({"push.upload-digest-mismatch"}),
+    ),
+)
