@@ -18,6 +18,10 @@ from registry_toolkit.validate.report import Report, failure_text, result_line
 from registry_toolkit.validate.runner import run
 
 PASSWORD_ENV = "REGISTRY_VALIDATE_PASSWORD"
+DESCRIPTION = (
+    "Check a registry against the OCI distribution-spec 1.1 and Docker Registry V2 workflows. "
+    "Exit status 0: every check passed or was unsupported-optional; 1: a check failed; 2: bad usage or unreachable."
+)
 EPILOG = "optional features (--expect): " + "; ".join(f"{name}: {text}" for name, text in FEATURES.items())
 
 
@@ -30,7 +34,7 @@ def _names(value: str, known: tuple[str, ...] | list[str], what: str) -> tuple[s
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="registry-validate", description=__doc__.split("\n\n")[0], epilog=EPILOG)
+    p = argparse.ArgumentParser(prog="registry-validate", description=DESCRIPTION, epilog=EPILOG)
     p.add_argument("url", help="the registry, e.g. https://registry.example (the API is under /v2/)")
     auth = p.add_argument_group(
         "authentication (Basic, or the Bearer token flow of the registry's challenge)"
@@ -66,7 +70,10 @@ def parser() -> argparse.ArgumentParser:
     fuzz = p.add_argument_group("fuzzing (schemathesis over generated/openapi.yaml)")
     fuzz.add_argument("--fuzz", action="store_true", help="also fuzz every operation and the stateful flows")
     fuzz.add_argument(
-        "--max-examples", type=int, default=50, help="examples per operation and flow (default 50)"
+        "--max-examples",
+        type=int,
+        default=50,
+        help="cases per operation and generation mode, and state machine runs (default 50)",
     )
     fuzz.add_argument("--fuzz-seconds", type=float, help="stop fuzzing after this many seconds")
     out = p.add_argument_group("output")

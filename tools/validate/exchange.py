@@ -73,7 +73,7 @@ class Exchange:
         for key, value in self.request_headers:
             if key.lower() not in ("host", "content-length", "accept-encoding", "connection", "user-agent"):
                 parts += ["-H", f"{key}: {value}"]
-        if self.request_body and not self.request_body.startswith("<"):
+        if self.request_body and not is_summary(self.request_body):
             parts += ["--data-binary", self.request_body]
         parts.append(self.url)
         return shlex.join(parts)
@@ -91,6 +91,11 @@ def excerpt(data: bytes) -> str:
     if not text.isprintable() and any(ord(c) < 9 for c in text):
         return f"<{len(data)} bytes of binary data: {head[:32].hex()}…>"
     return text + (f"… ({len(data)} bytes in all)" if len(data) > EXCERPT else "")
+
+
+def is_summary(text: str) -> bool:
+    """True for what ``excerpt`` writes in place of binary content."""
+    return text.startswith("<") and " bytes of binary data: " in text
 
 
 def _headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
