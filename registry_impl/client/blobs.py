@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,9 @@ Opener = Callable[[int], Iterable[bytes]]
 Progress = Callable[[int], None]
 _RANGE_RE = re.compile(r"^(?:bytes[= ])?0-([0-9]+)$")
 _GONE = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID", None)
+_SPOILED = ("DIGEST_INVALID", "SIZE_INVALID")
+#: Session writes are not repeated by the retry transport: after a failure the session's status says what landed.
+ONCE = {"idempotent": False}
 
 
 @dataclass
@@ -124,11 +128,15 @@ class Blobs:
         monolithic_max: int = 16 << 20,
         chunk_size: int | None = None,
         resume_attempts: int = 5,
+        settle: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.session = session
         self.monolithic_max = monolithic_max
         self.chunk_size = chunk_size
         self.resume_attempts = resume_attempts
+        self.settle = settle
+        self.sleep = sleep
 
     # --- reading -------------------------------------------------------------------------------------
 
@@ -305,7 +313,12 @@ class Blobs:
         """Close ``upload`` with its last bytes (PUT ``?digest=``, the Location's own query kept)."""
         headers = {"Content-Type": mt.OCTET_STREAM, "Content-Length": str(len(body))}
         r = self.session.request(
-            "PUT", with_query(upload.location, digest=digest), content=body, headers=headers, expect=(201,)
+            "PUT",
+            with_query(upload.location, digest=digest),
+            content=body,
+            headers=headers,
+            expect=(201,),
+            extensions=ONCE,
         )
         served = r.headers.get("Docker-Content-Digest")
         if served and served != digest:
@@ -319,7 +332,9 @@ class Blobs:
             "Content-Range": f"{upload.offset}-{end - 1}",
             "Content-Length": str(length),
         }
-        r = self.session.request("PATCH", upload.location, content=body, headers=headers, expect=(202,))
+        r = self.session.request(
+            "PATCH", upload.location, content=body, headers=headers, expect=(202,), extensions=ONCE
+        )
         upload.location = self.session.url(r.headers.get("Location") or upload.location)
         held = _range_end(r.headers["Range"]) if r.headers.get("Range") else end
         upload.offset = min(held, end)  # distribution appends and may report more; never skip content
@@ -350,7 +365,7 @@ class _Transfer:
             except (ConnectionFailed, httpx.TransportError) as exc:
                 failed: Exception = exc
             except RegistryError as exc:
-                if exc.code != "RANGE_INVALID" and exc.status != 416:
+                if not self._recoverable(exc, failures):
                     raise
                 failed = exc
             failures += 1
@@ -358,13 +373,28 @@ class _Transfer:
                 raise ConnectionFailed(
                     f"upload of {self.digest} failed {failures} times: {failed}"
                 ) from failed
-            recovered = self.blobs.recover(self.name, upload, self.digest)
+            # Let the registry finish with the broken request before asking what it holds.
+            self.blobs.sleep(self.blobs.settle)
+            if isinstance(failed, RegistryError) and failed.code in _SPOILED:
+                recovered: UploadSession | None = self.blobs.start(self.name)
+            else:
+                recovered = self.blobs.recover(self.name, upload, self.digest)
             if recovered is None:
                 self.tick(self.size - self.reported)
                 return
-            log.info("upload of %s: %s; continuing at byte %d", self.digest, failed, recovered.offset)
+            if recovered is not upload:
+                log.info("upload of %s: %s; the session is gone, starting over", self.digest, failed)
+            else:
+                log.info("upload of %s: %s; continuing at byte %d", self.digest, failed, recovered.offset)
             self.tick(recovered.offset - self.reported)
             upload = recovered
+
+    @staticmethod
+    def _recoverable(exc: RegistryError, failures: int) -> bool:
+        """416: the registry holds another amount than assumed. After an earlier failure, a vanished session
+        starts over, and so does one whose content came out wrong (a broken request's bytes landing after the
+        registry had reported its size)."""
+        return exc.status == 416 or bool(failures and (exc.code in _GONE or exc.code in _SPOILED))
 
     def _attempt(self, upload: UploadSession) -> None:
         blobs = self.blobs

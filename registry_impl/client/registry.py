@@ -67,7 +67,7 @@ class RegistryClient:
             headers={"User-Agent": user_agent},
         )
         self.session = Session(base_url, self.http)
-        self.blobs = Blobs(self.session, chunk_size=chunk_size, monolithic_max=monolithic_max)
+        self.blobs = Blobs(self.session, chunk_size=chunk_size, monolithic_max=monolithic_max, sleep=sleep)
         self.manifests = Manifests(self.session)
         self.tags = Tags(self.session)
         self.catalog = Catalog(self.session)

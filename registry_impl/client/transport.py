@@ -3,8 +3,10 @@
 It wraps any other transport (``httpx.HTTPTransport``, ``httpx.MockTransport``, a test's ASGI bridge). A request is
 repeated only when that is safe: its body must be replayable (bytes, not a stream already sent), and after a
 failure *while* the request was on the wire only idempotent methods are repeated. A response status is retried
-for every method: a registry answering 429 or 503 has not acted on the request. Streams that break after the
-response started (a blob download cut mid-body) are the caller's to resume (``blobs.py`` does, with Range).
+for every method: a registry answering 429 or 503 has not acted on the request. A request marked
+``extensions={"idempotent": False}`` (the chunks and the closing PUT of an upload session, which the registry may have
+half-applied) is never repeated once sent. Streams that break after the response started (a blob download cut
+mid-body) and upload sessions are the caller's to resume (``blobs.py`` does, with Range and the session status).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ class RetryTransport(httpx.BaseTransport):
             try:
                 response = self.inner.handle_request(request)
             except httpx.TransportError as exc:
-                safe = isinstance(exc, _NOT_SENT) or request.method in IDEMPOTENT
+                idempotent = request.extensions.get("idempotent", request.method in IDEMPOTENT)
+                safe = isinstance(exc, _NOT_SENT) or idempotent
                 if last_try or not safe:
                     raise
                 delay = self.policy.delay(retry)

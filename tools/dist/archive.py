@@ -22,6 +22,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -60,6 +61,7 @@ class ArchiveStore:
         self._staging: LayoutStore | None = None
         self._root: Manifest | None = None
         self._name: str | None = None
+        self._lock = threading.RLock()
 
     def describe(self) -> str:
         return f"docker-archive:{self.path}" + (f":{self.explicit_name}" if self.explicit_name else "")
@@ -77,8 +79,12 @@ class ArchiveStore:
 
     def _index(self) -> dict[str, tuple[int, int]]:
         """Member name -> (offset, size) of the uncompressed archive (unpacking a compressed one first)."""
-        if self._members is not None:
+        with self._lock:
+            if self._members is None:
+                self._members = self._scan()
             return self._members
+
+    def _scan(self) -> dict[str, tuple[int, int]]:
         try:
             with open(self.path, "rb") as f:
                 kind = _compression(f.read(6))
@@ -102,7 +108,6 @@ class ArchiveStore:
                             members[name] = members[target]
         except (OSError, tarfile.TarError) as exc:
             raise StoreError(f"{self.path}: cannot read archive ({exc})") from exc
-        self._members = members
         return members
 
     def _read(self, name: str) -> bytes:
@@ -227,10 +232,12 @@ class ArchiveStore:
     # --- writing -------------------------------------------------------------------------------------
 
     def _stage(self) -> LayoutStore:
-        if self._staging is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._staging = LayoutStore(Path(tempfile.mkdtemp(prefix=".dist-archive-", dir=self.path.parent)))
-        return self._staging
+        with self._lock:  # blobs arrive from several threads at once; one staging directory for all
+            if self._staging is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=".dist-archive-", dir=self.path.parent))
+                self._staging = LayoutStore(staging)
+            return self._staging
 
     def put_blob(self, descriptor: Descriptor, source: Store, progress: Progress) -> BlobOutcome:
         return self._stage().put_blob(descriptor, source, progress)

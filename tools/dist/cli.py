@@ -113,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="dist: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     command = f"blob {args.blob}" if args.command == "blob" else args.command
     ctx = Context(args)
     try:

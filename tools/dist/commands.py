@@ -97,9 +97,8 @@ def cmd_copy(ctx: Context) -> int:
     source = ctx.store(parse_location(args.source))
     destination = _destination(ctx, args.destination, source)
     result = copy_image(source, destination, _selection(args), jobs=args.jobs, progress=ctx.progress())
-    ctx.emit(
-        result.to_json(source.describe(), destination.describe()), result.digest if not args.quiet else ""
-    )
+    if args.json or not args.quiet:
+        ctx.emit(result.to_json(source.describe(), destination.describe()), result.digest)
     return 0
 
 

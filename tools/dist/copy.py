@@ -112,7 +112,8 @@ def copy_image(
     finally:
         progress.end()
     result.seconds = time.monotonic() - started
-    progress.message(f"Copied {root.digest} ({len(manifests)} manifests) in {result.seconds:.1f}s")
+    count = f"{len(manifests)} manifest{'s' if len(manifests) != 1 else ''}"
+    progress.message(f"Copied {root.digest} ({count}) in {result.seconds:.1f}s")
     return result
 
 
