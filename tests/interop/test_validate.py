@@ -3,6 +3,7 @@ faulty registries are caught by the named check, and authentication (Basic, Bear
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -150,7 +151,7 @@ def token_server(spawn: Spawner, tmp_path: Path) -> Iterator[tuple[Server, Certi
         acl=[{"account": "alice", "repository": "*", "actions": ["*"]}],
         service="validate-registry",
         tls=cert,
-        verify=str(ca.cert_path),
+        verify=ssl.create_default_context(cafile=str(ca.cert_path)),
     )
     spawn.servers.append(server)
     yield server, ca
@@ -172,7 +173,8 @@ def test_bearer_token_flow_over_tls(
             }
         },
     }
-    server = spawn.ours("token", overrides, scheme="https", verify=str(ca.cert_path))
+    trusting = ssl.create_default_context(cafile=str(ca.cert_path))
+    server = spawn.ours("token", overrides, scheme="https", verify=trusting)
     report = run(Options(url=server.url, username="alice", password="alice-pw", verify=str(ca.cert_path)))
     assert report.ok, [(r.check_id, r.message) for r in report.failed]
     untrusted = run(Options(url=server.url, username="alice", password="alice-pw", workflows=("pull",)))
