@@ -1,11 +1,10 @@
 """Blobs: existence, streamed download that resumes with Range, upload (monolithic or chunked) that resumes
 after a dropped connection, cross-repository mount, delete.
 
-Content is handed to uploads as an *opener*: ``opener(offset)`` yields the blob's bytes from ``offset`` on, so a
-broken upload can continue from where the registry says it got to (``GET`` on the session, ``Range: 0-<last>``)
-without holding the blob in memory. Bytes, files and another registry's blob (:meth:`Blobs.opener`) all make one.
-When the session itself is gone (distribution refuses to resume a session whose signed state it has moved past),
-a fresh session starts from zero; a blob that turned out to have landed after all is not sent again.
+Uploads take bytes or an *opener* (:mod:`.uploads`); a broken one continues from where the registry says it got to
+(``GET`` on the session, ``Range: 0-<last>``). When the session itself is gone (distribution refuses to resume a
+session whose signed state it has moved past), a fresh session starts from zero; a blob that turned out to have
+landed after all is not sent again. Another registry's blob makes an opener too (:meth:`Blobs.opener`).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,99 +21,25 @@ import httpx
 from registry_spec import mediatypes as mt
 from registry_spec import urls
 
-from registry_impl.client.errors import (
-    ClientError,
-    ConnectionFailed,
-    DigestMismatch,
-    RegistryError,
-)
+from registry_impl.client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
 from registry_impl.client.references import check_digest
 from registry_impl.client.session import Session, with_query
+from registry_impl.client.uploads import (
+    GONE,
+    ONCE,
+    Opener,
+    Progress,
+    Transfer,
+    UploadSession,
+    bytes_opener,
+    file_digest,
+    file_opener,
+    range_end,
+)
 
-__all__ = ["Blobs", "Opener", "Progress", "UploadSession", "bytes_opener", "file_opener"]
+__all__ = ["Blobs", "Opener", "Progress", "UploadSession", "bytes_opener", "file_digest", "file_opener"]
 
 log = logging.getLogger("registry_impl.client")
-
-READ_SIZE = 1 << 20
-Opener = Callable[[int], Iterable[bytes]]
-Progress = Callable[[int], None]
-_RANGE_RE = re.compile(r"^(?:bytes[= ])?0-([0-9]+)$")
-_GONE = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID", None)
-_SPOILED = ("DIGEST_INVALID", "SIZE_INVALID")
-#: Session writes are not repeated by the retry transport: after a failure the session's status says what landed.
-ONCE = {"idempotent": False}
-
-
-@dataclass
-class UploadSession:
-    """An open upload: its Location (absolute, query kept) and how many bytes the registry holds."""
-
-    name: str
-    location: str
-    offset: int = 0
-
-
-def bytes_opener(data: bytes) -> Opener:
-    view = memoryview(data)
-    return lambda offset: (bytes(view[i : i + READ_SIZE]) for i in range(offset, len(view), READ_SIZE))
-
-
-def file_opener(path: Path | str) -> Opener:
-    def opener(offset: int) -> Iterator[bytes]:
-        with open(path, "rb") as f:
-            f.seek(offset)
-            while chunk := f.read(READ_SIZE):
-                yield chunk
-
-    return opener
-
-
-def file_digest(source: BinaryIO | Path | str, algorithm: str = "sha256") -> tuple[str, int]:
-    """(digest, size) of a file."""
-    if isinstance(source, (str, Path)):
-        with open(source, "rb") as f:
-            return file_digest(f, algorithm)
-    hasher, size = hashlib.new(algorithm), 0
-    while chunk := source.read(READ_SIZE):
-        hasher.update(chunk)
-        size += len(chunk)
-    return f"{algorithm}:{hasher.hexdigest()}", size
-
-
-class _Reader:
-    """Reads exact lengths from an opener's stream; reopens it at an offset after a failure."""
-
-    def __init__(self, opener: Opener, offset: int) -> None:
-        self.opener = opener
-        self._open(offset)
-
-    def _open(self, offset: int) -> None:
-        self.offset = offset
-        self._iter = iter(self.opener(offset))
-        self._buffer = b""
-
-    def reopen(self, offset: int) -> None:
-        self.close()
-        self._open(offset)
-
-    def close(self) -> None:
-        close = getattr(self._iter, "close", None)
-        if close is not None:
-            close()
-
-    def body(self, length: int, progress: Progress | None) -> Iterator[bytes]:
-        remaining = length
-        while remaining:
-            if not self._buffer:
-                self._buffer = next(self._iter, b"")
-                if not self._buffer:
-                    raise ClientError(f"the blob's source ended {remaining} bytes early")
-            piece, self._buffer = self._buffer[:remaining], self._buffer[remaining:]
-            remaining -= len(piece)
-            self.offset += len(piece)
-            if progress is not None:
-                progress(len(piece))
-            yield piece
 
 
 class Blobs:
@@ -243,7 +167,7 @@ class Blobs:
         """Ask the registry how much of ``upload`` it holds; updates and returns ``upload.offset``."""
         r = self.session.request("GET", upload.location, expect=(204,), not_found="BLOB_UPLOAD_UNKNOWN")
         upload.location = self.session.url(r.headers.get("Location") or upload.location)
-        upload.offset = _range_end(r.headers.get("Range"))
+        upload.offset = range_end(r.headers.get("Range"))
         return upload.offset
 
     def cancel(self, upload: UploadSession) -> None:
@@ -280,7 +204,7 @@ class Blobs:
             raise ValueError("an opener needs its digest and size")
         else:
             opener = source
-        transfer = _Transfer(self, name, opener, check_digest(digest), size, progress)
+        transfer = Transfer(self, name, opener, check_digest(digest), size, progress)
         try:
             transfer.run(upload or self.start(name))
         finally:
@@ -304,7 +228,7 @@ class Blobs:
         try:
             self.status(upload)
         except RegistryError as exc:
-            if exc.code not in _GONE and exc.status not in (400, 404):
+            if exc.code not in GONE and exc.status not in (400, 404):
                 raise
             return self.start(name)
         return upload
@@ -336,92 +260,8 @@ class Blobs:
             "PATCH", upload.location, content=body, headers=headers, expect=(202,), extensions=ONCE
         )
         upload.location = self.session.url(r.headers.get("Location") or upload.location)
-        held = _range_end(r.headers["Range"]) if r.headers.get("Range") else end
+        held = range_end(r.headers["Range"]) if r.headers.get("Range") else end
         upload.offset = min(held, end)  # distribution appends and may report more; never skip content
-
-
-class _Transfer:
-    """One blob upload and its recoveries; counts progress so a resume can rewind it."""
-
-    def __init__(
-        self, blobs: Blobs, name: str, opener: Opener, digest: str, size: int, progress: Progress | None
-    ) -> None:
-        self.blobs, self.name, self.opener = blobs, name, opener
-        self.digest, self.size, self.progress = digest, size, progress
-        self.reported = 0
-        self.reader: _Reader | None = None
-
-    def tick(self, n: int) -> None:
-        self.reported += n
-        if self.progress is not None:
-            self.progress(n)
-
-    def run(self, upload: UploadSession) -> None:
-        failures = 0
-        while True:
-            try:
-                self._attempt(upload)
-                return
-            except (ConnectionFailed, httpx.TransportError) as exc:
-                failed: Exception = exc
-            except RegistryError as exc:
-                if not self._recoverable(exc, failures):
-                    raise
-                failed = exc
-            failures += 1
-            if failures > self.blobs.resume_attempts:
-                raise ConnectionFailed(
-                    f"upload of {self.digest} failed {failures} times: {failed}"
-                ) from failed
-            # Let the registry finish with the broken request before asking what it holds.
-            self.blobs.sleep(self.blobs.settle)
-            if isinstance(failed, RegistryError) and failed.code in _SPOILED:
-                recovered: UploadSession | None = self.blobs.start(self.name)
-            else:
-                recovered = self.blobs.recover(self.name, upload, self.digest)
-            if recovered is None:
-                self.tick(self.size - self.reported)
-                return
-            if recovered is not upload:
-                log.info("upload of %s: %s; the session is gone, starting over", self.digest, failed)
-            else:
-                log.info("upload of %s: %s; continuing at byte %d", self.digest, failed, recovered.offset)
-            self.tick(recovered.offset - self.reported)
-            upload = recovered
-
-    @staticmethod
-    def _recoverable(exc: RegistryError, failures: int) -> bool:
-        """416: the registry holds another amount than assumed. After an earlier failure, a vanished session
-        starts over, and so does one whose content came out wrong (a broken request's bytes landing after the
-        registry had reported its size)."""
-        return exc.status == 416 or bool(failures and (exc.code in _GONE or exc.code in _SPOILED))
-
-    def _attempt(self, upload: UploadSession) -> None:
-        blobs = self.blobs
-        if upload.offset == 0 and self.size <= blobs.monolithic_max and blobs.chunk_size is None:
-            data = b"".join(self.opener(0))
-            if len(data) != self.size:
-                raise ClientError(
-                    f"blob {self.digest}: the source gave {len(data)} bytes, expected {self.size}"
-                )
-            blobs.finish(upload, self.digest, data)
-            self.tick(self.size)
-            return
-        if self.reader is None:
-            self.reader = _Reader(self.opener, upload.offset)
-        elif self.reader.offset != upload.offset:
-            self.reader.reopen(upload.offset)
-        while upload.offset < self.size:
-            step = self.size - upload.offset if blobs.chunk_size is None else blobs.chunk_size
-            length = min(step, self.size - upload.offset)
-            blobs.patch(upload, self.reader.body(length, self.tick), length)
-            if upload.offset != self.reader.offset:
-                self.reader.reopen(upload.offset)
-        blobs.finish(upload, self.digest)
-
-    def close(self) -> None:
-        if self.reader is not None:
-            self.reader.close()
 
 
 class _Moved(Exception):
@@ -431,15 +271,6 @@ class _Moved(Exception):
         super().__init__(str(cause))
         self.position = position
         self.cause = cause
-
-
-def _range_end(value: str | None) -> int:
-    """The offset an upload's ``Range: 0-<last>`` header reports (``0-0`` is read as empty)."""
-    match = _RANGE_RE.match((value or "").strip())
-    if match is None:
-        raise ClientError(f"the registry answered an unreadable upload Range {value!r}")
-    last = int(match[1])
-    return last + 1 if last else 0
 
 
 def _check_content_range(response: httpx.Response, position: int) -> None:
