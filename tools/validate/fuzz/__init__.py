@@ -6,7 +6,9 @@
     senders.py    how a case reaches the registry: over HTTP (the run's session) or in-process (ASGI)
     findings.py   a failure: the operation, what broke, a curl command that reproduces it
     stateless.py  every operation with generated parameters, headers and bodies
-    stateful.py   a state machine: upload POST → PATCH → PUT, manifest PUT → GET → DELETE, and the reads between
+    model.py      the machine's environment and its model of what the registry holds
+    machine.py    the machine's plumbing and protocol steps (send, judge; upload and manifest steps)
+    stateful.py   its rules: upload POST → PATCH → PUT, manifest PUT → GET → DELETE, and the reads between
     campaign.py   both, bounded by examples and seconds, seeded; findings become report results
 """
 
