@@ -64,7 +64,7 @@ def app_from_environment() -> ASGIApp:
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
 
-    return create_app(build_state(config))
+    return create_app(build_state(config), check_spec=False)
 
 
 class ListenError(RuntimeError):
@@ -110,6 +110,9 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     host, port = config.http.host_port()
     host = host or "0.0.0.0"
     check_listen(host, port)
+    # Workers are forked from this process: loading the framework here once lets each of them start
+    # with it already imported (copy-on-write) instead of importing it again.
+    import registry_impl.api.app  # noqa: F401
     create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
     check_storage(config)
     count = workers_for(config, workers)
