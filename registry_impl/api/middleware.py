@@ -57,8 +57,13 @@ class WriteGate:
         await self.app(scope, receive, send)
 
 
+MANIFEST_PUT = "registry_impl.api.handlers.manifests.put_manifest"
+
+
 def _is_manifest_put(scope: Scope) -> bool:
-    return scope["method"] == "PUT" and "/manifests/" in scope["path"]
+    """Decided by the routed operation, not the path: a repository may be named ``c/manifests``."""
+    routing = scope.get("extensions", {}).get("connexion_routing", {})
+    return bool(scope["method"] == "PUT" and routing.get("operation_id") == MANIFEST_PUT)
 
 
 class ManifestSizeLimit:

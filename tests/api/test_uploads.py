@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+import hashlib
+
 import httpx
 import pytest
 from testkit.apps import shared_app, shared_client  # noqa: F401  (one app per module)
@@ -636,3 +638,17 @@ class TestDeletesDisabled:
         location = await start(client, "a")
         r = await client.put(with_query(location, digest=DIGEST), content=DATA, headers=OCTET)
         assert r.status_code == 201
+
+
+async def test_repository_named_like_an_entity_can_upload(client: httpx.AsyncClient) -> None:
+    """``c/manifests`` is a valid repository name: its upload PUT is not a manifest PUT."""
+    data = b"\x00\xffbinary layer"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    start = await client.post("/v2/c/manifests/blobs/uploads/")
+    assert start.status_code == 202, start.text
+    location = start.headers["location"]
+    done = await client.put(
+        f"{location}&digest={digest}", content=data, headers={"Content-Type": "application/octet-stream"}
+    )
+    assert done.status_code == 201, done.text
+    assert (await client.get(f"/v2/c/manifests/blobs/{digest}")).content == data
