@@ -7,10 +7,9 @@ failure must leave behind: nothing (no session, no link, no stray blob data).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
-
-import hashlib
 
 import httpx
 import pytest
