@@ -11,6 +11,7 @@ from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
 from registry_impl.storage.cache.base import BlobDescriptorCacheProvider
 from registry_impl.storage.cache.memory import MemoryCache
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.listings import ListingCache
 from registry_impl.storage.manifestcache import ByteBoundedLRU
 from registry_impl.storage.manifests import ManifestStore, StoredManifest
 from registry_impl.storage.referrers import ReferrerStore
@@ -39,7 +40,7 @@ class Repository:
         self.name = name
         driver = registry.driver
         self.blobs = RepositoryBlobs(registry.blobs, name)
-        self.tags = TagStore(driver, name)
+        self.tags = TagStore(driver, name, registry.listings)
         self.referrers = ReferrerStore(driver, name)
         self.manifests = ManifestStore(
             driver, registry.blobs, name, self.blobs, self.tags, self.referrers, registry.manifest_cache
@@ -91,6 +92,7 @@ class Registry:
         self.blob_cache = cache if cache is not None else MemoryCache()
         self.blobs = BlobStore(driver, self.blob_cache)
         self.hashers = HasherCache()
+        self.listings = ListingCache()
         self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
 
     def repository(self, name: str) -> Repository:
@@ -127,8 +129,8 @@ class Registry:
         found: list[str],
     ) -> bool:
         """Depth-first over ``directory``; True once ``limit`` names are found."""
-        children = sorted(self.driver.list(directory))
-        names = [child.rsplit("/", 1)[1] for child in children]
+        names = self.driver.list_names(directory)
+        children = [f"{directory}/{name}" for name in names]
         if parts and not CONTENT_DIRS.isdisjoint(names) and (after is None or parts > after):
             found.append("/".join(parts))
             if limit is not None and len(found) >= limit:

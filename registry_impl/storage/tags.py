@@ -5,12 +5,14 @@ from __future__ import annotations
 from registry_impl.errors import ManifestUnknown
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.listings import ListingCache
 
 
 class TagStore:
-    def __init__(self, driver: StorageDriver, name: str) -> None:
+    def __init__(self, driver: StorageDriver, name: str, listings: ListingCache | None = None) -> None:
         self.driver = driver
         self.name = name
+        self.listings = listings or ListingCache(max_entries=0)
 
     def resolve(self, tag: str) -> str:
         """The digest ``tag`` points at; ManifestUnknown when there is no such tag."""
@@ -37,10 +39,9 @@ class TagStore:
         first and current link last, and removed as a whole directory, so no per-tag check is needed.
         """
         try:
-            children = self.driver.list(paths.tags_root(self.name))
+            return self.listings.names(self.driver, paths.tags_root(self.name))
         except PathNotFoundError:
             return []
-        return sorted(child.rsplit("/", 1)[1] for child in children)
 
     def pointing_at(self, digest: str) -> list[str]:
         """Tags whose current link is ``digest``."""

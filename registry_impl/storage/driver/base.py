@@ -25,7 +25,7 @@ from __future__ import annotations
 import builtins
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -242,6 +242,26 @@ class StorageDriver(ABC):
         with translate_errors(self.name, path):
             return sorted(self._list(path))
 
+    def list_names(self, path: str) -> builtins.list[str]:
+        """Sorted names (not paths) of the direct children of a directory; ``list`` without the joins.
+
+        Optional: the default derives it from ``list``; a backend may answer it more cheaply.
+        """
+        check_path(path, allow_root=True, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return sorted(self._list_names(path))
+
+    def directory_token(self, path: str) -> Hashable | None:
+        """A value that changes whenever the set of entries in directory ``path`` changes, or None.
+
+        Callers may cache what they derived from a listing under this token. None means "no token
+        can be trusted now" (the default: backends that cannot tell, or a directory changed so
+        recently that a further change might not move the token), and the caller lists again.
+        """
+        check_path(path, allow_root=True, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._directory_token(path)
+
     def move(self, src: str, dst: str) -> None:
         """Move a file, replacing ``dst`` if it exists and creating its parents; atomic where possible."""
         check_path(src, driver_name=self.name)
@@ -307,6 +327,12 @@ class StorageDriver(ABC):
     def _delete(self, path: str) -> None: ...
 
     def _redirect_url(self, method: str, path: str) -> str | None:
+        return None
+
+    def _list_names(self, path: str) -> builtins.list[str]:
+        return [child.rsplit("/", 1)[1] for child in self._list(path)]
+
+    def _directory_token(self, path: str) -> Hashable | None:
         return None
 
     def _local_path(self, path: str) -> str | None:

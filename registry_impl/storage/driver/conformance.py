@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -295,6 +296,38 @@ class DriverConformance:
         expected = [f"{top}/{name}" for name in ("0", "A", "a", "a-b", "b", "c")]
         assert driver.list(top) == expected
         assert driver.list(f"{top}/c") == [f"{top}/c/deep", f"{top}/c/x"]
+
+    def test_list_names_matches_list(self, driver: StorageDriver, scratch: Scratch) -> None:
+        top = scratch.path("names")
+        for name in ("b", "a", "c/deep", "a-b"):
+            driver.put_content(f"{top}/{name}", b"x")
+        assert driver.list_names(top) == [path.rsplit("/", 1)[1] for path in driver.list(top)]
+        with pytest.raises(PathNotFoundError):
+            driver.list_names(f"{top}/missing")
+
+    def test_directory_token_moves_when_entries_change(self, driver: StorageDriver, scratch: Scratch) -> None:
+        """A token, when given, must differ after an entry is added or removed (None is always allowed)."""
+        top = scratch.path("tokens")
+        driver.put_content(f"{top}/a/link", b"x")
+        seen: list[object] = []
+
+        def add() -> None:
+            driver.put_content(f"{top}/b/link", b"x")
+
+        def remove() -> None:
+            driver.delete(f"{top}/a")
+
+        for change in (add, remove):
+            deadline = time.monotonic() + 1.0
+            token = driver.directory_token(top)
+            while token is None and time.monotonic() < deadline:  # wait out a backend's quiet window
+                time.sleep(0.02)
+                token = driver.directory_token(top)
+            change()
+            after = driver.directory_token(top)
+            if token is not None:
+                assert after != token
+            seen.append(token)
 
     def test_list_of_a_file(self, driver: StorageDriver, scratch: Scratch) -> None:
         path = scratch.path("f")

@@ -13,7 +13,8 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,10 @@ def _sync_dir(directory: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+#: How long a directory must have been unchanged before its token is trusted (see ``_directory_token``).
+QUIET_NS = 50_000_000
 
 
 def _addressable(name: str) -> bool:
@@ -136,6 +141,30 @@ class FilesystemDriver(StorageDriver):
             st = os.stat(self._os_path(path))
         is_dir = stat.S_ISDIR(st.st_mode)
         return FileInfo(path, 0 if is_dir else st.st_size, _mtime(st), is_dir)
+
+    def _list_names(self, path: str) -> list[str]:
+        try:
+            names = os.listdir(self._os_path(path))
+        except (FileNotFoundError, NotADirectoryError) as err:
+            if path == "/" and not os.path.exists(self.root):
+                return []
+            raise PathNotFoundError(path) from err
+        return [name for name in filter(_NAME_RE.fullmatch, names) if name not in (".", "..")]
+
+    def _directory_token(self, path: str) -> Hashable | None:
+        """(inode, mtime, link count) of the directory, once it has been still for a moment.
+
+        Directory timestamps come from a coarse clock (a few milliseconds), so two changes in one
+        tick could leave the mtime unchanged; a directory changed less than ``QUIET_NS`` ago gets
+        no token. Adding or removing a subdirectory (a tag, a repository) also moves the link count.
+        """
+        try:
+            st = os.stat(self._os_path(path))
+        except (FileNotFoundError, NotADirectoryError) as err:
+            raise PathNotFoundError(path) from err
+        if not stat.S_ISDIR(st.st_mode) or time.time_ns() - st.st_mtime_ns < QUIET_NS:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_nlink)
 
     def _list(self, path: str) -> list[str]:
         """Names only: no stat per entry (a tags directory can hold thousands)."""
