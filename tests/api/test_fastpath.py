@@ -68,11 +68,21 @@ async def test_fast_and_framework_paths_agree(
         ("GET", f"/v2/other/blobs/{layer}", {}),
         ("GET", "/v2/org/app/blobs/md5:abc", {}),
         ("GET", f"/v2/org/app/blobs/{layer}?x=1", {}),
+        ("GET", "/v2/org/app/tags/list", {}),
+        ("GET", "/v2/org/app/tags/list?n=1", {}),
+        ("GET", "/v2/org/app/tags/list?n=1&last=v0", {}),
+        ("GET", "/v2/org/app/tags/list?n=x", {}),
+        ("GET", "/v2/org/app/tags/list?other=1", {}),
+        ("GET", "/v2/nothere/tags/list", {}),
+        ("GET", "/v2/_catalog", {}),
+        ("GET", "/v2/_catalog?n=1", {}),
+        ("GET", "/v2/_catalog?n=1&last=org%2Fapp", {}),
+        ("GET", "/v2/_catalog?n=-1", {}),
     ]
     for method, url, headers in requests:
         a = await slow.request(method, url, headers=headers)
         b = await fast.request(method, url, headers=headers)
         assert _comparable(a) == _comparable(b), (method, url, headers)
     # Valid reads took the fast path; malformed ones and query strings fell through to the framework.
-    assert len(taken) == 13
+    assert len(taken) == 13 + 7
     assert "/v2/Org/app/manifests/v1" not in taken

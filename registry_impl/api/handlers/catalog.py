@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from registry_impl.api.context import current
+from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import parse_pagination
 from registry_impl.api.pages import page_response
 
 
-async def list_repositories() -> Response:
-    ctx = current()
+def fetch(ctx: RequestContext) -> Response:
     query = ctx.request.query_params
     n, last = parse_pagination(query.get("n"), query.get("last"), ctx.state.max_catalog)
     size = ctx.state.max_catalog if n is None else n
@@ -18,3 +17,7 @@ async def list_repositories() -> Response:
     page = names[:size]
     next_last = page[-1] if len(names) > size else None
     return page_response({"repositories": page}, ctx.request.url.path, len(page), next_last)
+
+
+async def list_repositories() -> Response:
+    return fetch(current())

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from registry_impl.api.context import current
+from registry_impl.api.context import RequestContext, current
 from registry_impl.api.pages import page_response, paginate
 
 
-async def list_tags(name: str) -> Response:
-    ctx = current()
+def fetch(ctx: RequestContext, name: str) -> Response:
     repo = ctx.state.registry.repository(name)
     repo.require()
     query = ctx.request.query_params
     page, next_last = paginate(repo.tags.all(), query.get("n"), query.get("last"), ctx.state.max_tags)
     return page_response({"name": name, "tags": page}, ctx.request.url.path, len(page), next_last)
+
+
+async def list_tags(name: str) -> Response:
+    return fetch(current(), name)
