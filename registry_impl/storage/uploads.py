@@ -16,6 +16,7 @@ from registry_impl.hashstate import ResumableSha256
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore
 from registry_impl.storage.driver.base import FileWriter, PathNotFoundError, StorageDriver
+from registry_impl.storage.hashpipe import HashPipe
 
 READ_CHUNK = 1 << 20
 #: Upload ids that can name a storage path component (every id this registry issues is a uuid4).
@@ -56,7 +57,8 @@ class HasherCache:
 
 
 class UploadWriter:
-    """Appends to one session, hashing inline; ``close`` keeps the state for the next request."""
+    """Appends to one session, hashing as it writes (large bodies on a second core, see ``HashPipe``);
+    ``close`` keeps the hash state for the next request, in this process and in storage."""
 
     def __init__(self, uploads: UploadStore, status: UploadStatus) -> None:
         self.uploads = uploads
@@ -69,6 +71,7 @@ class UploadWriter:
             or uploads.saved_state(status.uuid, size)
             or uploads.rehash(status.uuid, "sha256")
         )
+        self._pipe = HashPipe(self.hasher)
 
     @property
     def size(self) -> int:
@@ -76,10 +79,13 @@ class UploadWriter:
 
     def write(self, data: bytes) -> None:
         self._writer.write(data)
-        self.hasher.update(data)
+        self._pipe.update(data)
 
     def close(self) -> None:
-        self._writer.close()
+        try:
+            self._writer.close()
+        finally:
+            self._pipe.finish()
         size = self._writer.size
         self.uploads.hashers.put(self.key, size, self.hasher)
         if isinstance(self.hasher, ResumableSha256):

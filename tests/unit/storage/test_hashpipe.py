@@ -1,0 +1,43 @@
+"""The hash pipe gives the same digest as hashing inline, for small and large chunks alike."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from registry_impl.storage.hashpipe import THREAD_THRESHOLD, HashPipe
+
+
+@pytest.mark.parametrize(
+    "sizes", [[10, 20], [THREAD_THRESHOLD] * 40, [5, THREAD_THRESHOLD + 1, 7, 3 * THREAD_THRESHOLD]]
+)
+def test_same_digest_as_inline(sizes: list[int]) -> None:
+    chunks = [os.urandom(size) for size in sizes]
+    pipe = HashPipe(hashlib.sha256())
+    for chunk in chunks:
+        pipe.update(chunk)
+    assert pipe.finish().hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert pipe.finish().hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()  # idempotent
+
+
+def test_small_bodies_start_no_thread() -> None:
+    pipe = HashPipe(hashlib.sha256())
+    pipe.update(b"x" * 100)
+    assert pipe._thread is None
+
+
+class _Broken:
+    def update(self, data: bytes) -> None:
+        raise RuntimeError("hasher failed")
+
+    def hexdigest(self) -> str:
+        return ""
+
+
+def test_a_failing_hasher_is_reported_by_finish() -> None:
+    pipe = HashPipe(_Broken())  # type: ignore[arg-type]
+    pipe.update(b"x" * THREAD_THRESHOLD)
+    with pytest.raises(RuntimeError, match="hasher failed"):
+        pipe.finish()
