@@ -51,6 +51,9 @@ SPECS: list[Spec] = [
     Spec("rss-idle", "server RSS, idle (process tree)", "MiB", False),
     Spec("rss-push", "server peak RSS during a push", "MiB", False),
     Spec("rss-pull", "server peak RSS during a pull", "MiB", False),
+    Spec("pss-idle", "server memory (PSS, shared pages once), idle", "MiB", False),
+    Spec("pss-push", "server peak memory (PSS) during a push", "MiB", False),
+    Spec("pss-pull", "server peak memory (PSS) during a pull", "MiB", False),
     Spec("cpu-push", "server CPU per GiB pushed", "CPU-s/GiB", False),
     Spec("cpu-pull", "server CPU per GiB pulled", "CPU-s/GiB", False),
     Spec("cold-start", "cold start: spawn to first 200 on /v2/", "s", False),
@@ -155,7 +158,7 @@ def ratios(results: Results) -> dict[str, float | None]:
         "catalog",
     )
     found: dict[str, float | None] = {key: results.ratio(key) for key in keys}
-    for key in ("rss-push", "rss-pull", "cold-start"):
+    for key in ("rss-push", "rss-pull", "pss-push", "pss-pull", "cold-start"):
         found[key] = results.median(key, OURS)
     return found
 
@@ -180,6 +183,8 @@ def ratios_line(results: Results) -> str:
         *(f"{key} {ratio(key)}" for key in ("manifest-get", "manifest-head", "tags", "catalog")),
         f"rss-push {absolute('rss-push', '{:.0f}MiB')}",
         f"rss-pull {absolute('rss-pull', '{:.0f}MiB')}",
+        f"pss-push {absolute('pss-push', '{:.0f}MiB')}",
+        f"pss-pull {absolute('pss-pull', '{:.0f}MiB')}",
         f"cold-start {absolute('cold-start', '{:.2f}s')}",
     ]
     return "ratios: " + " ".join(parts)

@@ -179,7 +179,7 @@ def resources(bench: Bench, target: Target) -> dict[str, float]:
     """Peak RSS (sampled every 50 ms) and CPU-seconds of the server tree over one big push and its pull."""
     pid, blob = target.process.pid, bench.big
     digest = blob.fresh()
-    idle = servers.tree_rss(pid)
+    idle, idle_pss = servers.tree_rss(pid), servers.tree_pss(pid)
     cpu0 = servers.tree_cpu(pid)
     with servers.RssSampler(pid) as pushing:
         transfers.push_monolithic(target.client, PUSH_REPO, blob)
@@ -193,6 +193,9 @@ def resources(bench: Bench, target: Target) -> dict[str, float]:
         "rss-idle": idle / MiB,
         "rss-push": pushing.peak / MiB,
         "rss-pull": pulling.peak / MiB,
+        "pss-idle": idle_pss / MiB,
+        "pss-push": pushing.peak_pss / MiB,
+        "pss-pull": pulling.peak_pss / MiB,
         "cpu-push": (cpu1 - cpu0) / gib,
         "cpu-pull": (cpu2 - cpu1) / gib,
     }

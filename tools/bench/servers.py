@@ -272,6 +272,22 @@ def tree_rss(root: int) -> int:
     return total
 
 
+def tree_pss(root: int) -> int:
+    """Proportional set size summed over the tree: pages shared by forked workers counted once in all.
+
+    RSS counts a page every process maps, so a supervisor and workers forked from it after loading
+    the application each count the same code again; PSS splits shared pages between their sharers.
+    """
+    total = 0
+    for pid in tree_pids(root):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
 def tree_cpu(root: int) -> float:
     """User + system CPU-seconds summed over the live process tree."""
     ticks = 0
@@ -306,6 +322,7 @@ class RssSampler:
         self.root = root
         self.interval = interval
         self.peak = 0
+        self.peak_pss = 0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
@@ -313,6 +330,7 @@ class RssSampler:
     def _run(self) -> None:
         while True:
             self.peak = max(self.peak, tree_rss(self.root))
+            self.peak_pss = max(self.peak_pss, tree_pss(self.root))
             self.samples += 1
             if self._stop.wait(self.interval):
                 return
@@ -327,3 +345,4 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, tree_rss(self.root))
+        self.peak_pss = max(self.peak_pss, tree_pss(self.root))
