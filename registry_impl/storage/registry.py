@@ -93,6 +93,8 @@ class Registry:
         self.blobs = BlobStore(driver, self.blob_cache)
         self.hashers = HasherCache()
         self.listings = ListingCache()
+        # One entry per directory of the repositories tree: a stat replaces a listing on every page.
+        self.catalog_listings = ListingCache(max_entries=1 << 15)
         self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
 
     def repository(self, name: str) -> Repository:
@@ -129,7 +131,7 @@ class Registry:
         found: list[str],
     ) -> bool:
         """Depth-first over ``directory``; True once ``limit`` names are found."""
-        names = self.driver.list_names(directory)
+        names = self.catalog_listings.names(self.driver, directory)
         children = [f"{directory}/{name}" for name in names]
         if parts and not CONTENT_DIRS.isdisjoint(names) and (after is None or parts > after):
             found.append("/".join(parts))

@@ -93,7 +93,8 @@ def check_path(path: str, *, allow_root: bool = False, driver_name: str = "") ->
     """Raise :class:`InvalidPathError` unless ``path`` is a valid driver path (``/`` if ``allow_root``)."""
     if allow_root and path == "/":
         return
-    if not _PATH_RE.fullmatch(path) or any(part in (".", "..") for part in path.split("/")):
+    dotted = "/." in path and any(part in (".", "..") for part in path.split("/"))  # a "." part starts "/."
+    if dotted or not _PATH_RE.fullmatch(path):
         raise InvalidPathError(path, driver_name=driver_name)
 
 
