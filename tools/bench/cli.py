@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary directory (logs, configs, data)"
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install missing programs")
+    parser.add_argument(
+        "--s3",
+        action="store_true",
+        help="both registries on S3 (one moto server, a bucket each, redirects off): push and pull only",
+    )
     return parser.parse_args(argv)
 
 
@@ -77,12 +82,16 @@ def _version(argv: list[str]) -> str:
     return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else "unknown"
 
 
-def run(profile: Profile, workdir: Path, *, server: str, workers: int) -> Results:
-    with open_bench(profile, workdir, server=server, workers=workers) as bench:
+def run(profile: Profile, workdir: Path, *, server: str, workers: int, s3: bool = False) -> Results:
+    with open_bench(profile, workdir, server=server, workers=workers, s3=s3) as bench:
         scenarios.warm_up(bench)
         for round_index in range(profile.rounds):
             scenarios.run_round(bench, round_index)
         results = bench.results
+        if s3:
+            results.context["notes"] = [scenarios.S3_SKIPPED]
+            results.context["storage"] = "s3 (moto, one bucket per registry, redirect disabled)"
+            return results
         for attempt in range(profile.cold_starts):
             for side in (BASELINE, OURS) if attempt % 2 == 0 else (OURS, BASELINE):
                 scenarios.progress(
@@ -105,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="registry-bench-", dir=args.workdir or default_workdir(profile)))
     started, load_average = time.monotonic(), os.getloadavg()[0]
     try:
-        results = run(profile, workdir, server=args.server, workers=args.workers)
+        results = run(profile, workdir, server=args.server, workers=args.workers, s3=args.s3)
     except (ServerFailed, LoadFailed) as exc:  # a server that does not start or take the setup content
         print(f"registry-bench: setup failed: {exc}", file=sys.stderr)
         return 1
@@ -125,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header(results))
     print(report.table(results))
+    for note in results.context.get("notes", ()):
+        print(f"NOTE: {note}")
     for failure in results.failures():
         print(f"FAILED: {failure}")
     if args.json:
@@ -144,6 +155,7 @@ def header(results: Results) -> str:
             f" manifests: {p['connections']} connections x {p['load_seconds']:g} s; tags list ({p['tags']} tags) and"
             f" catalog page (n={p['catalog_page']} of {p['repositories']} repositories): {p['list_connections']}"
             f" connections x {p['list_seconds']:g} s; data dirs under {c['workdir']}",
+            f"storage: {c.get('storage', 'filesystem')}",
             "",
         ]
     )

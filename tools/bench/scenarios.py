@@ -2,7 +2,8 @@
 
 A scenario returns ``{metric key: value}`` for one server; ``run_round`` runs every scenario once per server
 (reference first in even rounds, ours first in odd ones), records what came back and turns an exception into
-a failure of the scenario's first metric, so one broken measurement does not hide the others.
+a failure of the scenario's first metric, so one broken measurement does not hide the others. With ``--s3``
+only the blob transfers run (``S3_SCENARIOS``): the rest is listed in ``S3_SKIPPED``, the note the report prints.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from registry_toolkit.bench import loads, servers, transfers
 from registry_toolkit.bench.payloads import OCI_MANIFEST, BlobFile, Image, MiB, blob_dir
 from registry_toolkit.bench.profiles import Profile
 from registry_toolkit.bench.report import BASELINE, OURS, Results
+from registry_toolkit.bench.s3 import MotoS3
 
 IMAGE_REPO, TAGS_REPO, PUSH_REPO = "bench/image", "bench/tags", "bench/push"
 ACCEPT = {"Accept": OCI_MANIFEST}
@@ -32,6 +34,7 @@ class Target:
     side: str
     process: servers.Process
     client: httpx.Client
+    bucket: str = ""  # its S3 bucket under --s3
 
 
 @dataclass
@@ -47,6 +50,7 @@ class Bench:
     image: Image
     server: str = "granian"
     workers: int = 2
+    s3: MotoS3 | None = None  # the S3 server both registries store into, under --s3
     results: Results = field(default_factory=Results)
 
     def targets(self, round_index: int) -> list[Target]:
@@ -68,15 +72,18 @@ def _mib_per_s(size: int, seconds: float) -> float:
     return float(size / MiB / seconds)
 
 
-def _forget(target: Target, digest: str) -> None:
-    """Drop a pushed blob's bytes from the server's data dir: keeps the disk (and dirty pages) small."""
-    shutil.rmtree(blob_dir(target.process.root, digest), ignore_errors=True)
+def _forget(bench: Bench, target: Target, digest: str) -> None:
+    """Drop a pushed blob's bytes from the server's storage: keeps the disk (and dirty pages, or moto) small."""
+    if bench.s3 is not None:
+        bench.s3.forget_blob(target.bucket, digest)
+    else:
+        shutil.rmtree(blob_dir(target.process.root, digest), ignore_errors=True)
 
 
 def push_mono(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
     speed = _mib_per_s(bench.blob.size, transfers.push_monolithic(target.client, PUSH_REPO, bench.blob))
-    _forget(target, digest)
+    _forget(bench, target, digest)
     # The reference has no single-request upload: its monolithic push is the baseline of ours.
     return {"push-mono": speed, **({"push-single": speed} if target.side == BASELINE else {})}
 
@@ -84,14 +91,14 @@ def push_mono(bench: Bench, target: Target) -> dict[str, float]:
 def push_single(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
     speed = _mib_per_s(bench.blob.size, transfers.push_single(target.process.url, PUSH_REPO, bench.blob))
-    _forget(target, digest)
+    _forget(bench, target, digest)
     return {"push-single": speed}
 
 
 def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
     seconds = transfers.push_chunked(target.client, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
-    _forget(target, digest)
+    _forget(bench, target, digest)
     return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}
 
 
@@ -187,7 +194,7 @@ def resources(bench: Bench, target: Target) -> dict[str, float]:
     with servers.RssSampler(pid) as pulling:
         transfers.pull(target.process.url, f"/v2/{PUSH_REPO}/blobs/{digest}", blob.size)
     cpu2 = servers.tree_cpu(pid)
-    _forget(target, digest)
+    _forget(bench, target, digest)
     gib = blob.size / (1 << 30)
     return {
         "rss-idle": idle / MiB,
@@ -221,6 +228,19 @@ SCENARIOS: list[Scenario] = [
 ]
 
 
+S3_SCENARIOS = ("push-mono", "push-single", "push-chunked", "pull")
+S3_SKIPPED = (
+    "skipped with --s3: manifest GET/HEAD, tags list and catalog page (their content is seeded as files"
+    " into the data dirs), RSS/CPU and cold start; pulls are served by the registries (redirect disabled)"
+)
+
+
+def scenarios_of(bench: Bench) -> list[Scenario]:
+    if bench.s3 is None:
+        return SCENARIOS
+    return [scenario for scenario in SCENARIOS if scenario.name in S3_SCENARIOS]
+
+
 def record(results: Results, side: str, primary: str, measure: Callable[[], dict[str, float]]) -> None:
     try:
         for key, value in measure().items():
@@ -231,7 +251,7 @@ def record(results: Results, side: str, primary: str, measure: Callable[[], dict
 
 
 def run_round(bench: Bench, round_index: int) -> None:
-    for scenario in SCENARIOS:
+    for scenario in scenarios_of(bench):
         for target in bench.targets(round_index):
             if scenario.ours_only and target.side != OURS:
                 continue
@@ -245,7 +265,7 @@ def run_round(bench: Bench, round_index: int) -> None:
 
 def warm_up(bench: Bench) -> None:
     """One untimed run of the manifest scenarios per server (list pages were fetched once by the setup check)."""
-    if bench.profile.warmup_seconds <= 0:
+    if bench.profile.warmup_seconds <= 0 or bench.s3 is not None:
         return
     for key, path, method in (r for r in REQUESTS if r[0].startswith("manifest")):
         for target in bench.targets(0):

@@ -92,7 +92,8 @@ def ours_command() -> list[str] | None:
 
 
 def registry_config(port: int, root: Path, extra: Mapping[str, Any]) -> dict[str, Any]:
-    """distribution's config.yml: filesystem storage, deletes enabled, the shared secret, quiet logs."""
+    """distribution's config.yml: filesystem storage, deletes enabled, the shared secret, quiet logs; ``extra``
+    sections merge into those, and ``{"storage": {"filesystem": None, "s3": {...}}}`` swaps the driver."""
     config: dict[str, Any] = {
         "version": "0.1",
         "log": {"level": "warn"},
@@ -100,11 +101,15 @@ def registry_config(port: int, root: Path, extra: Mapping[str, Any]) -> dict[str
         "http": {"addr": f"127.0.0.1:{port}", "secret": SECRET},
     }
     for key, value in extra.items():
-        config[key] = {**config.get(key, {}), **value} if isinstance(value, Mapping) else value
+        if isinstance(value, Mapping):  # one level deep; a None value drops the key (swaps a storage driver)
+            merged = {**config.get(key, {}), **value}
+            config[key] = {k: v for k, v in merged.items() if v is not None}
+        else:
+            config[key] = value
     return config
 
 
-def _spawn(name: str, argv: Sequence[str], workdir: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+def spawn(name: str, argv: Sequence[str], workdir: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     with (workdir / f"{name}.log").open("ab") as out:
         return subprocess.Popen(
             list(argv),
@@ -117,7 +122,7 @@ def _spawn(name: str, argv: Sequence[str], workdir: Path, env: Mapping[str, str]
         )
 
 
-def _environ(drop: Sequence[str] = ()) -> dict[str, str]:
+def environ(drop: Sequence[str] = ()) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_") and k not in drop}
 
 
@@ -137,7 +142,7 @@ def start_registry(
     config = workdir / f"{name}.yml"
     config.write_text(yaml.safe_dump(registry_config(port, root, extra_config or {}), sort_keys=False))
     started = time.perf_counter()
-    proc = _spawn(name, [*argv_before_config, "serve", str(config), *extra_args], workdir, _environ(drop_env))
+    proc = spawn(name, [*argv_before_config, "serve", str(config), *extra_args], workdir, environ(drop_env))
     process = Process(name, f"http://127.0.0.1:{port}", proc, root, workdir / f"{name}.log")
     try:
         wait_ready(process, "/v2/")
@@ -227,11 +232,11 @@ def start_nginx(workdir: Path, blob: Path) -> Process:
     user = "user root;" if os.geteuid() == 0 else ""
     conf = workdir / "nginx.conf"
     conf.write_text(NGINX_CONF.format(user=user, dir=workdir, port=port, file=blob))
-    proc = _spawn(
+    proc = spawn(
         "nginx",
         [command, "-p", str(workdir), "-e", str(workdir / "nginx-error.log"), "-c", str(conf)],
         workdir,
-        _environ(),
+        environ(),
     )
     process = Process("nginx", f"http://127.0.0.1:{port}", proc, workdir, workdir / "nginx-error.log")
     try:

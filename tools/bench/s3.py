@@ -1,0 +1,86 @@
+"""A moto S3 server on loopback for ``registry-bench --s3``: one process, a bucket per registry, and
+distribution's ``storage`` section pointing at it (blobs served by the registry, not redirected to S3).
+
+moto accepts unsigned requests, so buckets are made and blobs dropped with plain HTTP (no boto3 needed).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from registry_toolkit.bench import servers
+
+ACCESS_KEY = "bench-access"
+SECRET_KEY = "bench-secret"
+REGION = "us-east-1"
+BLOBS_PREFIX = "docker/registry/v2/blobs"
+
+
+def available() -> bool:
+    """Whether moto's server (it needs flask and werkzeug) can run in this interpreter."""
+    return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask", "werkzeug"))
+
+
+@dataclass
+class MotoS3:
+    """The running moto server; ``process.url`` is the S3 endpoint."""
+
+    process: servers.Process
+
+    @property
+    def endpoint(self) -> str:
+        return self.process.url
+
+    def create_bucket(self, name: str) -> str:
+        response = httpx.put(f"{self.endpoint}/{name}", timeout=10.0)
+        if response.status_code != 200:
+            raise servers.ServerFailed(
+                f"moto: creating bucket {name}: {response.status_code} {response.text}"
+            )
+        return name
+
+    def storage(self, bucket: str) -> dict[str, Any]:
+        """distribution's ``storage`` overrides for ``bucket``: the S3 driver instead of the filesystem one."""
+        return {
+            "filesystem": None,
+            "s3": {
+                "bucket": bucket,
+                "region": REGION,
+                "regionendpoint": self.endpoint,
+                "forcepathstyle": True,
+                "secure": False,
+                "accesskey": ACCESS_KEY,
+                "secretkey": SECRET_KEY,
+            },
+            "redirect": {"disable": True},
+        }
+
+    def forget_blob(self, bucket: str, digest: str) -> None:
+        """Delete a blob's data object, so pushed blobs do not pile up in moto's memory."""
+        hex_ = digest.split(":", 1)[1]
+        httpx.delete(f"{self.endpoint}/{bucket}/{BLOBS_PREFIX}/sha256/{hex_[:2]}/{hex_}/data", timeout=30.0)
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_moto(workdir: Path) -> MotoS3:
+    """``python -m moto.server`` on a free loopback port; returns once it answers."""
+    if not available():
+        raise servers.ServerFailed("moto's server is not installed: pip install 'moto[server]'")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = servers.free_port()
+    argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    proc = servers.spawn("moto", argv, workdir, servers.environ())
+    process = servers.Process("moto", f"http://127.0.0.1:{port}", proc, workdir, workdir / "moto.log")
+    try:
+        servers.wait_ready(process, "/moto-api/")
+    except BaseException:
+        process.stop()
+        raise
+    return MotoS3(process)
