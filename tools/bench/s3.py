@@ -1,18 +1,18 @@
 """A moto S3 server on loopback for ``registry-bench --s3``: one process, a bucket per registry, and
 distribution's ``storage`` section pointing at it (blobs served by the registry, not redirected to S3).
 
-moto accepts unsigned requests, so buckets are made and blobs dropped with plain HTTP (no boto3 needed).
+Buckets are made and blobs dropped with boto3 (moto refuses unsigned object requests with 403).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import boto3
 from registry_toolkit.bench import servers
 
 ACCESS_KEY = "bench-access"
@@ -31,17 +31,23 @@ class MotoS3:
     """The running moto server; ``process.url`` is the S3 endpoint."""
 
     process: servers.Process
+    client: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.client = boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
 
     @property
     def endpoint(self) -> str:
         return self.process.url
 
     def create_bucket(self, name: str) -> str:
-        response = httpx.put(f"{self.endpoint}/{name}", timeout=10.0)
-        if response.status_code != 200:
-            raise servers.ServerFailed(
-                f"moto: creating bucket {name}: {response.status_code} {response.text}"
-            )
+        self.client.create_bucket(Bucket=name)
         return name
 
     def storage(self, bucket: str) -> dict[str, Any]:
@@ -63,9 +69,10 @@ class MotoS3:
     def forget_blob(self, bucket: str, digest: str) -> None:
         """Delete a blob's data object, so pushed blobs do not pile up in moto's memory."""
         hex_ = digest.split(":", 1)[1]
-        httpx.delete(f"{self.endpoint}/{bucket}/{BLOBS_PREFIX}/sha256/{hex_[:2]}/{hex_}/data", timeout=30.0)
+        self.client.delete_object(Bucket=bucket, Key=f"{BLOBS_PREFIX}/sha256/{hex_[:2]}/{hex_}/data")
 
     def stop(self) -> None:
+        self.client.close()
         self.process.stop()
 
 
