@@ -15,7 +15,7 @@ X = r"[\d.]+x"
 RATIOS = re.compile(
     rf"ratios: push-mono {X} push-single {X} push-chunked {X} pull {X} \([\d.]+ of nginx\)"
     rf" manifest-get {X} manifest-head {X} tags {X} catalog {X}"
-    r" rss-push \d+MiB rss-pull \d+MiB cold-start [\d.]+s"
+    r" rss-push \d+MiB rss-pull \d+MiB pss-push \d+MiB pss-pull \d+MiB cold-start [\d.]+s"
 )
 
 
