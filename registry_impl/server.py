@@ -92,10 +92,12 @@ def check_storage(config: Config) -> None:
 
 
 def workers_for(config: Config, requested: int | None) -> int:
-    """One worker per core by default; upload hash states live in storage, so any worker continues any upload."""
+    """One worker by default (measured: the best balance of throughput and memory on two cores, see the
+    README's figures); more with ``--workers`` — upload hash states live in storage, so any worker
+    continues any upload."""
     if config.storage.driver_name == "inmemory":
         return 1  # each worker would have a store of its own
-    return requested or os.cpu_count() or 1
+    return requested or 1
 
 
 def serve(config_path: str | None, *, server: str = "granian", workers: int | None = None) -> None:
