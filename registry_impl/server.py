@@ -18,7 +18,7 @@ from registry_impl.storage.registry import Policy, Registry
 
 log = logging.getLogger("registry")
 CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
-WORKERS_ENV = "REGISTRY_PY_WORKERS"
+WORKERS_ENV = "PYDISTRIBUTION_WORKERS"  # not REGISTRY_*: those are configuration keys
 SERVERS = ("granian", "uvicorn")
 
 
@@ -61,6 +61,7 @@ def app_from_environment() -> ASGIApp:
     """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
     config = load_config(os.environ.get(CONFIG_ENV) or None)
     logging.basicConfig(level=config.log.level.upper() if config.log.level != "warn" else "WARNING")
+    logging.getLogger("connexion").setLevel(logging.WARNING)  # it logs every unvalidated binary body at INFO
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
 
