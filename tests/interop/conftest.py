@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import s3
 from testkit.processes import (
     Server,
     Spawner,
@@ -49,15 +50,47 @@ def require_reference() -> None:
         )
 
 
-@pytest.fixture(scope="session")
-def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="session", params=["filesystem", "s3"])
+def ours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Our registry with two workers (an upload session must survive landing on the other worker), once on
+    the filesystem and once on S3 (a moto server on loopback; redirects off so clients read through us —
+    the presigned redirects have their own tests in test_s3_serve.py)."""
     require_ours()
-    # Two workers, as in production: an upload session must survive landing on the other worker.
+    if request.param == "filesystem":
+        yield request.getfixturevalue("ours_filesystem")
+        return
+    if not s3.available():
+        pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+    moto = request.getfixturevalue("session_moto")
+    overrides = {
+        "storage": {
+            "filesystem": None,
+            "s3": moto.params(moto.bucket("interop")),
+            "redirect": {"disable": True},
+        }
+    }
+    server = start_ours(tmp_path_factory.mktemp("ours-s3"), overrides, workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def ours_filesystem(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Our registry on the filesystem with two workers (for tests that look a server up by name)."""
+    require_ours()
     server = start_ours(tmp_path_factory.mktemp("ours"), workers=2)
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def session_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3.MotoS3]:
+    with s3.running_moto(tmp_path_factory.mktemp("moto-session")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

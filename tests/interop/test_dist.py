@@ -13,6 +13,7 @@ import os
 import re
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,9 +48,13 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> OciLayout:
     return built
 
 
+# Looked up by name at run time, so not the storage-parametrised ``ours``: our filesystem server.
+FIXTURE = {"ours": "ours_filesystem", "reference": "reference"}
+
+
 @pytest.fixture(params=["ours", "reference"])
 def server(request: pytest.FixtureRequest) -> Server:
-    found: Server = request.getfixturevalue(request.param)
+    found: Server = request.getfixturevalue(FIXTURE[request.param])
     return found
 
 
@@ -93,8 +98,8 @@ def test_round_trip_through_an_oci_layout_keeps_digests(
     request: pytest.FixtureRequest, dist: Dist, layout: OciLayout, tmp_path: Path, tag: str, direction: str
 ) -> None:
     first, second = direction.split("-to-")
-    a: Server = request.getfixturevalue(first)
-    b: Server = request.getfixturevalue(second)
+    a: Server = request.getfixturevalue(FIXTURE[first])
+    b: Server = request.getfixturevalue(FIXTURE[second])
     repository = f"dist/layout-{tag}-{first}"
     digest = push(layout, a, repository, tag)
 
@@ -110,11 +115,12 @@ def test_round_trip_through_an_oci_layout_keeps_digests(
 def test_registry_to_registry_between_ours_and_the_reference(
     dist: Dist, layout: OciLayout, ours: Server, reference: Server
 ) -> None:
-    digest = push(layout, ours, "dist/direct", "multi")
-    result = dist.json("copy", "--all", f"{ours.host}/dist/direct:multi", f"{reference.host}/dist/direct")
+    repository = f"dist/direct-{uuid.uuid4().hex[:8]}"  # the reference is shared by both storages of ``ours``
+    digest = push(layout, ours, repository, "multi")
+    result = dist.json("copy", "--all", f"{ours.host}/{repository}:multi", f"{reference.host}/{repository}")
     assert result["digest"] == digest and result["manifests"] == 3
     assert result["blobs"]["copied"] == 6
-    assert assert_same_image(ours, "dist/direct", reference, "dist/direct", "multi") == digest
+    assert assert_same_image(ours, repository, reference, repository, "multi") == digest
 
 
 def test_platform_selection(dist: Dist, layout: OciLayout, server: Server, tmp_path: Path) -> None:
