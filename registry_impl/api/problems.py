@@ -43,7 +43,6 @@ QUERY_CHECKS: dict[str, Callable[[str], Any]] = {
     "n": _pagination,
     "digest": parse_digest,
     "mount": parse_digest,
-    "from": validate_name,
 }
 HEADER_CHECKS: dict[str, Callable[[str], Any]] = {"content-range": _content_range}
 
