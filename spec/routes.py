@@ -76,13 +76,13 @@ CATALOG = Route(
     "catalog",
     "/v2/_catalog",
     "Catalog",
-    "List the repositories of the registry, sorted, in pages.",
+    "List the repositories of the registry in distribution's walk order, in pages.",
     methods=(
         read_method(
             "GET",
             op("catalog", "list_repositories"),
             "List repositories",
-            "Page through the repository names, lexically sorted.",
+            "Page through the repository names in distribution's walk order: component by component, so `a/b` comes before `a-b`.",
             None,
             Request(
                 "Catalog Fetch",
