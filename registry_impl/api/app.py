@@ -28,7 +28,7 @@ from registry_impl.api import errors as api_errors
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
 from registry_impl.api.fastpath import FastReads
 from registry_impl.api.maintenance import purge_forever
-from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, WriteGate
+from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
 from registry_impl.api.problems import classify
 from registry_impl.auth.middleware import AuthMiddleware
 
@@ -166,8 +166,8 @@ def create_app(
     app.add_error_handler(405, _http_error)
     app.add_error_handler(Exception, _unexpected)
     inner: ASGIApp = FastReads(app, state) if fast_reads and not validate_responses else app
-    # Authentication wraps everything, the fast reads included.
-    return HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers)
+    # Authentication wraps everything, the fast reads included; each request owns its extensions.
+    return OwnExtensions(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
 
 
 def operation_ids() -> list[str]:

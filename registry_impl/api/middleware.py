@@ -118,3 +118,26 @@ class ManifestSizeLimit:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, exc: ManifestInvalid) -> None:
         await error_response(exc)(scope, receive, send)
+
+
+class OwnExtensions:
+    """Outermost: gives each request its own ``scope["extensions"]``.
+
+    granian (2.8) hands every request of a worker the *same* extensions dict, and connexion's router
+    writes the routed operation into it (``extensions["connexion_routing"]``). Two concurrent requests
+    then read each other's operation: a manifest PUT validated as an upload completion (400/415). A
+    copy per request, one level deep, keeps what the server offers (``http.response.pathsend``) and
+    makes what the framework writes private to the request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        extensions = scope.get("extensions")
+        if extensions is not None:
+            scope = {
+                **scope,
+                "extensions": {k: dict(v) if isinstance(v, dict) else v for k, v in extensions.items()},
+            }
+        await self.app(scope, receive, send)
