@@ -134,3 +134,64 @@ def test_writer_buffers_small_writes(driver: FilesystemDriver, tmp_path: Path) -
     assert (tmp_path / "f").stat().st_size == 0  # still in the buffer
     writer.close()
     assert (tmp_path / "f").read_bytes() == b"small"
+
+
+CLAIM = "/docker/registry/v2/_claims/uploads/library/alpine/0a1b"
+HOLDER = """
+import sys, time
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+claim = FilesystemDriver(sys.argv[1]).try_claim(sys.argv[2])
+print("held" if claim is not None else "refused", flush=True)
+time.sleep(60)
+"""
+
+
+def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriver, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path), CLAIM], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert driver.try_claim(CLAIM) is None, "another process's claim was granted here"
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    claim = driver.try_claim(CLAIM)
+    assert claim is not None, "a killed holder's claim was never released"
+    claim.release()
+    assert not os.path.exists(tmp_path / CLAIM.lstrip("/")), "a released claim left its lock file"
+
+
+def test_a_deleted_directory_vanishes_at_once(driver: FilesystemDriver, tmp_path: Path) -> None:
+    """Readers see a tag directory whole or not at all while it is deleted (renamed away first)."""
+    tags = "/docker/registry/v2/repositories/r/_manifests/tags"
+    stop = threading.Event()
+    torn: list[str] = []
+
+    def watch() -> None:
+        while not stop.is_set():
+            for child in driver.list(tags) if os.path.isdir(tmp_path / tags.lstrip("/")) else []:
+                try:
+                    driver.get_content(f"{child}/current/link")
+                except PathNotFoundError:
+                    if os.path.isdir(tmp_path / child.lstrip("/")):
+                        torn.append(child)
+
+    driver.put_content(f"{tags}/keep/current/link", b"k")
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for n in range(40):
+            driver.put_content(f"{tags}/t{n}/current/link", b"c")  # the tag store writes current first
+            for i in range(20):
+                driver.put_content(f"{tags}/t{n}/index/sha256/{i:02x}/link", b"i")
+            driver.delete(f"{tags}/t{n}")
+    finally:
+        stop.set()
+        watcher.join()
+    assert not torn, torn[:3]
+    assert not [p for p in os.listdir(tmp_path / tags.lstrip("/")) if p != "keep"], "hidden leftovers"

@@ -306,3 +306,34 @@ def test_config_yaml_and_environment_build_the_driver(moto_s3: MotoS3, bucket: s
     assert (driver.settings.chunksize, driver.bucket.root) == (6 * MIB, "env-root")
     driver.put_content("/x", b"1")
     assert moto_s3.keys(bucket) == ["env-root/x"]
+
+
+# ---- claims (leases) ----
+
+
+def test_expired_lease_is_taken_over_and_its_holder_learns_it(moto_s3: MotoS3, bucket: str) -> None:
+    """A replica that died holding a claim blocks it only until the lease expires; if it was merely slow,
+    its next renewal fails (ClaimLost) instead of writing on."""
+    import time
+
+    from registry_impl.storage.driver.claims import ClaimLost
+
+    first, second = make_driver(moto_s3, bucket), make_driver(moto_s3, bucket)
+    path = "/docker/registry/v2/_claims/uploads/r/u1"
+    slow = first.try_claim(path, ttl=0.6)
+    assert slow is not None
+    assert second.try_claim(path, ttl=0.6) is None, "a live lease was granted to another replica"
+    time.sleep(0.8)
+    taken = second.try_claim(path, ttl=30)
+    assert taken is not None, "an expired lease was never taken over"
+    assert first.try_claim(path) is None
+    with pytest.raises(ClaimLost):
+        slow.renew()
+    slow.release()  # releasing a lost lease leaves the new holder's alone
+    assert first.try_claim(path) is None
+    taken.release()
+    again = first.try_claim(path)
+    assert again is not None
+    again.release()
+    with pytest.raises(PathNotFoundError):
+        first.stat(path)

@@ -32,6 +32,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import BinaryIO, ClassVar
 
+from registry_impl.storage.driver.claims import CLAIM_TTL, Claim, LocalClaims
+
 __all__ = [
     "FileInfo",
     "FileWriter",
@@ -292,6 +294,17 @@ class StorageDriver(ABC):
             check_path(start_after, driver_name=self.name)
         return self._translated_walk(path, start_after)
 
+    def try_claim(self, path: str, ttl: float = CLAIM_TTL) -> Claim | None:
+        """Exclusive ownership of ``path`` (see :mod:`.claims`), or None while another holder has it.
+
+        ``path`` names the claim; it is not a file the registry reads (a backend may keep a lock file or
+        a lease object there). Optional: the default holds claims in this process only, which is right
+        only for storage no other process shares; shared backends override it.
+        """
+        check_path(path, driver_name=self.name)
+        with translate_errors(self.name, path):
+            return self._try_claim(path, ttl)
+
     def local_path(self, path: str) -> str | None:
         """The operating-system path of the file, for zero-copy sending; None for non-local backends."""
         check_path(path, driver_name=self.name)
@@ -338,6 +351,10 @@ class StorageDriver(ABC):
 
     def _local_path(self, path: str) -> str | None:
         return None
+
+    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+        claims: LocalClaims = self.__dict__.setdefault("_local_claims", LocalClaims())
+        return claims.try_claim(path)
 
     def _list_infos(self, path: str) -> builtins.list[FileInfo]:
         """FileInfo of each direct child of ``path`` (any order); children vanishing meanwhile are skipped."""

@@ -463,3 +463,62 @@ class DriverConformance:
                     remaining[0] -= 1
 
         _run_threads(writers + 2, put_or_read)
+
+    # ---- directories appear with their files; claims ----
+
+    def test_directories_appear_with_their_file(self, driver: StorageDriver, scratch: Scratch) -> None:
+        """A directory that a listing shows already holds the file that implied it (a tag directory is
+        never seen without its link, even while it is being written)."""
+        top, writers = scratch.path("dirs"), 4
+        driver.put_content(f"{top}/seed", b"x")
+        remaining, lock = [writers], threading.Lock()
+
+        def write_or_list(i: int) -> None:
+            if i < writers:
+                try:
+                    for n in range(15):
+                        driver.put_content(f"{top}/d{i}-{n}/current/link", b"%d" % n)
+                finally:
+                    with lock:
+                        remaining[0] -= 1
+                return
+            while remaining[0]:
+                for child in driver.list(top):
+                    if child.endswith("/seed"):
+                        continue
+                    try:  # listed, so its file must be there already
+                        driver.get_content(f"{child}/current/link")
+                    except PathNotFoundError:
+                        pytest.fail(f"{child} was listed without the file that implied it")
+
+        _run_threads(writers + 1, write_or_list)
+
+    def test_claim_is_exclusive_until_released(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, other = scratch.path("claims", "a"), scratch.path("claims", "b")
+        first = driver.try_claim(path)
+        assert first is not None
+        assert driver.try_claim(path) is None, "a held claim was granted twice"
+        second_path = driver.try_claim(other)
+        assert second_path is not None, "claims on different paths must not block each other"
+        first.renew()
+        first.release()
+        first.release()  # idempotent
+        again = driver.try_claim(path)
+        assert again is not None, "a released claim could not be taken again"
+        again.release()
+        second_path.release()
+
+    def test_claim_race_has_one_winner(self, driver: StorageDriver, scratch: Scratch) -> None:
+        path, rounds, contenders = scratch.path("claims", "race"), 5, 8
+        barrier, won = threading.Barrier(contenders), []
+
+        def contend(i: int) -> None:
+            barrier.wait()
+            claim = driver.try_claim(path)
+            if claim is not None:
+                won.append(claim)
+
+        for _ in range(rounds):
+            _run_threads(contenders, contend)
+            assert len(won) == 1, f"{len(won)} contenders hold one claim"
+            won.pop().release()

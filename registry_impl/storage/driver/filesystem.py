@@ -4,17 +4,24 @@ A data directory written by distribution's ``registry`` (or Debian's ``docker-re
 its root holds ``docker/registry/v2/...``. ``put_content`` and ``move`` are atomic: content goes to a
 temporary file in the target directory, then ``os.replace``. Temporary names contain ``~``, which no valid
 driver path component may, so ``list`` and ``walk`` never show them (nor anything else not addressable).
+
+Directories behave as on S3, where a directory exists exactly while a file lies below it: a file whose
+parent directories are missing is written into a hidden staging directory that is then renamed into
+place, so the directories appear together with the file (a crash cannot leave a tag directory without its
+link); ``delete`` of a directory renames it out of sight before removing it, so it vanishes at once.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import os
 import re
 import secrets
 import shutil
 import stat
 import time
-from collections.abc import Hashable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +34,7 @@ from registry_impl.storage.driver.base import (
     StorageDriver,
     StorageDriverError,
 )
+from registry_impl.storage.driver.claims import Claim
 
 __all__ = ["DEFAULT_ROOT", "FilesystemDriver"]
 
@@ -100,24 +108,71 @@ class FilesystemDriver(StorageDriver):
             return f.read()
 
     def _put_content(self, path: str, content: bytes) -> None:
-        target = self._os_path(path)
+        self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content))
+
+    def _write_file(self, os_path: str, content: bytes) -> None:
+        fd = os.open(os_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, unlike mkstemp
+        with open(fd, "wb") as f:
+            f.write(content)
+            if self.fsync:
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _create(self, target: str, make: Callable[[str], None]) -> None:
+        """Put a file at ``target`` atomically: ``make`` creates it under a fresh hidden name, which is then
+        renamed over ``target``. Directories missing above ``target`` are built with the file inside a hidden
+        staging directory that is renamed into place, so they appear together with it; when another writer
+        creates that directory first, the file moves on into a new stage (or straight into place)."""
+        made: str | None = None
+        stages: list[str] = []
         parent = os.path.dirname(target)
-        os.makedirs(parent, exist_ok=True)
-        temp = os.path.join(parent, _TEMP_PREFIX + secrets.token_hex(8))
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, unlike mkstemp
         try:
-            with open(fd, "wb") as f:
-                f.write(content)
-                if self.fsync:
-                    f.flush()
-                    os.fsync(f.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
+            while True:
+                if os.path.isdir(parent):
+                    if made is None:
+                        made = os.path.join(parent, _TEMP_PREFIX + secrets.token_hex(8))
+                        make(made)
+                    os.replace(made, target)
+                    made = None
+                    break
+                missing = parent
+                while not os.path.isdir(os.path.dirname(missing)):
+                    missing = os.path.dirname(missing)
+                stage = os.path.join(os.path.dirname(missing), _TEMP_PREFIX + secrets.token_hex(8))
+                stages.append(stage)
+                staged = stage + target[len(missing) :]
+                os.makedirs(os.path.dirname(staged))
+                if made is None:
+                    make(staged)
+                else:
+                    os.replace(made, staged)
+                made = staged
+                if self._rename_stage(stage, staged, missing):
+                    made = None
+                    break
+        finally:
+            if made is not None:
+                with suppress(FileNotFoundError):
+                    os.unlink(made)
+            for stage in stages:
+                shutil.rmtree(stage, ignore_errors=True)
         if self.fsync:
             _sync_dir(parent)  # make the rename itself durable, as distribution does
+
+    def _rename_stage(self, stage: str, staged: str, missing: str) -> bool:
+        """Rename a staging directory to the missing one; False if that appeared meanwhile."""
+        if self.fsync:
+            directory = os.path.dirname(staged)
+            while len(directory) >= len(stage):
+                _sync_dir(directory)
+                directory = os.path.dirname(directory)
+        try:
+            os.rename(stage, missing)
+        except OSError as err:
+            if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                return False
+            raise
+        return True
 
     def _reader(self, path: str, offset: int) -> BinaryIO:
         with _not_found(path):
@@ -203,17 +258,42 @@ class FilesystemDriver(StorageDriver):
         target = self._os_path(dst)
         if os.path.isdir(target):
             raise StorageDriverError(dst, "move destination is a directory")
-        os.makedirs(os.path.dirname(target), exist_ok=True)
         with _not_found(src):
-            os.replace(source, target)
+            self._create(target, lambda made: os.replace(source, made))
 
     def _delete(self, path: str) -> None:
         target = self._os_path(path)
         with _not_found(path):
             if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)
+                hidden = os.path.join(os.path.dirname(target), _TEMP_PREFIX + secrets.token_hex(8))
+                os.rename(target, hidden)  # gone at once; a crash leaves only a hidden directory
+                if self.fsync:
+                    _sync_dir(os.path.dirname(target))
+                shutil.rmtree(hidden, ignore_errors=True)
             else:
                 os.unlink(target)
+
+    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+        """An ``flock`` on a lock file at ``path``; the file is removed by the holder on release."""
+        target = self._os_path(path)
+        while True:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
+            except FileNotFoundError:  # its directory was removed meanwhile
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            try:
+                same = os.stat(target).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:  # not a file the previous holder unlinked after we opened it
+                return _FlockClaim(path, target, fd)
+            os.close(fd)
 
     def _local_path(self, path: str) -> str | None:
         target = self._os_path(path)
@@ -227,6 +307,22 @@ class FilesystemDriver(StorageDriver):
         if os.path.isdir(target):
             raise PathNotFoundError(path, "is a directory")
         return target
+
+
+class _FlockClaim(Claim):
+    """Held while the descriptor is open and locked; the kernel releases it if the process dies."""
+
+    def __init__(self, path: str, target: str, fd: int) -> None:
+        super().__init__(path)
+        self._target = target
+        self._fd = fd
+
+    def _release(self) -> None:
+        try:
+            with suppress(FileNotFoundError):
+                os.unlink(self._target)  # still locked: a waiter that opened it will see another inode
+        finally:
+            os.close(self._fd)
 
 
 class _FilesystemWriter(FileWriter):

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 from registry_impl.storage.driver.base import FileInfo, FileWriter, PathNotFoundError, StorageDriver, walk_key
+from registry_impl.storage.driver.claims import Claim
 
 from .bucket import Bucket, mod_time
+from .lease import take_lease
 from .multipart import multipart_copy
 from .settings import S3Settings, make_client
 from .writer import S3Writer
@@ -28,7 +30,7 @@ class S3Driver(StorageDriver):
     concurrent multipart copy above ``multipartcopythresholdsize``, then a delete of the source; ``delete``
     removes the key and every key below ``key/`` (found by one listing of ``key``, usually) in
     DeleteObjects batches, aborting multipart uploads left below it; ``walk`` one flat paginated listing; ``redirect_url`` a presigned GET or HEAD URL valid for
-    20 minutes; ``writer`` see :mod:`.writer`.
+    20 minutes; ``writer`` see :mod:`.writer`; ``try_claim`` a lease object, see :mod:`.lease`.
     """
 
     name = "s3"
@@ -133,6 +135,9 @@ class S3Driver(StorageDriver):
             yield from self.bucket.objects(prefix)
         else:
             yield from (obj for obj in contents if obj["Key"].startswith(prefix))
+
+    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+        return take_lease(self.bucket, path, self.bucket.key(path), ttl)
 
     def _redirect_url(self, method: str, path: str) -> str | None:
         return self.bucket.presign(method, self.bucket.key(path))
