@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from registry_impl.api.context import AppState, RequestContext, use_context
 from registry_impl.api.errors import error_response
 from registry_impl.api.handlers import blobs, catalog, manifests, tags
+from registry_impl.api.query import query_of
 from registry_impl.digests import parse_digest
 from registry_impl.errors import RegistryError
 from registry_impl.references import parse_reference, validate_name
@@ -88,12 +88,14 @@ def match(scope: Scope) -> tuple[FastRoute, dict[str, str]] | None:
         if scope["method"] not in route.methods:
             return None
         params = found.groupdict()
-        raw = scope.get("query_string", b"")
-        if raw:
-            pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
-            if not route.query or any(key not in route.query for key, _ in pairs):
+        try:
+            query = query_of(scope)  # a repeated parameter: the framework path refuses it too
+        except RegistryError:
+            return None
+        if query:
+            if not route.query or any(key not in route.query for key in query):
                 return None
-            params.update(pairs)
+            params.update(query)
         try:
             for key, check in route.checks.items():
                 if key in params:

@@ -1,19 +1,22 @@
 """Request → the access records it needs, as distribution's ``authorized()`` derives them.
 
 * a route with a repository name: GET/HEAD → ``pull``; POST/PUT/PATCH → ``pull`` and ``push``;
-  DELETE → ``delete``; a ``from`` query parameter (a cross-repository mount) also needs ``pull`` on it;
+  DELETE → ``delete``; a non-empty ``from`` query parameter (a cross-repository mount) also needs
+  ``pull`` on it;
 * ``/v2/_catalog`` → ``registry:catalog:*``;
 * ``/v2/`` and any other path under ``/v2/`` → nothing beyond authentication.
 
 Routes are matched with the descriptor's own path templates (``registry_spec.routes.ROUTES``), in its
 order and with ``{name}`` as greedy as the framework's ``path`` converter, so the name found here is
-the one the handler will see.
+the one the handler will see. The query is the one ``registry_impl.api.query`` parsed for the
+handler too (a repeated ``from`` never gets this far), so the ``from`` checked here is the one mounted
+from.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
+from collections.abc import Mapping
 
 from registry_spec.routes import ROUTES
 
@@ -72,8 +75,8 @@ def catalog_access() -> list[Access]:
     return [Access(CATALOG, "*")]
 
 
-def required_access(method: str, path: str, query_string: bytes | str = b"") -> list[Access]:
-    """The access records a request needs, in the order distribution lists them."""
+def required_access(method: str, path: str, query: Mapping[str, str]) -> list[Access]:
+    """The access records a request needs, in the order distribution lists them (``query``: ``query_of``)."""
     routed = route_of(path)
     if routed is None:
         return []
@@ -81,8 +84,7 @@ def required_access(method: str, path: str, query_string: bytes | str = b"") -> 
     if repository is None:
         return catalog_access() if route == "catalog" else []
     access = repository_access(method, repository)
-    query = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
-    source = next((value for key, value in parse_qsl(query, keep_blank_values=True) if key == "from"), "")
+    source = query.get("from", "")
     if source:
         access += repository_access("GET", source)
     return access

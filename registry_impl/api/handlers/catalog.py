@@ -7,10 +7,11 @@ from starlette.responses import Response
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import parse_pagination
 from registry_impl.api.pages import page_response
+from registry_impl.api.query import query_of
 
 
 def fetch(ctx: RequestContext) -> Response:
-    query = ctx.request.query_params
+    query = query_of(ctx.request.scope)
     n, last = parse_pagination(query.get("n"), query.get("last"), ctx.state.max_catalog)
     size = ctx.state.max_catalog if n is None else n
     names = ctx.state.registry.repositories(limit=size + 1, after=last) if size else []

@@ -6,12 +6,13 @@ from starlette.responses import Response
 
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.pages import page_response, paginate
+from registry_impl.api.query import query_of
 
 
 def fetch(ctx: RequestContext, name: str) -> Response:
     repo = ctx.state.registry.repository(name)
     repo.require()
-    query = ctx.request.query_params
+    query = query_of(ctx.request.scope)
     page, next_last = paginate(repo.tags.all(), query.get("n"), query.get("last"), ctx.state.max_tags)
     return page_response({"name": name, "tags": page}, ctx.request.url.path, len(page), next_last)
 

@@ -16,6 +16,7 @@ from starlette.responses import Response
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import format_range, parse_content_range
 from registry_impl.api.locations import absolute, upload_location, verify_upload
+from registry_impl.api.query import query_of
 from registry_impl.digests import parse_digest
 from registry_impl.errors import (
     BlobUnknown,
@@ -113,8 +114,16 @@ async def _receive(ctx: RequestContext, repo: Repository, upload_id: str, expect
 async def _try_mount(
     ctx: RequestContext, repo: Repository, mount: str, source: str | None
 ) -> Response | None:
+    """201 when the blob is linked from ``source``, None (open a session) when it cannot be.
+
+    Without a source the blob is looked for registry-wide, which only a registry without access
+    control does: under an ``auth`` scheme that would link what the client may not pull, so there a
+    mount must name its ``from`` (on which authorization required ``pull``) or becomes a session.
+    """
+    digest = str(parse_digest(mount))
+    if source is None and ctx.state.access is not None:
+        return None
     try:
-        digest = str(parse_digest(mount))
         if source is not None:
             validate_name(source)
         return _created(ctx, repo.name, repo.mount(digest, source))
@@ -126,7 +135,7 @@ async def start_upload(name: str) -> Response:
     ctx = current()
     ctx.state.registry.require_writable()
     repo = ctx.state.registry.repository(name)
-    query = ctx.request.query_params
+    query = query_of(ctx.request.scope)
     if query.get("mount"):
         mounted = await _try_mount(ctx, repo, query["mount"], query.get("from") or None)
         if mounted is not None:

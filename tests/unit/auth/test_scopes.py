@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from registry_impl.api.query import parse_query
 from registry_impl.auth.base import Access, Resource
 from registry_impl.auth.scopes import required_access, route_of
 
@@ -11,7 +12,7 @@ DIGEST = "sha256:" + "a" * 64
 
 
 def records(method: str, path: str, query: str = "") -> list[tuple[str, str, str]]:
-    return [(a.type, a.name, a.action) for a in required_access(method, path, query.encode())]
+    return [(a.type, a.name, a.action) for a in required_access(method, path, parse_query(query))]
 
 
 @pytest.mark.parametrize(
