@@ -25,8 +25,8 @@ from testkit.token_server import (
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 ACL = [
-    {"account": "alice", "repository": "*", "actions": ["*"]},
-    {"account": "bob", "repository": "*", "actions": ["pull"]},
+    {"account": "alice", "repository": "**", "actions": ["*"]},
+    {"account": "bob", "repository": "**", "actions": ["pull"]},
 ]
 SERVICE = "interop-registry"
 

@@ -22,9 +22,9 @@ from testkit.token_server import (
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 ACL = [
-    {"account": "alice", "repository": "*", "actions": ["*"]},
+    {"account": "alice", "repository": "**", "actions": ["*"]},
     {"account": "alice", "type": "registry", "repository": "catalog", "actions": ["*"]},
-    {"account": "bob", "repository": "*", "actions": ["pull"]},
+    {"account": "bob", "repository": "**", "actions": ["pull"]},
 ]
 SERVICE = "dist-registry"
 

@@ -148,7 +148,7 @@ def token_server(spawn: Spawner, tmp_path: Path) -> Iterator[tuple[Server, Certi
     server = start_token_server(
         tmp_path / "token-server",
         users=USERS,
-        acl=[{"account": "alice", "repository": "*", "actions": ["*"]}],
+        acl=[{"account": "alice", "repository": "**", "actions": ["*"]}],
         service="validate-registry",
         tls=cert,
         verify=ssl.create_default_context(cafile=str(ca.cert_path)),

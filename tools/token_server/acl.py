@@ -1,9 +1,9 @@
 """The token server's access control list: which account may do which actions on which resources.
 
-The file is YAML, a list of entries; the first key is a glob (``fnmatch``: ``*`` also crosses ``/``)::
+The file is YAML, a list of entries::
 
     - account: alice              # an htpasswd user (glob); "" is the anonymous client, and only "" matches it
-      repository: "alice/*"       # the resource name (glob); ${account} is replaced by the account's name
+      repository: "alice/*"       # the resource name (path glob); ${account} is replaced by the account's name
       actions: [pull, push, delete]
     - account: "*"
       repository: "library/*"
@@ -13,6 +13,12 @@ The file is YAML, a list of entries; the first key is a glob (``fnmatch``: ``*``
       repository: catalog
       actions: ["*"]
 
+The resource name is a path glob, as distribution's repository names are paths: ``*`` matches
+within one component and never crosses ``/`` (``alice/*`` grants ``alice/app``, not
+``alice/team/app``); ``**`` crosses it (``alice/**`` grants both, ``**`` any repository); ``?`` is
+one character other than ``/``; ``[...]`` a character class (``[!...]`` negated). An entry without
+``repository`` matches every name. The account is an ``fnmatch`` glob.
+
 A request gets, per resource, the requested actions some matching entry lists (``*`` lists them
 all); what nothing grants is silently left out of the token, as the Docker token protocol wants.
 """
@@ -20,7 +26,9 @@ all); what nothing grants is silently left out of the token, as the Docker token
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +60,7 @@ class Rule:
         elif not fnmatch.fnmatchcase(account, self.account):
             return False
         pattern = self.name.replace("${account}", _glob_literal(account))
-        return fnmatch.fnmatchcase(name, pattern)
+        return path_glob(pattern).fullmatch(name) is not None
 
     def allows(self, action: str) -> bool:
         return "*" in self.actions or action in self.actions
@@ -60,6 +68,36 @@ class Rule:
 
 def _glob_literal(text: str) -> str:
     return "".join(f"[{c}]" if c in "*?[]" else c for c in text)
+
+
+def _char_class(body: str) -> str:
+    negated = body[:1] in ("!", "^")
+    chars = "".join("\\" + c if c in "\\[]^" else c for c in body[negated:])
+    return f"[^/{chars}]" if negated else f"(?!/)[{chars}]"  # a range never reaches across "/" either
+
+
+@functools.lru_cache(maxsize=1024)
+def path_glob(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as a regular expression: ``**`` any text, ``*`` and ``?`` within one path component."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and (end := pattern.find("]", i + 2)) != -1:
+            out.append(_char_class(pattern[i + 1 : end]))
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out), re.DOTALL)
 
 
 def _string(entry: dict[str, object], key: str, index: int, default: str | None = None) -> str:
@@ -85,7 +123,7 @@ def parse_rules(document: object) -> list[Rule]:
         unknown = set(entry) - {"account", "repository", "name", "type", "actions"}
         if unknown:
             raise AclError(f"acl entry {index}: unknown keys {sorted(unknown)}")
-        name = _string(entry, "repository", index, entry.get("name", "*"))  # type: ignore[arg-type]
+        name = _string(entry, "repository", index, entry.get("name", "**"))  # type: ignore[arg-type]
         rules.append(
             Rule(
                 account=_string(entry, "account", index),

@@ -1,4 +1,4 @@
-"""The token server's ACL: globs, ${account}, anonymous, types, actions, reload; and scope parsing."""
+"""The token server's ACL: path globs, ${account}, anonymous, types, actions, reload; and scope parsing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from registry_toolkit.token_server.acl import ACL, AclError, parse_rules
+from registry_toolkit.token_server.acl import ACL, AclError, parse_rules, path_glob
 from registry_toolkit.token_server.tokens import ResourceActions, parse_scope
 
 RULES = parse_rules(
@@ -14,6 +14,7 @@ RULES = parse_rules(
         {"account": "alice", "repository": "alice/*", "actions": ["pull", "push", "delete"]},
         {"account": "*", "repository": "library/*", "actions": ["pull"]},
         {"account": "*", "repository": "home/${account}/*", "actions": ["*"]},
+        {"account": "carol", "repository": "team/**", "actions": ["pull"]},
         {"account": "", "repository": "public/*", "actions": ["pull"]},
         {"account": "admin", "type": "registry", "repository": "catalog", "actions": ["*"]},
     ]
@@ -24,7 +25,12 @@ RULES = parse_rules(
     ("account", "kind", "name", "requested", "granted"),
     [
         ("alice", "repository", "alice/app", ["pull", "push"], ["pull", "push"]),
-        ("alice", "repository", "alice/deep/app", ["delete"], ["delete"]),
+        ("alice", "repository", "alice/deep/app", ["delete"], []),  # "*" stops at "/"
+        ("alice", "repository", "alice", ["pull"], []),
+        ("carol", "repository", "team/app", ["pull"], ["pull"]),
+        ("carol", "repository", "team/a/b/c", ["pull"], ["pull"]),  # "**" crosses it
+        ("carol", "repository", "teamx/app", ["pull"], []),
+        ("bob", "repository", "home/bob/x/y", ["pull"], []),
         ("bob", "repository", "alice/app", ["pull", "push"], []),
         ("bob", "repository", "library/ubuntu", ["pull", "push"], ["pull"]),
         ("bob", "repository", "home/bob/x", ["pull", "push", "delete", "*"], ["*", "delete", "pull", "push"]),
@@ -40,6 +46,31 @@ RULES = parse_rules(
 )
 def test_grants(account: str, kind: str, name: str, requested: list[str], granted: list[str]) -> None:
     assert ACL(rules=RULES).granted(account, kind, name, requested) == granted
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matching", "other"),
+    [
+        ("alice/*", ["alice/app", "alice/"], ["alice/a/b", "alice", "bob/app", "xalice/app"]),
+        ("*", ["app", ""], ["a/b"]),
+        ("**", ["app", "a/b/c"], []),
+        ("a/**/z", ["a/b/z", "a/b/c/z", "a//z"], ["a/z", "b/a/z"]),
+        ("lib/a?c", ["lib/abc"], ["lib/a/c", "lib/ac"]),
+        ("lib/[a-c]x", ["lib/bx"], ["lib/dx", "lib//x"]),
+        ("lib/[!a]x", ["lib/bx"], ["lib/ax", "lib//x"]),
+        ("lib/[.-0]x", ["lib/.x", "lib/0x"], ["lib//x"]),  # a range spanning "/" still stops at it
+        ("a.b+c(d)", ["a.b+c(d)"], ["aXb+c(d)", "a.bbc(d)"]),  # regex characters are literal
+        ("x/[*]", ["x/*"], ["x/y"]),  # how ${account} is made literal
+        ("x/[", ["x/["], ["x/a"]),
+    ],
+)
+def test_path_glob(pattern: str, matching: list[str], other: list[str]) -> None:
+    assert [name for name in matching + other if path_glob(pattern).fullmatch(name)] == matching
+
+
+def test_an_entry_without_a_repository_matches_any_name() -> None:
+    acl = ACL(rules=parse_rules([{"account": "ops", "actions": ["pull"]}]))
+    assert acl.granted("ops", "repository", "a/b/c", ["pull"]) == ["pull"]
 
 
 @pytest.mark.parametrize(
