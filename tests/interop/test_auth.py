@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import ssl
 from pathlib import Path
@@ -327,3 +328,52 @@ def test_minimum_tls_version(
     )
     with default.client(verify=ca.client_context(maximum=ssl.TLSVersion.TLSv1_2)) as client:
         assert client.get("/v2/").status_code == 200
+
+
+# --- cross-repository mounts under token auth -----------------------------------------------------
+def fetch_token(token_server: Server, user: str, *scopes: str) -> dict[str, str]:
+    with token_server.client(auth=(user, USERS[user])) as client:
+        r = client.get("/token", params=[("service", SERVICE), *(("scope", s) for s in scopes)])
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def test_bob_cannot_read_alices_layer_through_a_mount(spawn: Spawner, tmp_path: Path) -> None:
+    """Issue 12: alice may use ``alice/*``, bob ``bob/*``; no mount lets bob's repository serve alice's layer."""
+    if token_server_command() is None:
+        pytest.skip("the `registry-token-server` console script is not installed (pip install -e .)")
+    acl = [
+        {"account": "alice", "repository": "alice/*", "actions": ["*"]},
+        {"account": "bob", "repository": "bob/*", "actions": ["*"]},
+    ]
+    tokens = start_token_server(tmp_path / "token-server", users=USERS, acl=acl, service=SERVICE)
+    spawn.servers.append(tokens)
+    registry = spawn.ours("mounts", token_auth(tokens))
+    layer = b"alice's private layer"
+    digest = "sha256:" + hashlib.sha256(layer).hexdigest()
+    alice = fetch_token(tokens, "alice", "repository:alice/y:pull,push")
+    bob = fetch_token(tokens, "bob", "repository:bob/x:pull,push", "repository:alice/y:pull")  # not granted
+    with registry.client() as client:
+        put = client.post(
+            f"/v2/alice/y/blobs/uploads/?digest={digest}",
+            content=layer,
+            headers={**alice, "Content-Type": "application/octet-stream"},
+        )
+        assert put.status_code == 201, put.text
+
+        def bob_reads() -> int:
+            return client.get(f"/v2/bob/x/blobs/{digest}", headers=bob).status_code
+
+        assert bob_reads() == 404
+        for query in (f"mount={digest}", f"mount={digest}&from="):
+            r = client.post(f"/v2/bob/x/blobs/uploads/?{query}", headers=bob)
+            assert r.status_code == 202, r.text  # an upload session, not alice's blob
+            assert bob_reads() == 404
+        r = client.post(f"/v2/bob/x/blobs/uploads/?mount={digest}&from=alice/y", headers=bob)
+        assert r.status_code == 401 and 'error="insufficient_scope"' in r.headers["WWW-Authenticate"]
+        r = client.post(f"/v2/bob/x/blobs/uploads/?mount={digest}&from=bob/x&from=alice/y", headers=bob)
+        assert r.status_code == 400 and r.json()["errors"][0]["code"] == "NAME_INVALID"
+        assert bob_reads() == 404
+        # "*" stays in one path component: alice/* is not a grant on alice/y/z
+        deep = fetch_token(tokens, "alice", "repository:alice/y/z:pull,push")
+        assert client.post("/v2/alice/y/z/blobs/uploads/", headers=deep).status_code == 401
