@@ -68,18 +68,32 @@ class BlobStore:
             raise BlobUnknown(detail={"digest": digest}) from exc
 
     def put(self, content: bytes, algorithm: str = "sha256") -> str:
-        """Store ``content`` (atomically, once) and return its digest."""
+        """Store ``content`` atomically and return its digest.
+
+        A blob already there is kept only if it holds exactly these bytes: a file with other bytes under
+        this digest (a torn or foreign write) is replaced, never adopted.
+        """
         digest = digest_of(content, algorithm)
-        if self.stat_storage(digest) is None:
-            self.driver.put_content(paths.blob_data_path(digest), content)
+        path = paths.blob_data_path(digest)
+        try:
+            if self.driver.get_content(path) == content:
+                return digest
+        except PathNotFoundError:
+            pass
+        self.driver.put_content(path, content)
+        self.invalidate(digest)
         return digest
 
     def adopt(self, source_path: str, digest: str) -> None:
-        """Move finished upload data at ``source_path`` into place as blob ``digest`` (atomic rename)."""
-        if self.stat_storage(digest) is None:
-            self.driver.move(source_path, paths.blob_data_path(digest))
-        else:
-            self.driver.delete(source_path)
+        """Move upload data at ``source_path``, already verified against ``digest``, into place (an atomic
+        rename on a filesystem). Whatever the blob's file held before is replaced, not trusted: verified
+        bytes are the only ones a digest may serve."""
+        before = self.stat_storage(digest)
+        self.driver.move(source_path, paths.blob_data_path(digest))
+        if before is not None:
+            after = self.stat_storage(digest)
+            if after is None or after.size != before.size:
+                self.invalidate(digest)  # a cached size of the wrong bytes must go
 
     def open(self, info: BlobInfo, offset: int = 0) -> BinaryIO:
         """A reader at ``offset``; BlobUnknown (and the cache entry cleared) when the data is gone."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 from dataclasses import dataclass
 
 from registry_impl.digests import Digest, digest_of
@@ -22,6 +24,7 @@ from registry_impl.storage.referrers import ReferrerStore
 from registry_impl.storage.tags import TagStore
 
 MEDIA_TYPE_FILE = "mediatype"
+log = logging.getLogger("registry.storage")
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class ManifestStore:
             content = self.store.get(digest)
         except BlobUnknown as exc:
             raise ManifestUnknown(detail={"digest": digest}) from exc
+        if digest_of(content, digest.split(":", 1)[0]) != digest:
+            # Bytes that do not hash to their digest are never served (storage corrupted under us).
+            log.error("manifest %s in %s: stored bytes do not match the digest", digest, self.name)
+            raise ManifestUnknown(detail={"digest": digest})
         manifest = StoredManifest(digest, content, self._media_type(digest, content))
         if self.cache is not None:
             self.cache.put(key, manifest, len(content))
@@ -131,7 +138,8 @@ class ManifestStore:
         except ManifestInvalid:
             parsed = None
         for tag in self.tags.pointing_at(digest):
-            self.tags.untag(tag)
+            with contextlib.suppress(ManifestUnknown):
+                self.tags.untag(tag, only_if=digest)
         self.revisions.unlink(digest)
         # Distribution caches manifests as repository blobs: keep a cache shared with it true.
         self.blobs.invalidate(digest)

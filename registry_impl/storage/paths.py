@@ -3,6 +3,8 @@
 The layout (``<alg>/<hex>`` is a digest split at its ``:``; ``<hex[:2]>`` its first two hex characters)::
 
     /docker/registry/v2/
+    ├── _claims/<name>/_<kind>/<key>          OUR addition: who holds an upload session (_uploads/<uuid>), a
+    │                                         tag (_tags/<tag>) or a revision (_manifests/<alg>/<hex>) now
     ├── blobs/<alg>/<hex[:2]>/<hex>/
     │   └── data                              the blob's bytes (content-addressed, shared by all repositories)
     └── repositories/<name>/                  <name> may contain "/" (library/ubuntu)
@@ -36,6 +38,7 @@ __all__ = [
     "blob_data_path",
     "blob_path",
     "blobs_root",
+    "claim_path",
     "layer_link_path",
     "layers_root",
     "manifest_revision_link_path",
@@ -176,6 +179,19 @@ def upload_hashstates_root(name: str, uuid: str, alg: str) -> str:
 
 def upload_hashstate_path(name: str, uuid: str, alg: str, offset: int) -> str:
     return f"{upload_hashstates_root(name, uuid, alg)}/{offset}"
+
+
+# ---- claims (not in distribution) ----
+
+
+def claim_path(kind: str, name: str, key: str) -> str:
+    """The claim on ``key`` of kind ``uploads`` (a uuid), ``tags`` (a tag) or ``manifests`` (a digest).
+
+    The kind is a ``_``-prefixed component, which no repository name component can be, so the claims of
+    ``a`` and of ``a/b`` never collide."""
+    if kind == "manifests":
+        key = _digest_dir(key)
+    return f"{ROOT}/_claims/{name}/_{kind}/{key}"
 
 
 # ---- referrers (not in distribution) ----

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from registry_impl.errors import ManifestUnknown
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
@@ -22,21 +24,34 @@ class TagStore:
             raise ManifestUnknown(detail={"tag": tag}) from exc
 
     def tag(self, tag: str, digest: str) -> None:
-        self.driver.put_content(paths.tag_index_link_path(self.name, tag, digest), digest.encode())
+        """Point ``tag`` at ``digest``: the current link first, which makes the tag exist (its directory
+        appears with that file), then the index entry, which a crash may leave missing, harmlessly."""
         self.driver.put_content(paths.tag_current_link_path(self.name, tag), digest.encode())
+        self.driver.put_content(paths.tag_index_link_path(self.name, tag, digest), digest.encode())
 
-    def untag(self, tag: str) -> None:
+    def untag(self, tag: str, only_if: str | None = None) -> bool:
+        """Remove ``tag`` (ManifestUnknown when there is none); with ``only_if``, only while it still points
+        at that digest (False otherwise). The index goes first and the current link last, so the tag
+        never lingers in a listing without resolving, even on storage that deletes key by key."""
         try:
-            self.driver.stat(paths.tag_current_link_path(self.name, tag))
+            current = self.driver.get_content(paths.tag_current_link_path(self.name, tag)).decode()
+        except PathNotFoundError as exc:
+            raise ManifestUnknown(detail={"tag": tag}) from exc
+        if only_if is not None and current != only_if:
+            return False
+        with contextlib.suppress(PathNotFoundError):
+            self.driver.delete(paths.tag_index_root(self.name, tag))
+        try:
             self.driver.delete(paths.tag_root(self.name, tag))
         except PathNotFoundError as exc:
             raise ManifestUnknown(detail={"tag": tag}) from exc
+        return True
 
     def all(self) -> list[str]:
         """Every tag, sorted; empty when the repository has none.
 
-        The names of the tag directories, as distribution lists them: a tag is written index link
-        first and current link last, and removed as a whole directory, so no per-tag check is needed.
+        The names of the tag directories, as distribution lists them: a tag directory appears with its
+        current link and loses it last (see ``tag`` and ``untag``), so no per-tag check is needed.
         """
         try:
             return self.listings.names(self.driver, paths.tags_root(self.name))

@@ -109,10 +109,13 @@ class UploadStore:
         self.driver.writer(paths.upload_data_path(self.name, upload_id)).close()
         return UploadStatus(upload_id, 0, started)
 
-    def status(self, upload_id: str) -> UploadStatus:
+    def check_id(self, upload_id: str) -> None:
+        """BlobUploadUnknown for an id no storage path can hold (the API grammar allows "=", "..")."""
         if not _UPLOAD_ID_RE.fullmatch(upload_id) or upload_id in (".", ".."):
-            # the API grammar allows ids no storage path can hold ("=", "..": never issued here)
             raise BlobUploadUnknown(detail={"uuid": upload_id})
+
+    def status(self, upload_id: str) -> UploadStatus:
+        self.check_id(upload_id)
         try:
             started = self.driver.get_content(paths.upload_started_at_path(self.name, upload_id)).decode()
             size = self.driver.stat(paths.upload_data_path(self.name, upload_id)).size
@@ -147,10 +150,16 @@ class UploadStore:
         return hasher
 
     def complete(self, upload_id: str, digest: Digest) -> BlobInfo:
-        """Verify the data against ``digest``, adopt it as a blob and link it; a mismatch discards the upload."""
+        """Verify the data against ``digest`` and adopt it as a blob; a mismatch discards the upload.
+
+        The caller holds the session's claim, so no writer is appending: the hash state (kept at exactly
+        the data's size) describes the bytes that are moved into the blob store.
+        """
         status = self.status(upload_id)
         key = (self.name, upload_id)
-        hasher = self.hashers.take(key, status.size) if digest.algorithm == "sha256" else None
+        hasher = None
+        if digest.algorithm == "sha256":
+            hasher = self.hashers.take(key, status.size) or self.saved_state(upload_id, status.size)
         if hasher is None:
             hasher = self.rehash(upload_id, digest.algorithm)
         actual = f"{digest.algorithm}:{hasher.hexdigest()}"

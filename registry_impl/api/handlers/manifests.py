@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from registry_spec import urls
 from starlette.responses import Response
 
+from registry_impl.api.claims import claimed
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import etag_matches, format_etag
 from registry_impl.api.locations import absolute
-from registry_impl.digests import Digest
+from registry_impl.digests import Digest, digest_of
 from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid
 from registry_impl.references import parse_reference
 from registry_impl.storage.registry import Repository
@@ -43,30 +46,46 @@ async def head_manifest(name: str, reference: str) -> Response:
 
 
 async def put_manifest(name: str, reference: str) -> Response:
+    """Store and tag a manifest while holding its revision's claim and the tag's: a concurrent delete of
+    the same digest cannot unlink the revision between the link and the tag (no tag to nothing)."""
     ctx = current()
     ctx.state.registry.require_writable()
     parsed_ref = parse_reference(reference)
     body = await ctx.request.body()
     repo = ctx.state.registry.repository(name)
-    digest, parsed = repo.manifests.put(
-        body,
-        ctx.request.headers.get("content-type", ""),
-        tag=None if isinstance(parsed_ref, Digest) else parsed_ref,
-        digest=parsed_ref if isinstance(parsed_ref, Digest) else None,
-    )
-    headers = {"Location": absolute(ctx, urls.manifest(name, digest)), "Docker-Content-Digest": digest}
+    tag = None if isinstance(parsed_ref, Digest) else parsed_ref
+    digest = str(parsed_ref) if isinstance(parsed_ref, Digest) else digest_of(body)
+    async with claimed(ctx.state.registry.driver, name, ("manifests", digest), ("tags", tag)):
+        stored, parsed = repo.manifests.put(
+            body,
+            ctx.request.headers.get("content-type", ""),
+            tag=tag,
+            digest=parsed_ref if isinstance(parsed_ref, Digest) else None,
+        )
+    headers = {"Location": absolute(ctx, urls.manifest(name, stored)), "Docker-Content-Digest": stored}
     if parsed.subject is not None:
         headers["OCI-Subject"] = parsed.subject.digest
     return Response(status_code=201, headers=headers)
 
 
 async def delete_manifest(name: str, reference: str) -> Response:
+    """By tag: the tag, under its claim. By digest: under the revision's claim (no PUT can point a tag at
+    it meanwhile), each tag that points at it, under the tag's claim and only while it still does."""
     ctx = current()
     ctx.state.registry.require_delete()
     repo = ctx.state.registry.repository(name)
     parsed_ref = parse_reference(reference)
-    if isinstance(parsed_ref, Digest):
-        repo.manifests.delete(str(parsed_ref))
-    else:
-        repo.tags.untag(parsed_ref)
+    driver = ctx.state.registry.driver
+    if not isinstance(parsed_ref, Digest):
+        async with claimed(driver, name, ("tags", parsed_ref)):
+            repo.tags.untag(parsed_ref)
+        return Response(status_code=202)
+    digest = str(parsed_ref)
+    async with claimed(driver, name, ("manifests", digest)):
+        repo.manifests.get(digest)  # ManifestUnknown before touching any tag
+        for tag in repo.tags.pointing_at(digest):
+            async with claimed(driver, name, ("tags", tag)):
+                with contextlib.suppress(ManifestUnknown):
+                    repo.tags.untag(tag, only_if=digest)
+        repo.manifests.delete(digest)
     return Response(status_code=202)

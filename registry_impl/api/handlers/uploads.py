@@ -13,6 +13,7 @@ import anyio.to_thread
 from registry_spec import urls
 from starlette.responses import Response
 
+from registry_impl.api.claims import ClaimBusy, claimed
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import format_range, parse_content_range
 from registry_impl.api.locations import absolute, upload_location, verify_upload
@@ -28,6 +29,7 @@ from registry_impl.errors import (
 )
 from registry_impl.references import validate_name
 from registry_impl.storage.blobs import BlobInfo
+from registry_impl.storage.driver.claims import Claim, ClaimLost
 from registry_impl.storage.registry import Repository
 from registry_impl.storage.uploads import UploadStatus
 
@@ -76,25 +78,37 @@ def _chunk_bounds(ctx: RequestContext, name: str, status: UploadStatus) -> int |
     return expected
 
 
-async def _receive(ctx: RequestContext, repo: Repository, upload_id: str, expected: int | None) -> int:
+async def _receive(
+    ctx: RequestContext, repo: Repository, upload_id: str, expected: int | None, claim: Claim | None = None
+) -> int:
     """Append the request body to the upload; returns the bytes written.
 
-    A body whose length turns out to differ from the Content-Range it came with (known only once
-    its bytes are stored, when no Content-Length announced it) discards the whole session: the
-    upload cannot be rolled back to where the chunk began.
+    ``claim`` is the session's claim (None only for a session this request itself just opened): it is
+    renewed as the body arrives, and a lost claim stops the writing. A body whose length turns out to
+    differ from the Content-Range it came with (known only once its bytes are stored, when no
+    Content-Length announced it) discards the whole session: the upload cannot be rolled back to where
+    the chunk began.
     """
     writer = repo.uploads.writer(upload_id)
     before = writer.size
     remote = ctx.state.registry.driver.remote  # a remote driver's writes block: they run in a thread
+
+    def write(chunk: bytes) -> None:
+        if claim is not None:
+            claim.renew()
+        writer.write(chunk)
+
     try:
         async for chunk in ctx.request.stream():
             if chunk:
                 if remote:
-                    await anyio.to_thread.run_sync(writer.write, chunk)
+                    await anyio.to_thread.run_sync(write, chunk)
                 else:
-                    writer.write(chunk)
+                    write(chunk)
                 if expected is not None and writer.size - before > expected:
                     break
+    except ClaimLost as exc:
+        raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
         if remote:
             with anyio.CancelScope(shield=True):  # a client that went away still gets its bytes kept
@@ -167,23 +181,30 @@ async def patch_upload(name: str, uuid: str) -> Response:
     ctx.state.registry.require_writable()
     verify_upload(ctx, name, uuid)
     repo = ctx.state.registry.repository(name)
-    status = repo.uploads.status(uuid)
-    expected = _chunk_bounds(ctx, name, status)
-    await _receive(ctx, repo, uuid, expected)
-    return Response(status_code=202, headers=_session_headers(ctx, name, repo.uploads.status(uuid)))
+    repo.uploads.check_id(uuid)
+    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)) as (claim,):
+        status = repo.uploads.status(uuid)
+        expected = _chunk_bounds(ctx, name, status)
+        await _receive(ctx, repo, uuid, expected, claim)
+        return Response(status_code=202, headers=_session_headers(ctx, name, repo.uploads.status(uuid)))
 
 
 async def complete_upload(name: str, uuid: str) -> Response:
+    """The last chunk, verification and the blob's commit, all while this request holds the session: a
+    concurrent PATCH or PUT waits, then finds the session gone (404), so exactly one completion wins and
+    no writer still holds the bytes that become the blob."""
     ctx = current()
     ctx.state.registry.require_writable()
     verify_upload(ctx, name, uuid)
     digest = parse_digest(ctx.request.query_params.get("digest", ""))
     repo = ctx.state.registry.repository(name)
-    status = repo.uploads.status(uuid)
-    expected = _chunk_bounds(ctx, name, status)
-    await _receive(ctx, repo, uuid, expected)
-    info = repo.uploads.complete(uuid, digest)
-    repo.blobs.link(info.digest)
+    repo.uploads.check_id(uuid)
+    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)) as (claim,):
+        status = repo.uploads.status(uuid)
+        expected = _chunk_bounds(ctx, name, status)
+        await _receive(ctx, repo, uuid, expected, claim)
+        info = repo.uploads.complete(uuid, digest)
+        repo.blobs.link(info.digest)
     return _created(ctx, name, info)
 
 
@@ -191,5 +212,8 @@ async def cancel_upload(name: str, uuid: str) -> Response:
     ctx = current()
     ctx.state.registry.require_writable()
     verify_upload(ctx, name, uuid)
-    ctx.state.registry.repository(name).uploads.cancel(uuid)
+    uploads = ctx.state.registry.repository(name).uploads
+    uploads.check_id(uuid)
+    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)):
+        uploads.cancel(uuid)
     return Response(status_code=204, headers={"Content-Length": "0"})

@@ -1,0 +1,79 @@
+"""Holding storage claims from async handlers: wait for a busy claim without blocking the event loop.
+
+A request that needs something another request may hold (an upload session, a tag, a manifest revision)
+takes its claim here; while another holder has it, the request polls with growing pauses for up to
+``CLAIM_WAIT`` seconds and then gives up with 429 TOOMANYREQUESTS (``Retry-After: 1``). Claims are always
+released, even when the client goes away. Drivers whose calls block on the network are called in a thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
+
+import anyio
+import anyio.to_thread
+
+from registry_impl.errors import TooManyRequests
+from registry_impl.storage import paths
+from registry_impl.storage.driver.base import StorageDriver
+from registry_impl.storage.driver.claims import Claim
+
+__all__ = ["CLAIM_WAIT", "ClaimBusy", "claimed"]
+
+#: Seconds a request waits for a claim another request holds.
+CLAIM_WAIT = 5.0
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.002, 0.1
+T = TypeVar("T")
+
+
+class ClaimBusy(TooManyRequests):
+    """Another request held the claim for longer than a request waits."""
+
+    def __init__(self, kind: str, name: str, key: str) -> None:
+        super().__init__(
+            f"another request is using this {kind[:-1]}; retry",
+            detail={"name": name, kind[:-1]: key, "reason": "in use by another request"},
+        )
+        self.headers = {"Retry-After": "1"}
+
+
+async def _call(driver: StorageDriver, fn: Callable[[], T]) -> T:
+    return await anyio.to_thread.run_sync(fn) if driver.remote else fn()
+
+
+async def _take(driver: StorageDriver, kind: str, name: str, key: str, wait: float) -> Claim:
+    path = paths.claim_path(kind, name, key)
+    deadline, pause = time.monotonic() + wait, _FIRST_PAUSE
+    while True:
+        claim = await _call(driver, lambda: driver.try_claim(path))
+        if claim is not None:
+            return claim
+        if time.monotonic() >= deadline:
+            raise ClaimBusy(kind, name, key)
+        await anyio.sleep(pause)
+        pause = min(pause * 2, _LONGEST_PAUSE)
+
+
+@asynccontextmanager
+async def claimed(
+    driver: StorageDriver, name: str, *keys: tuple[str, str | None], wait: float = CLAIM_WAIT
+) -> AsyncIterator[list[Claim]]:
+    """Hold the claims ``(kind, key)`` of repository ``name`` in the order given (keys that are None are
+    skipped); callers take them in one global order (manifest before tag) so no two requests deadlock."""
+    async with AsyncExitStack() as stack:
+        held: list[Claim] = []
+        for kind, key in keys:
+            if key is None:
+                continue
+            claim = await _take(driver, kind, name, key, wait)
+            stack.push_async_callback(_release, driver, claim)
+            held.append(claim)
+        yield held
+
+
+async def _release(driver: StorageDriver, claim: Claim) -> None:
+    with anyio.CancelScope(shield=True):  # a client that went away must not leave the claim held
+        await _call(driver, claim.release)
