@@ -14,6 +14,7 @@ TAG_PATTERN = r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$"
 DIGEST_PATTERN = r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"
 REFERENCE_PATTERN = rf"(?:{TAG_PATTERN})|(?:{DIGEST_PATTERN})"
 UUID_PATTERN = r"^[a-zA-Z0-9._=-]+$"
+UUID_MAX_LENGTH = 128  # one storage path component; the registry issues 36-character uuid4s
 CONTENT_RANGE_PATTERN = r"^(?:bytes[ =])?[0-9]+-[0-9]+(?:/(?:[0-9]+|\*))?$"
 
 # --- path parameters ------------------------------------------------------------------------------
@@ -46,22 +47,40 @@ DIGEST = Param(
 UUID = Param(
     "uuid",
     "path",
-    "Identifier of the upload session, opaque to the client.",
+    "Identifier of the upload session, opaque to the client; at most 128 characters.",
     pattern=UUID_PATTERN,
+    max_length=UUID_MAX_LENGTH,
     example="d7b3b9e2-3b5f-4d5e-9a4b-3f6b1f0f2b1c",
     required=True,
 )
 
 # --- query parameters -----------------------------------------------------------------------------
-PAGE_N = Param("n", "query", "Maximum number of entries to return.", type="integer", minimum=0, example=100)
-LAST_TAG = Param("last", "query", "Return entries after this tag (exclusive).", example="v1.0")
+# Every query parameter below but ``artifactType`` takes one value: given twice, the request is
+# refused (400) with the code its description names, never resolved to the first or the last value.
+PAGE_N = Param(
+    "n",
+    "query",
+    "Maximum number of entries to return. Given twice: 400 `PAGINATION_NUMBER_INVALID`.",
+    type="integer",
+    minimum=0,
+    example=100,
+)
+LAST_TAG = Param(
+    "last",
+    "query",
+    "Return entries after this tag (exclusive). Given twice: 400 `PAGINATION_NUMBER_INVALID`.",
+    example="v1.0",
+)
 LAST_REPO = Param(
-    "last", "query", "Return entries after this repository name (exclusive).", example="library/a"
+    "last",
+    "query",
+    "Return entries after this repository name (exclusive). Given twice: 400 `PAGINATION_NUMBER_INVALID`.",
+    example="library/a",
 )
 DIGEST_QUERY = Param(
     "digest",
     "query",
-    "Digest of the uploaded blob.",
+    "Digest of the uploaded blob. Given twice: 400 `DIGEST_INVALID`.",
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
 )
@@ -76,7 +95,7 @@ DIGEST_QUERY_REQUIRED = Param(
 MOUNT = Param(
     "mount",
     "query",
-    "Digest of the blob to mount from another repository.",
+    "Digest of the blob to mount from another repository. Given twice: 400 `DIGEST_INVALID`.",
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
 )
@@ -85,8 +104,11 @@ MOUNT = Param(
 FROM = Param(
     "from",
     "query",
-    "Repository to mount the blob from; absent or empty, any repository of the registry. "
-    "A name that is not a valid repository name cannot be mounted from: an upload session is opened.",
+    "Repository to mount the blob from; the blob is looked for there only, and under access control the "
+    "client needs `pull` on it. Absent or empty: any repository of the registry when there is no access "
+    "control; with an `auth` scheme, an upload session is opened instead (nothing the client may not pull "
+    "is linked). A name that is not a valid repository name cannot be mounted from: an upload session is "
+    "opened. Given twice: 400 `NAME_INVALID`.",
     example="library/base",
 )
 ARTIFACT_TYPE = Param(

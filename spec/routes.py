@@ -427,8 +427,9 @@ UPLOAD_START = Route(
                 ),
                 Request(
                     "Mount Blob",
-                    "Link a blob that another repository has; without `from`, any repository of the registry. "
-                    "When the mount cannot be done an upload session is opened instead (202).",
+                    "Link a blob that the `from` repository has (the client needs `pull` on it under access "
+                    "control); without `from`, one from any repository of the registry, unless access control "
+                    "is configured. When the mount cannot be done an upload session is opened instead (202).",
                     query=(P.MOUNT, P.FROM),
                     successes=(BLOB_CREATED, UPLOAD_STARTED),
                     failures=UPLOAD_START_FAILURES,
