@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from registry_impl import server_options
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
@@ -64,8 +65,9 @@ def app_from_environment() -> ASGIApp:
     logging.getLogger("connexion").setLevel(logging.WARNING)  # it logs every unvalidated binary body at INFO
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
+    from registry_impl.api.limits import RequestLimits
 
-    return create_app(build_state(config), check_spec=False)
+    return RequestLimits(create_app(build_state(config), check_spec=False), config.http.limits)
 
 
 class ListenError(RuntimeError):
@@ -140,6 +142,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
             lifespan="on",
             log_level=config.log.level.replace("warn", "warning"),
             access_log=False,
+            **server_options.uvicorn_options(config.http),
             **_tls_uvicorn(config),
         )
         return
@@ -154,6 +157,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         workers=count,
         factory=True,
         log_access=False,
+        **server_options.granian_options(config.http),
         **_tls_granian(config),
     ).serve()
 

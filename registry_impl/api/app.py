@@ -20,6 +20,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.spec import OpenAPISpecification
 from registry_spec import errors as E
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp
 
@@ -27,6 +28,7 @@ from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
 from registry_impl.api.fastpath import FastReads
+from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
 from registry_impl.api.problems import classify
@@ -86,6 +88,10 @@ def _http_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse
     return _to_connexion(
         api_errors.envelope([(E.UNKNOWN, str(getattr(exc, "detail", "")), None)], status=status)
     )
+
+
+def _cut_short(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse:
+    return _to_connexion(body_cut_short())  # the body ended before its length, or timed out
 
 
 def _unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -164,6 +170,7 @@ def create_app(
     app.add_error_handler(HTTPException, _http_error)
     app.add_error_handler(404, _http_error)
     app.add_error_handler(405, _http_error)
+    app.add_error_handler(ClientDisconnect, _cut_short)
     app.add_error_handler(Exception, _unexpected)
     inner: ASGIApp = FastReads(app, state) if fast_reads and not validate_responses else app
     # Authentication wraps everything, the fast reads included; each request owns its extensions.

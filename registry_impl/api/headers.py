@@ -45,6 +45,19 @@ class RangeNotSatisfiable(RangeInvalid):
         return f"bytes */{self.size}"
 
 
+# --- Decimal numbers ------------------------------------------------------------------------------
+
+#: Larger than any byte position or count the registry deals in (2**63, Go's int64 overflow).
+HUGE = 1 << 63
+
+
+def _decimal(digits: str) -> int:
+    """An ASCII digit string as an int; ``HUGE`` when it would be larger (never Python's
+    4 300-digit conversion error, whatever a client sends)."""
+    significant = digits.lstrip("0")
+    return int(significant) if 0 < len(significant) <= 18 else HUGE if significant else 0
+
+
 # --- Range (blob GET) ---------------------------------------------------------------------------
 
 _BYTE_RANGE_RE = re.compile(r"bytes[ \t]*=[ \t]*(?:([0-9]+)[ \t]*-[ \t]*([0-9]*)|-[ \t]*([0-9]+))", re.I)
@@ -66,12 +79,12 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
         return None
     first, last, suffix = match.groups()
     if suffix is not None:
-        length = int(suffix)
+        length = _decimal(suffix)
         if length == 0 or size == 0:
             raise RangeNotSatisfiable(size, header)
         return max(0, size - length), size - 1
-    start = int(first)
-    end = int(last) if last else None
+    start = _decimal(first)
+    end = _decimal(last) if last else None
     if end is not None and end < start:
         return None
     if start >= size:
@@ -102,11 +115,11 @@ def parse_content_range(header: str | None) -> tuple[int, int] | None:
     match = _CONTENT_RANGE_RE.fullmatch(header.strip())
     if match is None:
         raise RangeInvalid("malformed Content-Range", detail={"content_range": header})
-    start, end = int(match[1]), int(match[2])
+    start, end = _decimal(match[1]), _decimal(match[2])
     if end < start:
         raise RangeInvalid("Content-Range ends before it starts", detail={"content_range": header})
     total = match[3]
-    if total is not None and total != "*" and end >= int(total):
+    if total is not None and total != "*" and end >= _decimal(total):
         raise RangeInvalid("Content-Range exceeds its total length", detail={"content_range": header})
     return start, end
 
@@ -140,7 +153,7 @@ def parse_pagination(n: str | None, last: str | None, max_n: int) -> tuple[int |
     if n is not None and n != "":
         if not _DIGITS_RE.fullmatch(n):
             raise PaginationNumberInvalid("n must be a non-negative integer", detail={"n": n})
-        count = min(int(n), max_n)
+        count = min(_decimal(n), max_n)
     return count, (last or None)
 
 

@@ -7,11 +7,13 @@ descriptor declares them, then falling back on the operation.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from registry_spec import errors as E
 from registry_spec.model import ErrorCode
+from registry_spec.params import UUID_MAX_LENGTH, UUID_PATTERN
 
 from registry_impl import errors as D
 from registry_impl.api.headers import parse_content_range
@@ -25,8 +27,8 @@ def _pagination(value: str) -> None:
 
 
 def _upload_id(value: str) -> None:
-    if not value or any(not (c.isalnum() or c in "-_.=") for c in value):
-        raise D.BlobUploadInvalid("invalid upload id", detail={"uuid": value})
+    if len(value) > UUID_MAX_LENGTH or not re.fullmatch(UUID_PATTERN, value):
+        raise D.BlobUploadInvalid("invalid upload id", detail={"uuid": value[:UUID_MAX_LENGTH]})
 
 
 def _content_range(value: str) -> None:

@@ -20,8 +20,10 @@ __all__ = [
     "DeleteConfig",
     "EventsConfig",
     "FilesystemConfig",
+    "H2CConfig",
     "HTTP2Config",
     "HTTPConfig",
+    "HTTPLimitsConfig",
     "LogConfig",
     "MaintenanceConfig",
     "NotificationsConfig",
@@ -168,6 +170,32 @@ class HTTP2Config:
 
 
 @dataclass(frozen=True)
+class H2CConfig:
+    """``http.h2c``: HTTP/2 over cleartext (prior knowledge or ``Upgrade: h2c``); off, as in distribution."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class HTTPLimitsConfig:
+    """``http.limits`` (this project's keys: distribution leaves these to Go's ``net/http``).
+
+    Sizes are bytes, counts are per request, ``maxconnections`` is per worker process. ``headertimeout``
+    bounds the wait for a whole request head (from the connection's start or the previous answer),
+    ``idletimeout`` a keep-alive connection with no request in flight, ``bodytimeout`` the wait for
+    the next piece of a request body (not the whole body: uploads may take hours).
+    """
+
+    maxheaderbytes: int = 65536
+    maxheaders: int = 100
+    maxrequestline: int = 8192
+    maxconnections: int = 1000
+    headertimeout: timedelta = timedelta(seconds=10)
+    idletimeout: timedelta = timedelta(seconds=15)
+    bodytimeout: timedelta = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
 class HTTPConfig:
     """``http``. ``addr`` is ``HOST:PORT`` for tcp, a socket path for unix (``net``).
 
@@ -187,6 +215,8 @@ class HTTPConfig:
     tls: TLSConfig = field(default_factory=TLSConfig)
     debug: DebugConfig = field(default_factory=DebugConfig)
     http2: HTTP2Config = field(default_factory=HTTP2Config)
+    h2c: H2CConfig = field(default_factory=H2CConfig)
+    limits: HTTPLimitsConfig = field(default_factory=HTTPLimitsConfig)
     effective_secret: str = field(default="", compare=False, repr=False)
 
     @property

@@ -119,6 +119,17 @@ _HTTP = Struct(
         "debug": Struct({"addr": STR, "prometheus": Struct({"enabled": BOOL, "path": STR})}),
         "http2": Struct({"disabled": BOOL}),
         "h2c": Struct({"enabled": BOOL}),
+        "limits": Struct(  # this project's own subsection
+            {
+                "maxheaderbytes": INT,
+                "maxheaders": INT,
+                "maxrequestline": INT,
+                "maxconnections": INT,
+                "headertimeout": DURATION,
+                "idletimeout": DURATION,
+                "bodytimeout": DURATION,
+            }
+        ),
     }
 )
 

@@ -8,14 +8,17 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from .duration import format_duration
 from .errors import ConfigError
 from .model import (
     AccessLogConfig,
     CatalogConfig,
     DebugConfig,
     EventsConfig,
+    H2CConfig,
     HTTP2Config,
     HTTPConfig,
+    HTTPLimitsConfig,
     LogConfig,
     NotificationsConfig,
     PrometheusConfig,
@@ -135,6 +138,8 @@ def build_http(http: Mapping[str, Any]) -> HTTPConfig:
             ),
         ),
         http2=HTTP2Config(http.get("http2", {}).get("disabled", False)),
+        h2c=H2CConfig(http.get("h2c", {}).get("enabled", False)),
+        limits=_limits(http.get("limits", {})),
         effective_secret=secret or generate_http_secret(),
     )
 
@@ -150,6 +155,30 @@ def _non_negative(value: timedelta, key: str) -> timedelta:
     if value < timedelta(0):
         raise ConfigError(key, "must not be negative")
     return value
+
+
+_LIMIT_SIZES = ("maxheaderbytes", "maxheaders", "maxrequestline", "maxconnections")
+_LIMIT_TIMEOUTS = ("headertimeout", "idletimeout", "bodytimeout")
+_SHORTEST_TIMEOUT = timedelta(milliseconds=1)
+
+
+def _limits(limits: Mapping[str, Any]) -> HTTPLimitsConfig:
+    """``http.limits``: every size a positive integer, every timeout at least a millisecond."""
+    values: dict[str, Any] = {}
+    for name in _LIMIT_SIZES:
+        value = limits.get(name, getattr(HTTPLimitsConfig, name))
+        if value <= 0:
+            raise ConfigError(f"http.limits.{name}", f"must be a positive integer, got {value}")
+        values[name] = value
+    for name in _LIMIT_TIMEOUTS:
+        value = limits.get(name, getattr(HTTPLimitsConfig, name))
+        if value < _SHORTEST_TIMEOUT:
+            raise ConfigError(
+                f"http.limits.{name}",
+                f"must be at least 1ms, got {format_duration(value)} (a bare number is nanoseconds: write 10s)",
+            )
+        values[name] = value
+    return HTTPLimitsConfig(**values)
 
 
 def _tls(tls: Mapping[str, Any]) -> TLSConfig:
