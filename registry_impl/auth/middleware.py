@@ -2,10 +2,10 @@
 
 It wraps the whole application — the fast read path included — so nothing under ``/v2/`` is
 answered before the controller agreed. Before anything else it parses the query once
-(``registry_impl.api.query``), with or without access control: a repeated single-valued parameter is
-a 400 here, so neither authorization nor a handler can see one of two values. The access records come from ``registry_impl.auth.scopes``;
-a refusal is rendered by the one envelope writer: 401 UNAUTHORIZED with the controller's
-``WWW-Authenticate`` challenge, or 403 DENIED. A controller that fails (an unreadable htpasswd file,
+(``registry_impl.api.query``), with or without access control: a repeated single-valued parameter
+is a 400 here, so neither authorization nor a handler can see one of two values. The access records
+come from ``registry_impl.auth.scopes``; a refusal is rendered by the one envelope writer: 401
+UNAUTHORIZED with the controller's ``WWW-Authenticate`` challenge, or 403 DENIED. A controller that fails (an unreadable htpasswd file,
 say) gets distribution's answer: 400 with no body, and the cause in the log.
 
 The controller is read from the application state on each request (``AppState.access``; None: no
