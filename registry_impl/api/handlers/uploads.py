@@ -196,7 +196,7 @@ async def complete_upload(name: str, uuid: str) -> Response:
     ctx = current()
     ctx.state.registry.require_writable()
     verify_upload(ctx, name, uuid)
-    digest = parse_digest(ctx.request.query_params.get("digest", ""))
+    digest = parse_digest(query_of(ctx.request.scope).get("digest", ""))
     repo = ctx.state.registry.repository(name)
     repo.uploads.check_id(uuid)
     async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)) as (claim,):

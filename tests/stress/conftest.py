@@ -1,0 +1,35 @@
+"""Real server processes for the stress tier, in every configuration the README offers.
+
+``server`` is one process per configuration for the whole session: granian with one worker (the default),
+granian with two, uvicorn with one. Tests use repository names of their own. In CI (``CI=true``) a missing
+``registry`` script fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from testkit.processes import Server, ours_command, start_ours
+
+CONFIGURATIONS = {"granian-1": ("granian", 1), "granian-2": ("granian", 2), "uvicorn-1": ("uvicorn", 1)}
+
+
+def require_ours() -> None:
+    if ours_command() is None:
+        message = "the `registry` console script is not installed (pip install -e .)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session", params=sorted(CONFIGURATIONS))
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_ours()
+    kind, workers = CONFIGURATIONS[request.param]
+    started = start_ours(tmp_path_factory.mktemp(f"stress-{request.param}"), server=kind, workers=workers)
+    try:
+        yield started
+    finally:
+        started.stop()
