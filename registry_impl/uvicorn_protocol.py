@@ -94,6 +94,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if not self.in_head:
             super().data_received(data)
             return
+        self._arm_head_timer()  # the parser skips blank lines without beginning a message
         room = self.head_budget - self.head_bytes
         head, rest = data[:room], data[room:]
         self.head_bytes += len(head)
@@ -117,10 +118,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.in_head = True
         self.header_count = self.header_bytes = 0
-        if self.head_timer is None:
-            self.head_timer = self.loop.call_later(
-                self.limits.headertimeout.total_seconds(), self._head_timed_out
-            )
+        self._arm_head_timer()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -177,6 +175,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.in_head and not self.transport.is_closing():
             self._write_refusal(
                 _Refused(408, "request head not received in time", "http.limits.headertimeout", None)
+            )
+
+    def _arm_head_timer(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(
+                self.limits.headertimeout.total_seconds(), self._head_timed_out
             )
 
     def _cancel_head_timer(self) -> None:

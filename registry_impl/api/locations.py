@@ -39,7 +39,9 @@ def verify_upload(ctx: RequestContext, name: str, upload_id: str) -> None:
     token = ctx.request.query_params.get(STATE_PARAM)
     if token is None:
         return
-    if not hmac.compare_digest(token, sign_upload(ctx.state.secret, name, upload_id)):
+    expected = sign_upload(ctx.state.secret, name, upload_id).encode()
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, then a 500).
+    if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):
         raise BlobUploadInvalid(
             "upload state token does not verify (is http.secret shared by every replica?)",
             detail={"uuid": upload_id},

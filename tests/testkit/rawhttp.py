@@ -48,7 +48,9 @@ class RawResponse:
     def describe(self) -> str:
         """One line for assertion messages."""
         if self.status is None:
-            what = "timed out" if self.timed_out else "closed without an answer" if self.closed else "no answer"
+            what = (
+                "timed out" if self.timed_out else "closed without an answer" if self.closed else "no answer"
+            )
             return f"{what} after {self.elapsed:.2f}s ({self.raw[:80]!r})"
         return f"{self.status} {self.reason} after {self.elapsed:.2f}s: {self.body[:300]!r}"
 
@@ -139,6 +141,8 @@ def _parse(data: bytes, out: RawResponse, head: bool) -> bool:
     parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
         return False
+    if parts[1].startswith("1") and parts[1] != "101":
+        return _parse(data[end + 4 :], out, head)  # an interim answer (100 Continue): the real one follows
     out.status, out.reason = int(parts[1]), parts[2] if len(parts) > 2 else ""
     out.headers = [(k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:])]
     rest = data[end + 4 :]
