@@ -33,3 +33,17 @@ def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield started
     finally:
         started.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-rounds",
+        type=int,
+        default=int(os.environ.get("STRESS_CRASH_ROUNDS", "3")),
+        help="kill -9 rounds per storage in tests/stress/test_crash.py (CI: 3; the issue's bar: 20)",
+    )
+
+
+@pytest.fixture
+def crash_rounds(request: pytest.FixtureRequest) -> int:
+    return int(request.config.getoption("--crash-rounds"))
