@@ -212,7 +212,10 @@ MANIFEST = Route(
     "manifest",
     "/v2/{name}/manifests/{reference}",
     "Manifest",
-    "Create, update, delete and retrieve manifests by tag or digest.",
+    "Create, update, delete and retrieve manifests by tag or digest. Writes to one tag, and a PUT and a "
+    "DELETE of one digest, take turns: a request waits for the one before it (up to 5 s, then 429 "
+    "TOOMANYREQUESTS with Retry-After), so a tag never points at a revision a concurrent delete removed, "
+    "and a delete by digest never removes a tag that was moved meanwhile.",
     path_params=(P.NAME, P.REFERENCE),
     methods=(
         read_method(
@@ -464,7 +467,10 @@ UPLOAD_SESSION = Route(
     "blob-upload-chunk",
     "/v2/{name}/blobs/uploads/{uuid}",
     "Blob Upload",
-    "Interact with a blob upload session: status, data, completion and cancellation.",
+    "Interact with a blob upload session: status, data, completion and cancellation. A session takes one "
+    "PATCH, PUT or DELETE at a time, across workers and replicas (the storage holds the claim): another "
+    "waits up to 5 s for it, then answers 429 TOOMANYREQUESTS with Retry-After. Of two completions exactly "
+    "one wins; the other finds the session gone (404 BLOB_UPLOAD_UNKNOWN).",
     path_params=(P.NAME, P.UUID),
     methods=(
         read_method(
