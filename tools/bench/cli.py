@@ -35,7 +35,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--rounds", type=int, help="A/B rounds (default: 3; --quick 2; --smoke 1)")
     parser.add_argument("--server", choices=["granian", "uvicorn"], default="granian", help="our ASGI server")
-    parser.add_argument("--workers", type=int, default=1, help="our worker processes (default 1, as registry serve)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="our worker processes (default 1, as registry serve)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every sample as JSON to PATH")
     parser.add_argument(
         "--workdir", type=Path, help="where the temporary directory goes (default: /dev/shm when it has room)"

@@ -122,9 +122,15 @@ def wrk(
 
 
 def hey(
-    url: str, *, method: str, connections: int, seconds: float, headers: Mapping[str, str] | None = None
+    url: str,
+    *,
+    method: str,
+    connections: int,
+    seconds: float,
+    headers: Mapping[str, str] | None = None,
+    body: Path | None = None,
 ) -> LoadResult:
-    """``hey -m METHOD -c N -z S``: for HEAD, which wrk cannot drive."""
+    """``hey -m METHOD -c N -z S``: for HEAD, which wrk cannot drive, and PUT with ``body`` (``-D``)."""
     argv = [
         "hey",
         "-m",
@@ -134,6 +140,7 @@ def hey(
         "-z",
         f"{max(1, round(seconds))}s",
         *_header_args("-H", headers or {}),
+        *(["-D", str(body)] if body is not None else []),
         url,
     ]
     return parse_hey(_run(argv, seconds + 60))

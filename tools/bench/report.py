@@ -46,6 +46,7 @@ SPECS: list[Spec] = [
     Spec("pull-nginx", "blob pull (baseline: nginx sendfile of the same file, the limit line)", "MiB/s"),
     *_request_specs("manifest-get", "manifest GET by tag (wrk)"),
     *_request_specs("manifest-head", "manifest HEAD by tag (hey)"),
+    *_request_specs("manifest-put", "manifest PUT by one tag (hey, list connections)"),
     *_request_specs("tags", "tags list"),
     *_request_specs("catalog", "catalog page"),
     Spec("rss-idle", "server RSS, idle (process tree)", "MiB", False),
@@ -154,6 +155,7 @@ def ratios(results: Results) -> dict[str, float | None]:
         "pull-nginx",
         "manifest-get",
         "manifest-head",
+        "manifest-put",
         "tags",
         "catalog",
     )
@@ -180,7 +182,10 @@ def ratios_line(results: Results) -> str:
         f"push-single {ratio('push-single')}",
         f"push-chunked {ratio('push-chunked')}",
         f"pull {ratio('pull')} ({f'{nginx:.2f}' if nginx is not None else 'n/a'} of nginx)",
-        *(f"{key} {ratio(key)}" for key in ("manifest-get", "manifest-head", "tags", "catalog")),
+        *(
+            f"{key} {ratio(key)}"
+            for key in ("manifest-get", "manifest-head", "manifest-put", "tags", "catalog")
+        ),
         f"rss-push {absolute('rss-push', '{:.0f}MiB')}",
         f"rss-pull {absolute('rss-pull', '{:.0f}MiB')}",
         f"pss-push {absolute('pss-push', '{:.0f}MiB')}",

@@ -115,15 +115,20 @@ def pull_nginx(bench: Bench) -> dict[str, float]:
 
 
 def _load(
-    target: Target, path: str, method: str, connections: int, seconds: float
+    target: Target, path: str, method: str, connections: int, seconds: float, body: Path | None = None
 ) -> tuple[loads.LoadResult, float]:
-    """One wrk (GET) or hey (HEAD) run, and the server tree's CPU-seconds over it; non-2xx answers fail it.
-
-    Afterwards the server is left to work off what is still queued before anything else is measured.
+    """One wrk (GET) or hey (HEAD, PUT of ``body``) run, and the server tree's CPU-seconds over it; non-2xx
+    answers fail it. Afterwards the server is left to work off what is still queued before anything else
+    is measured.
     """
     url, pid = target.process.url + path, target.process.pid
     before = servers.tree_cpu(pid)
-    if method == "HEAD":
+    if method == "PUT":
+        headers = {"Content-Type": OCI_MANIFEST}
+        result = loads.hey(
+            url, method="PUT", connections=connections, seconds=seconds, headers=headers, body=body
+        )
+    elif method == "HEAD":
         result = loads.hey(url, method="HEAD", connections=connections, seconds=seconds, headers=ACCEPT)
     else:
         result = loads.wrk(url, connections=connections, seconds=seconds, headers=ACCEPT)
@@ -139,7 +144,7 @@ def _load(
 def _shape(bench: Bench, key: str, warm_up: bool = False) -> tuple[int, float]:
     """Connections and seconds of a load run: manifests at full concurrency, list pages at a few."""
     profile = bench.profile
-    manifest = key.startswith("manifest")
+    manifest = key in ("manifest-get", "manifest-head")  # writes and list pages run at a few connections
     connections = profile.connections if manifest else profile.list_connections
     if warm_up:
         return connections, profile.warmup_seconds
@@ -148,7 +153,11 @@ def _shape(bench: Bench, key: str, warm_up: bool = False) -> tuple[int, float]:
 
 def _requests(key: str, path: Callable[[Bench], str], method: str) -> Measure:
     def measure(bench: Bench, target: Target) -> dict[str, float]:
-        result, cpu = _load(target, path(bench), method, *_shape(bench, key))
+        body = None
+        if method == "PUT":  # the pushed image's manifest, tagged again and again (each PUT writes the tag)
+            body = bench.workdir / "manifest-put.json"
+            body.write_bytes(bench.image.manifest)
+        result, cpu = _load(target, path(bench), method, *_shape(bench, key), body=body)
         if result.errors:  # timeouts under overload: the numbers stand, flagged
             problem = f"{result.errors} socket errors or timeouts beside {result.requests} answers"
             bench.results.fail(key, target.side, problem)
@@ -166,6 +175,10 @@ def manifest_path(bench: Bench) -> str:
     return f"/v2/{IMAGE_REPO}/manifests/latest"
 
 
+def manifest_put_path(bench: Bench) -> str:
+    return f"/v2/{IMAGE_REPO}/manifests/put"
+
+
 def tags_path(bench: Bench) -> str:
     return f"/v2/{TAGS_REPO}/tags/list"
 
@@ -177,6 +190,7 @@ def catalog_path(bench: Bench) -> str:
 REQUESTS: list[tuple[str, Callable[[Bench], str], str]] = [
     ("manifest-get", manifest_path, "GET"),
     ("manifest-head", manifest_path, "HEAD"),
+    ("manifest-put", manifest_put_path, "PUT"),
     ("tags", tags_path, "GET"),
     ("catalog", catalog_path, "GET"),
 ]
