@@ -143,3 +143,71 @@ def test_patch_still_writing_while_the_upload_completes(server: Server) -> None:
         r = http.post("/v2/races3/b/blobs/uploads/", params={"digest": sha256(x)}, content=x, headers=OCTETS)
         assert r.status_code == 201
         assert http.get(f"/v2/races3/b/blobs/{sha256(x)}").content == x
+
+
+def _image(http: httpx.Client, name: str, seed: bytes) -> tuple[bytes, str]:
+    """A pushed config and layer, and a manifest naming them (not pushed)."""
+    layer, config = seed * 64, b'{"seed":"%s"}' % seed.hex().encode()
+    for data in (layer, config):
+        r = http.post(
+            f"/v2/{name}/blobs/uploads/", params={"digest": sha256(data)}, content=data, headers=OCTETS
+        )
+        assert r.status_code == 201, r.text
+    body = (
+        b'{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json",'
+        b'"digest":"%s","size":%d},"layers":[{"mediaType":"application/octet-stream","digest":"%s","size":%d}]}'
+        % (OCI_MANIFEST.encode(), sha256(config).encode(), len(config), sha256(layer).encode(), len(layer))
+    )
+    return body, sha256(body)
+
+
+def test_delete_by_digest_against_tag_writes(server: Server) -> None:
+    """DELETE A by digest while one client moves tag t from A to B and another points u at A: the move is
+    never undone (t ends at B), and u never points at a revision the delete removed (torn)."""
+    rounds = 40
+    with httpx.Client(base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=8)) as http:
+        for round_ in range(rounds):
+            name = f"races4/r{round_}"
+            a, digest_a = _image(http, name, b"a%d" % round_)
+            b, digest_b = _image(http, name, b"b%d" % round_)
+            for ref, body in (("t", a), (digest_b, b)):
+                r = http.put(
+                    f"/v2/{name}/manifests/{ref}", content=body, headers={"Content-Type": OCI_MANIFEST}
+                )
+                assert r.status_code == 201, r.text
+            barrier = threading.Barrier(3)
+
+            def run(
+                method: str,
+                ref: str,
+                body: bytes | None,
+                barrier: threading.Barrier = barrier,
+                name: str = name,
+            ) -> int:
+                barrier.wait()
+                headers = {"Content-Type": OCI_MANIFEST} if body is not None else {}
+                url = f"/v2/{name}/manifests/{ref}"
+                return http.request(method, url, content=body, headers=headers).status_code
+
+            with ThreadPoolExecutor(3) as pool:
+                deleted = pool.submit(run, "DELETE", digest_a, None)
+                moved = pool.submit(run, "PUT", "t", b)
+                pointed = pool.submit(run, "PUT", "u", a)
+                statuses = (deleted.result(), moved.result(), pointed.result())
+            assert statuses[0] in (202, 404) and statuses[1:] == (201, 201), statuses
+            t = http.get(f"/v2/{name}/manifests/t", headers={"Accept": OCI_MANIFEST})
+            assert t.status_code == 200 and t.headers["docker-content-digest"] == digest_b, (
+                f"round {round_}: the acknowledged move of t to B was undone ({t.status_code})"
+            )
+            u = http.get(f"/v2/{name}/manifests/u", headers={"Accept": OCI_MANIFEST})
+            if u.status_code == 200:
+                revision = http.get(f"/v2/{name}/manifests/{digest_a}", headers={"Accept": OCI_MANIFEST})
+                assert revision.status_code == 200, f"round {round_}: u points at A, whose revision is gone"
+            listed = set(http.get(f"/v2/{name}/tags/list").json().get("tags") or [])
+            resolving = {
+                tag
+                for tag in ("t", "u")
+                if http.get(f"/v2/{name}/manifests/{tag}", headers={"Accept": OCI_MANIFEST}).status_code
+                == 200
+            }
+            assert listed == resolving, (listed, resolving)
