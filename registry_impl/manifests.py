@@ -1,8 +1,10 @@
-"""Parse and validate manifest bytes (sans-I/O): media type, schema, references and subject."""
+"""Parse and validate manifest bytes (sans-I/O): size and shape bounds, media type, schema, references and
+subject."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -15,6 +17,11 @@ from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, ManifestInvalid
 
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+#: Most descriptors a manifest may hold: JSON objects with a ``digest`` member, wherever they are.
+MAX_DESCRIPTORS = 10_000
+#: Deepest nesting of JSON objects and arrays (a manifest needs 4: root, layers, descriptor, annotations).
+MAX_DEPTH = 32
+_DIGEST_KEY = re.compile(rb'"digest"\s*:')
 GENERIC_CONTENT_TYPES = frozenset({"", "application/json", "application/octet-stream", "text/plain"})
 
 
@@ -86,16 +93,77 @@ def _descriptor(raw: Any, where: str) -> Descriptor:
     )
 
 
-def parse_manifest(content: bytes, content_type: str) -> ParsedManifest:
-    """Validate ``content`` as a manifest; raise ManifestInvalid (or ManifestTooLarge) when it is not one."""
+def _too_many(count: int | None) -> ManifestInvalid:
+    detail: dict[str, object] = {"limit": MAX_DESCRIPTORS}
+    if count is not None:
+        detail["descriptors"] = count
+    return ManifestInvalid("manifest has too many descriptors", detail=detail)
+
+
+def precheck_descriptors(content: bytes) -> None:
+    """Refuse, before any parsing, a body with more ``"digest":`` members than ``MAX_DESCRIPTORS``.
+
+    C-speed scans (~3 ms for 4 MiB), so a crafted body is refused without being parsed. A body that
+    passes may still be over the cap (escaped member names): ``check_bounds`` counts exactly after parsing.
+    """
+    if content.count(b'"digest"') > MAX_DESCRIPTORS:
+        count = len(_DIGEST_KEY.findall(content))
+        if count > MAX_DESCRIPTORS:
+            raise _too_many(count)
+
+
+def check_bounds(document: object) -> None:
+    """ManifestInvalid when the parsed document holds more than ``MAX_DESCRIPTORS`` objects with a
+    ``digest`` or nests deeper than ``MAX_DEPTH``; stops at the first excess (iterative, no recursion)."""
+    count = 0
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ManifestInvalid("manifest nests too deeply", detail={"limit": MAX_DEPTH})
+        if isinstance(value, dict):
+            if "digest" in value:
+                count += 1
+                if count > MAX_DESCRIPTORS:
+                    raise _too_many(None)
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def load_bounded(content: bytes) -> Any:
+    """``content`` as UTF-8 JSON within the size, descriptor and depth bounds (ManifestInvalid otherwise)."""
     if len(content) > MAX_MANIFEST_SIZE:
         raise ManifestTooLarge(
             "manifest too large", detail={"size": len(content), "limit": MAX_MANIFEST_SIZE}
         )
+    precheck_descriptors(content)
     try:
-        document = json.loads(content)
-    except (ValueError, RecursionError) as exc:
-        raise ManifestInvalid("manifest is not valid JSON", detail={"reason": str(exc)}) from exc
+        document = json.loads(content.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError; deep nesting recurses
+        raise ManifestInvalid(
+            "manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)[:200]}
+        ) from exc
+    check_bounds(document)
+    return document
+
+
+def parse_manifest(content: bytes, content_type: str, *, bounded: bool = True) -> ParsedManifest:
+    """Validate ``content`` as a manifest; raise ManifestInvalid (or ManifestTooLarge) when it is not one.
+
+    The bounds (size, descriptors, depth) are checked before the schema; ``bounded=False`` reads a stored
+    manifest as it is (one another registry wrote may exceed them).
+    """
+    if bounded:
+        document = load_bounded(content)
+    else:
+        try:
+            document = json.loads(content)
+        except (ValueError, RecursionError) as exc:
+            raise ManifestInvalid("manifest is not valid JSON", detail={"reason": str(exc)}) from exc
     if not isinstance(document, dict):
         raise ManifestInvalid("manifest must be a JSON object")
     media_type = detect_media_type(document, content_type)

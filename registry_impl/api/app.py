@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -13,11 +14,13 @@ from typing import Any
 import connexion
 import registry_generated
 import yaml
-from connexion.exceptions import ProblemException
+from connexion.datastructures import MediaTypeDict
+from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.spec import OpenAPISpecification
+from connexion.validators import FormDataValidator, JSONRequestBodyValidator, MultiPartFormDataValidator
 from registry_spec import errors as E
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -31,6 +34,7 @@ from registry_impl.api.fastpath import FastReads
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
+from registry_impl.api.offload import Offload
 from registry_impl.api.problems import classify
 from registry_impl.auth.middleware import AuthMiddleware
 
@@ -98,6 +102,42 @@ def _unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse
     return _to_connexion(api_errors.unknown_error(exc, uuid.uuid4().hex))
 
 
+def _body_validators(offload: Offload) -> dict[str, Any]:
+    """connexion's request body validators, with JSON bodies parsed and schema-checked through ``offload``
+    (a worker thread for large ones: a manifest's validation costs ~45 µs per descriptor)."""
+
+    class OffloadedJSONBody(JSONRequestBodyValidator):  # type: ignore[misc]
+        async def _parse(self, stream: AsyncIterator[bytes], scope: Any) -> Any:
+            raw = b"".join([chunk async for chunk in stream])
+            return await offload.sized(len(raw), self._load_and_validate, raw)
+
+        def _load_and_validate(self, raw: bytes) -> Any:
+            text = raw.decode(self._encoding)
+            if not text:
+                return None
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise BadRequestProblem(detail=str(exc)) from exc
+            JSONRequestBodyValidator._validate(self, body)
+            return body
+
+        def _validate(self, body: Any) -> dict[str, Any] | None:
+            if body is None:  # an empty body: refused unless nullable, as connexion does
+                return JSONRequestBodyValidator._validate(self, body)  # type: ignore[no-any-return]
+            return None  # validated while parsing
+
+    return {
+        "body": MediaTypeDict(
+            {
+                "*/*json": OffloadedJSONBody,
+                "application/x-www-form-urlencoded": FormDataValidator,
+                "multipart/form-data": MultiPartFormDataValidator,
+            }
+        )
+    }
+
+
 def load_specification() -> dict[str, Any]:
     """generated/openapi.yaml as the framework reads it.
 
@@ -155,13 +195,14 @@ def create_app(
         __name__,
         lifespan=_lifespan(state),
         swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+        validator_map=_body_validators(state.offload),
     )
     with _spec_checked(check_spec):
         app.add_api(load_specification(), validate_responses=validate_responses, strict_validation=False)
     app.add_middleware(ContextMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, state=state)
     app.add_middleware(RoutedScopeMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(WriteGate, position=MiddlewarePosition.BEFORE_VALIDATION, state=state)
-    app.add_middleware(ManifestSizeLimit, position=MiddlewarePosition.BEFORE_VALIDATION)
+    app.add_middleware(ManifestSizeLimit, position=MiddlewarePosition.BEFORE_VALIDATION, state=state)
     app.add_middleware(
         HeadersMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, extra=state.extra_headers
     )

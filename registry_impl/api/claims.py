@@ -3,19 +3,20 @@
 A request that needs something another request may hold (an upload session, a tag, a manifest revision)
 takes its claim here; while another holder has it, the request polls with growing pauses for up to
 ``CLAIM_WAIT`` seconds and then gives up with 429 TOOMANYREQUESTS (``Retry-After: 1``). Claims are always
-released, even when the client goes away. Drivers whose calls block on the network are called in a thread.
+released, even when the client goes away. Claim calls go through the request's ``Offload`` (a thread on
+remote storage).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import TypeVar
 
 import anyio
-import anyio.to_thread
 
+from registry_impl.api.context import AppState
+from registry_impl.api.offload import Offload
 from registry_impl.errors import TooManyRequests
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
@@ -26,7 +27,6 @@ __all__ = ["CLAIM_WAIT", "ClaimBusy", "claimed"]
 #: Seconds a request waits for a claim another request holds.
 CLAIM_WAIT = 5.0
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.002, 0.1
-T = TypeVar("T")
 
 
 class ClaimBusy(TooManyRequests):
@@ -40,15 +40,13 @@ class ClaimBusy(TooManyRequests):
         self.headers = {"Retry-After": "1"}
 
 
-async def _call(driver: StorageDriver, fn: Callable[[], T]) -> T:
-    return await anyio.to_thread.run_sync(fn) if driver.remote else fn()
-
-
-async def _take(driver: StorageDriver, kind: str, name: str, key: str, wait: float) -> Claim:
+async def _take(
+    offload: Offload, driver: StorageDriver, kind: str, name: str, key: str, wait: float
+) -> Claim:
     path = paths.claim_path(kind, name, key)
     deadline, pause = time.monotonic() + wait, _FIRST_PAUSE
     while True:
-        claim = await _call(driver, lambda: driver.try_claim(path))
+        claim = await offload.storage(driver.try_claim, path)
         if claim is not None:
             return claim
         if time.monotonic() >= deadline:
@@ -59,21 +57,21 @@ async def _take(driver: StorageDriver, kind: str, name: str, key: str, wait: flo
 
 @asynccontextmanager
 async def claimed(
-    driver: StorageDriver, name: str, *keys: tuple[str, str | None], wait: float = CLAIM_WAIT
+    state: AppState, name: str, *keys: tuple[str, str | None], wait: float = CLAIM_WAIT
 ) -> AsyncIterator[list[Claim]]:
     """Hold the claims ``(kind, key)`` of repository ``name`` in the order given (keys that are None are
     skipped); callers take them in one global order (manifest before tag) so no two requests deadlock."""
+    offload, driver = state.offload, state.registry.driver
     async with AsyncExitStack() as stack:
         held: list[Claim] = []
         for kind, key in keys:
             if key is None:
                 continue
-            claim = await _take(driver, kind, name, key, wait)
-            stack.push_async_callback(_release, driver, claim)
+            claim = await _take(offload, driver, kind, name, key, wait)
+            stack.push_async_callback(_release, offload, claim)
             held.append(claim)
         yield held
 
 
-async def _release(driver: StorageDriver, claim: Claim) -> None:
-    with anyio.CancelScope(shield=True):  # a client that went away must not leave the claim held
-        await _call(driver, claim.release)
+async def _release(offload: Offload, claim: Claim) -> None:
+    await offload.shielded(claim.release)  # a client that went away must not leave the claim held

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from registry_impl.api.offload import Offload
 from registry_impl.storage.registry import Registry
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ class AppState:
     purge: PurgeSchedule | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
+    offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.api.offload``)
+
+    def __post_init__(self) -> None:
+        self.offload = Offload(self.registry.remote)
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,10 @@ class FastReads:
         ctx = RequestContext(Request(scope, receive), self.state)
         with use_context(ctx):
             try:
-                response = route.handler(ctx, params, scope["method"] == "GET")
+                # the handlers read storage: inline on local storage, in a thread on remote (see offload)
+                response = await self.state.offload.storage(
+                    route.handler, ctx, params, scope["method"] == "GET"
+                )
             except RegistryError as exc:
                 response = error_response(exc)
             except Exception:  # nothing was sent yet: let the framework path answer (and log) it

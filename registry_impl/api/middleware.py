@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.api.context import AppState
 from registry_impl.api.errors import API_VERSION_HEADER, error_response
 from registry_impl.errors import ManifestInvalid, Unsupported
-from registry_impl.manifests import MAX_MANIFEST_SIZE, ManifestTooLarge
+from registry_impl.manifests import MAX_MANIFEST_SIZE, ManifestTooLarge, load_bounded, precheck_descriptors
 
 
 class HeadersMiddleware:
@@ -67,15 +65,18 @@ def _is_manifest_put(scope: Scope) -> bool:
 
 
 class ManifestSizeLimit:
-    """Reads manifest bodies whole, up to the limit, before validation.
+    """Reads manifest bodies whole, up to the limit, and checks their bounds before validation.
 
-    Over the limit: 413 MANIFEST_INVALID, without reading further. Not UTF-8 JSON (or nested too
-    deep for the parser): 400 MANIFEST_INVALID. Otherwise the body is replayed with its ``Content-Length``, so a chunked PUT
-    (no length) reaches the framework's body validation, which reads only declared lengths.
+    Over the size limit: 413 MANIFEST_INVALID, without reading further. More descriptors than the cap,
+    nested too deep, or not UTF-8 JSON: 400 MANIFEST_INVALID — an obvious excess by a byte scan before any
+    parsing, the rest after a parse that runs through the offload boundary (a worker thread for large
+    bodies). Otherwise the body is replayed with its ``Content-Length``, so a chunked PUT (no length)
+    reaches the framework's body validation, which reads only declared lengths.
     """
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_MANIFEST_SIZE) -> None:
+    def __init__(self, app: ASGIApp, state: AppState, limit: int = MAX_MANIFEST_SIZE) -> None:
         self.app = app
+        self.state = state
         self.limit = limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -97,15 +98,16 @@ class ManifestSizeLimit:
                 await self._refuse(scope, receive, send, self._too_large(None))
                 return
             more = message.get("more_body", False)
+        content = bytes(body)
         try:
-            json.loads(body.decode("utf-8"))
-        except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError; deep nesting recurses
-            invalid = ManifestInvalid("manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)[:200]})
+            precheck_descriptors(content)
+            await self.state.offload.sized(len(content), load_bounded, content)
+        except ManifestInvalid as invalid:
             await self._refuse(scope, receive, send, invalid)
             return
         headers = [(k, v) for k, v in scope.get("headers", []) if k != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        replay: list[Message] = [{"type": "http.request", "body": bytes(body), "more_body": False}]
+        replay: list[Message] = [{"type": "http.request", "body": content, "more_body": False}]
 
         async def replay_receive() -> Message:
             return replay.pop() if replay else await receive()

@@ -134,7 +134,9 @@ class ManifestStore:
         """Delete a revision, every tag pointing at it, and its referrers entry."""
         manifest = self.get(digest)
         try:
-            parsed: ParsedManifest | None = parse_manifest(manifest.content, manifest.media_type)
+            parsed: ParsedManifest | None = parse_manifest(
+                manifest.content, manifest.media_type, bounded=False
+            )
         except ManifestInvalid:
             parsed = None
         for tag in self.tags.pointing_at(digest):

@@ -97,6 +97,11 @@ class Registry:
         self.catalog_listings = ListingCache(max_entries=1 << 15)
         self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
 
+    @property
+    def remote(self) -> bool:
+        """Whether storage calls are network round trips (an S3 driver, a Redis blob cache)."""
+        return self.driver.remote or self.blob_cache.remote
+
     def repository(self, name: str) -> Repository:
         return Repository(self, name)
 

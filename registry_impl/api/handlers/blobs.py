@@ -1,32 +1,31 @@
-"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE."""
+"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE (storage through the request's ``Offload``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import BinaryIO
 
-import anyio.to_thread
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import etag_matches, format_content_range, format_etag, parse_range
+from registry_impl.api.offload import Offload
 from registry_impl.digests import parse_digest
 
 CHUNK = 1 << 20
 
 
-async def _stream(reader: BinaryIO, remaining: int, remote: bool = False) -> AsyncIterator[bytes]:
-    """Read inline from local storage (fastest); from a remote driver each read runs in a worker thread."""
+async def _stream(reader: BinaryIO, remaining: int, offload: Offload) -> AsyncIterator[bytes]:
+    """Each read is a storage call: inline from local storage (fastest), in a worker thread from remote storage."""
     try:
         while remaining > 0:
-            size = min(CHUNK, remaining)
-            chunk = await anyio.to_thread.run_sync(reader.read, size) if remote else reader.read(size)
+            chunk = await offload.storage(reader.read, min(CHUNK, remaining))
             if not chunk:
                 break
             remaining -= len(chunk)
             yield chunk
     finally:
-        reader.close()
+        await offload.shielded(reader.close)
 
 
 def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Response:
@@ -54,7 +53,7 @@ def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Respo
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
     reader = registry.blobs.open(info, start)
     return StreamingResponse(
-        _stream(reader, length, registry.driver.remote),
+        _stream(reader, length, ctx.state.offload),
         status_code=status,
         headers=headers,
         media_type="application/octet-stream",
@@ -62,16 +61,18 @@ def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Respo
 
 
 async def get_blob(name: str, digest: str) -> Response:
-    return fetch(current(), name, digest, with_body=True)
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx, name, digest, True)
 
 
 async def head_blob(name: str, digest: str) -> Response:
-    return fetch(current(), name, digest, with_body=False)
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx, name, digest, False)
 
 
 async def delete_blob(name: str, digest: str) -> Response:
     ctx = current()
     ctx.state.registry.require_delete()
     parsed = str(parse_digest(digest))
-    ctx.state.registry.repository(name).blobs.delete(parsed)
+    await ctx.state.offload.storage(ctx.state.registry.repository(name).blobs.delete, parsed)
     return Response(status_code=202, headers={"Docker-Content-Digest": parsed})

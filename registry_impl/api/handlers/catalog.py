@@ -21,4 +21,5 @@ def fetch(ctx: RequestContext) -> Response:
 
 
 async def list_repositories() -> Response:
-    return fetch(current())
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx)

@@ -1,8 +1,10 @@
-"""/v2/<name>/manifests/<reference>: GET, HEAD, PUT, DELETE by tag or digest."""
+"""/v2/<name>/manifests/<reference>: GET, HEAD, PUT, DELETE by tag or digest (storage and parsing through
+the request's ``Offload``)."""
 
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
 from registry_spec import urls
 from starlette.responses import Response
@@ -38,29 +40,31 @@ def fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> Re
 
 
 async def get_manifest(name: str, reference: str) -> Response:
-    return fetch(current(), name, reference, with_body=True)
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx, name, reference, True)
 
 
 async def head_manifest(name: str, reference: str) -> Response:
-    return fetch(current(), name, reference, with_body=False)
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx, name, reference, False)
 
 
 async def put_manifest(name: str, reference: str) -> Response:
     """Store and tag a manifest while holding its revision's claim and the tag's: a concurrent delete of
     the same digest cannot unlink the revision between the link and the tag (no tag to nothing)."""
     ctx = current()
-    ctx.state.registry.require_writable()
+    state = ctx.state
+    state.registry.require_writable()
     parsed_ref = parse_reference(reference)
     body = await ctx.request.body()
-    repo = ctx.state.registry.repository(name)
+    repo = state.registry.repository(name)
     tag = None if isinstance(parsed_ref, Digest) else parsed_ref
-    digest = str(parsed_ref) if isinstance(parsed_ref, Digest) else digest_of(body)
-    async with claimed(ctx.state.registry.driver, name, ("manifests", digest), ("tags", tag)):
-        stored, parsed = repo.manifests.put(
-            body,
-            ctx.request.headers.get("content-type", ""),
-            tag=tag,
-            digest=parsed_ref if isinstance(parsed_ref, Digest) else None,
+    given = parsed_ref if isinstance(parsed_ref, Digest) else None
+    digest = str(given) if given is not None else await state.offload.sized(len(body), digest_of, body)
+    content_type = ctx.request.headers.get("content-type", "")
+    async with claimed(state, name, ("manifests", digest), ("tags", tag)):
+        stored, parsed = await state.offload.sized(
+            len(body), repo.manifests.put, body, content_type, tag, given
         )
     headers = {"Location": absolute(ctx, urls.manifest(name, stored)), "Docker-Content-Digest": stored}
     if parsed.subject is not None:
@@ -72,20 +76,21 @@ async def delete_manifest(name: str, reference: str) -> Response:
     """By tag: the tag, under its claim. By digest: under the revision's claim (no PUT can point a tag at
     it meanwhile), each tag that points at it, under the tag's claim and only while it still does."""
     ctx = current()
-    ctx.state.registry.require_delete()
-    repo = ctx.state.registry.repository(name)
+    state = ctx.state
+    state.registry.require_delete()
+    repo = state.registry.repository(name)
     parsed_ref = parse_reference(reference)
-    driver = ctx.state.registry.driver
+    offload = state.offload
     if not isinstance(parsed_ref, Digest):
-        async with claimed(driver, name, ("tags", parsed_ref)):
-            repo.tags.untag(parsed_ref)
+        async with claimed(state, name, ("tags", parsed_ref)):
+            await offload.storage(repo.tags.untag, parsed_ref)
         return Response(status_code=202)
     digest = str(parsed_ref)
-    async with claimed(driver, name, ("manifests", digest)):
-        repo.manifests.get(digest)  # ManifestUnknown before touching any tag
-        for tag in repo.tags.pointing_at(digest):
-            async with claimed(driver, name, ("tags", tag)):
+    async with claimed(state, name, ("manifests", digest)):
+        manifest = await offload.storage(repo.manifests.get, digest)  # ManifestUnknown before any tag
+        for tag in await offload.storage(repo.tags.pointing_at, digest):
+            async with claimed(state, name, ("tags", tag)):
                 with contextlib.suppress(ManifestUnknown):
-                    repo.tags.untag(tag, only_if=digest)
-        repo.manifests.delete(digest)
+                    await offload.storage(partial(repo.tags.untag, tag, only_if=digest))
+        await offload.sized(len(manifest.content), repo.manifests.delete, digest)  # parses it
     return Response(status_code=202)

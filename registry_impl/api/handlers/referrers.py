@@ -1,4 +1,5 @@
-"""GET /v2/<name>/referrers/<digest>: an OCI index of the manifests whose subject is the digest."""
+"""GET /v2/<name>/referrers/<digest>: an OCI index of the manifests whose subject is the digest (built in a
+worker thread: it parses every referrer)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from registry_impl.storage.registry import Repository
 def _descriptor(repo: Repository, digest: str) -> dict[str, Any] | None:
     try:
         manifest = repo.manifests.get(digest)
-        parsed = parse_manifest(manifest.content, manifest.media_type)
+        parsed = parse_manifest(manifest.content, manifest.media_type, bounded=False)
     except (ManifestUnknown, ManifestInvalid):
         return None
     out: dict[str, Any] = {"mediaType": parsed.media_type, "digest": digest, "size": len(manifest.content)}
@@ -30,15 +31,19 @@ def _descriptor(repo: Repository, digest: str) -> dict[str, Any] | None:
     return out
 
 
+def _referrers(repo: Repository, subject: str) -> list[dict[str, Any]]:
+    # An unknown repository is 404 NAME_UNKNOWN (clients such as oras-go tell it apart from a
+    # registry without the API); an unknown subject in a known repository is an empty index.
+    repo.require()
+    return [d for d in (_descriptor(repo, ref) for ref in repo.referrers.list(subject)) if d is not None]
+
+
 async def list_referrers(name: str, digest: str) -> Response:
     ctx = current()
     subject = str(parse_digest(digest))
     repo = ctx.state.registry.repository(name)
-    # An unknown repository is 404 NAME_UNKNOWN (clients such as oras-go tell it apart from a
-    # registry without the API); an unknown subject in a known repository is an empty index.
-    repo.require()
     wanted = ctx.request.query_params.get("artifactType")
-    manifests = [d for d in (_descriptor(repo, ref) for ref in repo.referrers.list(subject)) if d is not None]
+    manifests = await ctx.state.offload.slow(_referrers, repo, subject)  # parses every referrer
     headers = {}
     if wanted:
         manifests = [d for d in manifests if d.get("artifactType") == wanted]

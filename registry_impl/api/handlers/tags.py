@@ -18,4 +18,5 @@ def fetch(ctx: RequestContext, name: str) -> Response:
 
 
 async def list_tags(name: str) -> Response:
-    return fetch(current(), name)
+    ctx = current()
+    return await ctx.state.offload.storage(fetch, ctx, name)

@@ -1,15 +1,16 @@
 """Blob uploads: POST (session, monolithic, mount), and the session's GET, PATCH, PUT and DELETE.
 
 Bodies are streamed straight from the socket into storage and the hasher; handlers declare no
-body parameter, so the framework never buffers them.
+body parameter, so the framework never buffers them. Storage and hashing go through the request's
+``Offload``: a session's writer, its close and completion (which may re-hash the session and move it into
+the blob store) always in a worker thread, each chunk's write only on remote storage.
 """
 
 from __future__ import annotations
 
 import contextlib
+from functools import partial
 
-import anyio
-import anyio.to_thread
 from registry_spec import urls
 from starlette.responses import Response
 
@@ -18,7 +19,7 @@ from registry_impl.api.context import RequestContext, current
 from registry_impl.api.headers import format_range, parse_content_range
 from registry_impl.api.locations import absolute, upload_location, verify_upload
 from registry_impl.api.query import query_of
-from registry_impl.digests import parse_digest
+from registry_impl.digests import Digest, parse_digest
 from registry_impl.errors import (
     BlobUnknown,
     BlobUploadUnknown,
@@ -89,9 +90,9 @@ async def _receive(
     Content-Length announced it) discards the whole session: the upload cannot be rolled back to where
     the chunk began.
     """
-    writer = repo.uploads.writer(upload_id)
+    offload = ctx.state.offload
+    writer = await offload.slow(repo.uploads.writer, upload_id)  # may re-hash the session from storage
     before = writer.size
-    remote = ctx.state.registry.driver.remote  # a remote driver's writes block: they run in a thread
 
     def write(chunk: bytes) -> None:
         if claim is not None:
@@ -101,23 +102,17 @@ async def _receive(
     try:
         async for chunk in ctx.request.stream():
             if chunk:
-                if remote:
-                    await anyio.to_thread.run_sync(write, chunk)
-                else:
-                    write(chunk)
+                await offload.storage(write, chunk)
                 if expected is not None and writer.size - before > expected:
                     break
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
-        if remote:
-            with anyio.CancelScope(shield=True):  # a client that went away still gets its bytes kept
-                await anyio.to_thread.run_sync(writer.close)
-        else:
-            writer.close()
+        # waits for the hashing thread and saves the hash state; a client that went away still gets its bytes kept
+        await offload.shielded(writer.close, slow=True)
     written = writer.size - before
     if expected is not None and written != expected:
-        repo.uploads.cancel(upload_id)
+        await offload.storage(repo.uploads.cancel, upload_id)
         raise SizeInvalid(
             "body length does not match Content-Range; the upload was discarded",
             detail={"received": written, "expected": expected},
@@ -140,7 +135,7 @@ async def _try_mount(
     try:
         if source is not None:
             validate_name(source)
-        return _created(ctx, repo.name, repo.mount(digest, source))
+        return _created(ctx, repo.name, await ctx.state.offload.storage(repo.mount, digest, source))
     except (BlobUnknown, NameUnknown, NameInvalid):
         return None
 
@@ -155,24 +150,31 @@ async def start_upload(name: str) -> Response:
         if mounted is not None:
             return mounted
     digest = parse_digest(query["digest"]) if "digest" in query else None
-    status = repo.uploads.start()
+    offload = ctx.state.offload
+    status = await offload.storage(repo.uploads.start)
     if digest is None:
         return Response(status_code=202, headers=_session_headers(ctx, name, status))
     try:
         await _receive(ctx, repo, status.uuid, None)
     except BaseException:
         with contextlib.suppress(BlobUploadUnknown):
-            repo.uploads.cancel(status.uuid)
+            await offload.shielded(partial(repo.uploads.cancel, status.uuid))
         raise
-    info = repo.uploads.complete(status.uuid, digest)
-    repo.blobs.link(info.digest)
+    info = await offload.slow(_commit, repo, status.uuid, digest)
     return _created(ctx, name, info)
+
+
+def _commit(repo: Repository, upload_id: str, digest: Digest) -> BlobInfo:
+    """Verify the session (re-hashing it when no saved state fits), move it into the blob store, link it."""
+    info = repo.uploads.complete(upload_id, digest)
+    repo.blobs.link(info.digest)
+    return info
 
 
 async def upload_status(name: str, uuid: str) -> Response:
     ctx = current()
     verify_upload(ctx, name, uuid)
-    status = ctx.state.registry.repository(name).uploads.status(uuid)
+    status = await ctx.state.offload.storage(ctx.state.registry.repository(name).uploads.status, uuid)
     return Response(status_code=204, headers=_session_headers(ctx, name, status))
 
 
@@ -182,11 +184,13 @@ async def patch_upload(name: str, uuid: str) -> Response:
     verify_upload(ctx, name, uuid)
     repo = ctx.state.registry.repository(name)
     repo.uploads.check_id(uuid)
-    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)) as (claim,):
-        status = repo.uploads.status(uuid)
+    offload = ctx.state.offload
+    async with claimed(ctx.state, name, ("uploads", uuid)) as (claim,):
+        status = await offload.storage(repo.uploads.status, uuid)
         expected = _chunk_bounds(ctx, name, status)
         await _receive(ctx, repo, uuid, expected, claim)
-        return Response(status_code=202, headers=_session_headers(ctx, name, repo.uploads.status(uuid)))
+        status = await offload.storage(repo.uploads.status, uuid)
+        return Response(status_code=202, headers=_session_headers(ctx, name, status))
 
 
 async def complete_upload(name: str, uuid: str) -> Response:
@@ -199,12 +203,12 @@ async def complete_upload(name: str, uuid: str) -> Response:
     digest = parse_digest(query_of(ctx.request.scope).get("digest", ""))
     repo = ctx.state.registry.repository(name)
     repo.uploads.check_id(uuid)
-    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)) as (claim,):
-        status = repo.uploads.status(uuid)
+    offload = ctx.state.offload
+    async with claimed(ctx.state, name, ("uploads", uuid)) as (claim,):
+        status = await offload.storage(repo.uploads.status, uuid)
         expected = _chunk_bounds(ctx, name, status)
         await _receive(ctx, repo, uuid, expected, claim)
-        info = repo.uploads.complete(uuid, digest)
-        repo.blobs.link(info.digest)
+        info = await offload.slow(_commit, repo, uuid, digest)
     return _created(ctx, name, info)
 
 
@@ -214,6 +218,6 @@ async def cancel_upload(name: str, uuid: str) -> Response:
     verify_upload(ctx, name, uuid)
     uploads = ctx.state.registry.repository(name).uploads
     uploads.check_id(uuid)
-    async with claimed(ctx.state.registry.driver, name, ("uploads", uuid)):
-        uploads.cancel(uuid)
+    async with claimed(ctx.state, name, ("uploads", uuid)):
+        await ctx.state.offload.storage(uploads.cancel, uuid)
     return Response(status_code=204, headers={"Content-Length": "0"})

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 from registry_spec.params import DIGEST_PATTERN
 
@@ -90,6 +91,9 @@ class BlobDescriptorCacheProvider(BlobDescriptorService):
     Registry-wide :meth:`clear` means "the blob data is gone": every repository then misses it.
     A repository-scoped ``clear`` means "no longer linked here": other repositories keep their hits.
     """
+
+    #: Whether each call is a blocking network round trip (the API then calls it in a worker thread).
+    remote: ClassVar[bool] = False
 
     @abstractmethod
     def repository_scoped(self, name: str) -> BlobDescriptorService:

@@ -102,6 +102,8 @@ def _descriptor(values: list[Any]) -> Descriptor | None:
 class RedisCache(BlobDescriptorCacheProvider):
     """Registry-wide descriptors in ``blobs::<digest>``; see the module docstring for the layout."""
 
+    remote = True
+
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self._healthy = True
