@@ -103,13 +103,14 @@ def _too_many(count: int | None) -> ManifestInvalid:
 def precheck_descriptors(content: bytes) -> None:
     """Refuse, before any parsing, a body with more ``"digest":`` members than ``MAX_DESCRIPTORS``.
 
-    C-speed scans (~3 ms for 4 MiB), so a crafted body is refused without being parsed. A body that
+    Byte scans at C speed (~1 ms a scan for 4 MiB), so a crafted body is refused without being parsed. A body that
     passes may still be over the cap (escaped member names): ``check_bounds`` counts exactly after parsing.
     """
-    if content.count(b'"digest"') > MAX_DESCRIPTORS:
-        count = len(_DIGEST_KEY.findall(content))
-        if count > MAX_DESCRIPTORS:
-            raise _too_many(count)
+    count = content.count(b'"digest":')  # compact JSON, as clients write it
+    if count <= MAX_DESCRIPTORS and content.count(b'"digest"') > MAX_DESCRIPTORS:
+        count = len(_DIGEST_KEY.findall(content))  # spaces before the colon
+    if count > MAX_DESCRIPTORS:
+        raise _too_many(count)
 
 
 def check_bounds(document: object) -> None:
