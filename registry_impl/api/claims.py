@@ -26,6 +26,9 @@ __all__ = ["CLAIM_WAIT", "ClaimBusy", "claimed"]
 
 #: Seconds a request waits for a claim another request holds.
 CLAIM_WAIT = 5.0
+#: Lease lengths where claims are leases (S3): an upload session's claim is renewed while its body streams;
+#: a tag's or a revision's is held for one short write, so a holder that died blocks it only briefly.
+TTL = {"uploads": 30.0, "tags": 10.0, "manifests": 10.0}
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.002, 0.1
 
 
@@ -46,7 +49,7 @@ async def _take(
     path = paths.claim_path(kind, name, key)
     deadline, pause = time.monotonic() + wait, _FIRST_PAUSE
     while True:
-        claim = await offload.storage(driver.try_claim, path)
+        claim = await offload.storage(driver.try_claim, path, TTL[kind])
         if claim is not None:
             return claim
         if time.monotonic() >= deadline:

@@ -36,6 +36,7 @@ class Fleet:
         self, tmp_path: Path, overrides: dict[str, Any], replicas: int, clients: int, per_round: float
     ) -> None:
         self.clients, self.per_round = clients, per_round
+        self.min_manifests = 20 if replicas == 1 else 5  # moto is slow, and S3 leases of the dead expire late
         self.dirs = [tmp_path / f"replica{i}" for i in range(replicas)]
         self.overrides = {"http": {"secret": SECRET}, **overrides}
         self.servers: list[Server] = [start_ours(d, self.overrides) for d in self.dirs]
@@ -96,4 +97,4 @@ def test_kill_9_loses_nothing_acknowledged(fleet: Fleet, crash_rounds: int) -> N
     assert fleet.kills == crash_rounds
     assert not problems, "\n".join(problems[:20])
     assert model.counts.get("unknown", 0) > 0, "no request was cut by a kill: the test killed nothing"
-    assert len(model.manifests) >= 10, model.counts
+    assert len(model.manifests) >= fleet.min_manifests, model.counts

@@ -52,6 +52,14 @@ LAYOUT: list[tuple[str, tuple[Any, ...], str]] = [
     ),
     ("referrers_root", (NAME, SHA256), f"{REPO}/_referrers/sha256/{HEX}"),
     ("referrer_link_path", (NAME, SHA256, SHA512), f"{REPO}/_referrers/sha256/{HEX}/sha512/{HEX512}/link"),
+    # our claims: outside repositories/, the kind a "_" component no repository name can have
+    ("claim_path", ("uploads", NAME, "u-1"), "/docker/registry/v2/_claims/library/ubuntu/_uploads/u-1"),
+    ("claim_path", ("tags", NAME, "v1.0"), "/docker/registry/v2/_claims/library/ubuntu/_tags/v1.0"),
+    (
+        "claim_path",
+        ("manifests", NAME, SHA256),
+        f"/docker/registry/v2/_claims/library/ubuntu/_manifests/sha256/{HEX}",
+    ),
 ]
 DIGEST_ARGS = {  # functions taking digests, with a digest placeholder to replace
     "blob_path": (None,),
@@ -63,6 +71,7 @@ DIGEST_ARGS = {  # functions taking digests, with a digest placeholder to replac
     "tag_index_link_path": (NAME, "t", None),
     "referrers_root": (NAME, None),
     "referrer_link_path": (NAME, SHA256, None),
+    "claim_path": ("manifests", NAME, None),
 }
 
 
