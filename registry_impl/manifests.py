@@ -12,15 +12,16 @@ from urllib.parse import urlsplit
 
 import jsonschema
 from registry_spec import mediatypes as mt
+from registry_spec import params as P
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, ManifestInvalid
 
-MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+MAX_MANIFEST_SIZE = P.MANIFEST_MAX_BYTES
 #: Most descriptors a manifest may hold: JSON objects with a ``digest`` member, wherever they are.
-MAX_DESCRIPTORS = 10_000
+MAX_DESCRIPTORS = P.MANIFEST_MAX_DESCRIPTORS
 #: Deepest nesting of JSON objects and arrays (a manifest needs 4: root, layers, descriptor, annotations).
-MAX_DEPTH = 32
+MAX_DEPTH = P.MANIFEST_MAX_DEPTH
 _DIGEST_KEY = re.compile(rb'"digest"\s*:')
 GENERIC_CONTENT_TYPES = frozenset({"", "application/json", "application/octet-stream", "text/plain"})
 

@@ -17,6 +17,11 @@ UUID_PATTERN = r"^[a-zA-Z0-9._=-]+$"
 UUID_MAX_LENGTH = 128  # one storage path component; the registry issues 36-character uuid4s
 CONTENT_RANGE_PATTERN = r"^(?:bytes[ =])?[0-9]+-[0-9]+(?:/(?:[0-9]+|\*))?$"
 
+# --- manifest bounds (distribution's 4 MiB is the floor; the other two keep a refusal cheap) -----------
+MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+MANIFEST_MAX_DESCRIPTORS = 10_000  # JSON objects with a `digest` member, wherever they are
+MANIFEST_MAX_DEPTH = 32  # nesting of objects and arrays; an image manifest needs 4
+
 # --- path parameters ------------------------------------------------------------------------------
 NAME = Param(
     "name",

@@ -242,7 +242,11 @@ MANIFEST = Route(
             "end-7",
             Request(
                 "Put Manifest",
-                "Upload a manifest. The exact bytes are stored and served back; the digest is computed over them.",
+                "Upload a manifest. The exact bytes are stored and served back; the digest is computed over them. "
+                f"Bounds: at most {P.MANIFEST_MAX_BYTES // (1024 * 1024)} MiB (413), at most "
+                f"{P.MANIFEST_MAX_DESCRIPTORS:,} descriptors (objects with a `digest` member, wherever they are) "
+                f"and at most {P.MANIFEST_MAX_DEPTH} levels of nested objects and arrays; beyond either cap the "
+                "manifest is refused with 400 MANIFEST_INVALID before its schema is checked.",
                 headers=(P.CONTENT_TYPE_MANIFEST,),
                 body=MANIFEST_BODY,
                 successes=(
@@ -255,7 +259,7 @@ MANIFEST = Route(
                 failures=(
                     P.json_error(
                         400,
-                        "The manifest or the request is invalid.",
+                        "The manifest or the request is invalid (over the descriptor or nesting cap included).",
                         E.NAME_INVALID,
                         E.TAG_INVALID,
                         E.MANIFEST_INVALID,

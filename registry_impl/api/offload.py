@@ -6,8 +6,8 @@ The rule, by what a call is (the caller says which; this module decides where it
 - ``storage(fn)`` — a few quick storage calls (a stat, a link or small-file read or write, a cached listing,
   a claim): in a thread when the storage is remote (S3, or a Redis blob cache: every call is a blocking
   network round trip), inline on local storage, where they take microseconds (a manifest GET served from
-  the cache measured ~15 µs of storage work against ~60 µs for a thread hop; the hot reads in
-  ``fastpath`` stay inline).
+  the cache measured ~55 µs of storage work against ~75 µs for a thread hop, on a request that costs ~130 µs
+  of CPU in all: a hop would cut the hot reads in ``fastpath`` by a third or more, so they stay inline).
 - ``sized(n, fn)`` — work whose CPU grows with a body of ``n`` bytes (a manifest's JSON parse, schema
   validation and digest: ~45 µs per descriptor): inline below ``INLINE_BYTES`` on local storage, in a
   thread otherwise.
