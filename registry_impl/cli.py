@@ -18,7 +18,12 @@ def main(argv: list[str] | None = None) -> int:
         "config", nargs="?", help="distribution config.yml (default: embedded development config)"
     )
     serve.add_argument("--server", choices=["granian", "uvicorn"], default="granian")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 1; always 1 for in-memory storage)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default 1; always 1 for in-memory storage)",
+    )
     args = parser.parse_args(argv)
     from registry_impl.server import ListenError
     from registry_impl.server import serve as run

@@ -118,6 +118,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     # Workers are forked from this process: loading the framework here once lets each of them start
     # with it already imported (copy-on-write) instead of importing it again.
     import registry_impl.api.app  # noqa: F401
+
     create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
     check_storage(config)
     count = workers_for(config, workers)

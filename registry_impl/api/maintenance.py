@@ -23,7 +23,11 @@ async def purge_forever(state: AppState) -> None:
                 purge_uploads, state.registry.driver, schedule.age, dry_run=schedule.dry_run
             )
             if purged:
-                log.info("upload purge: %d stale upload(s)%s", len(purged), " (dry run)" if schedule.dry_run else "")
+                log.info(
+                    "upload purge: %d stale upload(s)%s",
+                    len(purged),
+                    " (dry run)" if schedule.dry_run else "",
+                )
         except Exception:  # a failed pass must not end the schedule
             log.exception("upload purge failed")
         await asyncio.sleep(schedule.interval.total_seconds())

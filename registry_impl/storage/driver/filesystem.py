@@ -111,7 +111,9 @@ class FilesystemDriver(StorageDriver):
         self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content))
 
     def _write_file(self, os_path: str, content: bytes) -> None:
-        fd = os.open(os_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, unlike mkstemp
+        fd = os.open(
+            os_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
+        )  # the umask applies, unlike mkstemp
         with open(fd, "wb") as f:
             f.write(content)
             if self.fsync:
