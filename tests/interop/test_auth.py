@@ -338,7 +338,8 @@ def fetch_token(token_server: Server, user: str, *scopes: str) -> dict[str, str]
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def test_bob_cannot_read_alices_layer_through_a_mount(spawn: Spawner, tmp_path: Path) -> None:
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_bob_cannot_read_alices_layer_through_a_mount(spawn: Spawner, tmp_path: Path, server: str) -> None:
     """Issue 12: alice may use ``alice/*``, bob ``bob/*``; no mount lets bob's repository serve alice's layer."""
     if token_server_command() is None:
         pytest.skip("the `registry-token-server` console script is not installed (pip install -e .)")
@@ -348,7 +349,7 @@ def test_bob_cannot_read_alices_layer_through_a_mount(spawn: Spawner, tmp_path: 
     ]
     tokens = start_token_server(tmp_path / "token-server", users=USERS, acl=acl, service=SERVICE)
     spawn.servers.append(tokens)
-    registry = spawn.ours("mounts", token_auth(tokens))
+    registry = spawn.ours("mounts", token_auth(tokens), server=server)
     layer = b"alice's private layer"
     digest = "sha256:" + hashlib.sha256(layer).hexdigest()
     alice = fetch_token(tokens, "alice", "repository:alice/y:pull,push")
