@@ -209,8 +209,3 @@ PAGINATION_NUMBER_INVALID = register(
         400,
     )
 )
-
-
-def lookup(value: str) -> ErrorCode:
-    """The registered error code named ``value``."""
-    return REGISTRY[value]

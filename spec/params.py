@@ -260,4 +260,9 @@ UNSUPPORTED = json_error(
 )
 SERVER_ERROR = json_error(500, "An unexpected condition on the server.", E.UNKNOWN)
 UNAVAILABLE = json_error(503, "A backend is temporarily unavailable.", E.UNAVAILABLE)
+#: A manifest over ``MANIFEST_MAX_BYTES``: MANIFEST_INVALID as in distribution, answered 413 (the OCI spec's
+#: "413 Payload Too Large"; neither has a code of its own). ``registry_impl.errors`` takes the status from here.
+MANIFEST_TOO_LARGE = json_error(
+    413, "The manifest is larger than the registry accepts (4 MiB).", E.MANIFEST_INVALID
+)
 COMMON_FAILURES = (UNAUTHORIZED, DENIED, TOO_MANY_REQUESTS)

@@ -273,9 +273,7 @@ MANIFEST = Route(
                     ),
                     P.json_error(404, "The repository is unknown.", E.NAME_UNKNOWN),
                     P.UNSUPPORTED,
-                    P.json_error(
-                        413, "The manifest is larger than the registry accepts (4 MiB).", E.MANIFEST_INVALID
-                    ),
+                    P.MANIFEST_TOO_LARGE,
                     *P.COMMON_FAILURES,
                 ),
             ),

@@ -6,12 +6,15 @@ import asyncio
 import json
 import logging
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
-import connexion
+with warnings.catch_warnings():  # connexion imports Starlette's test client, which warns about httpx; unused
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+    import connexion
 import registry_generated
 import yaml
 from connexion.datastructures import MediaTypeDict
@@ -29,6 +32,7 @@ from starlette.types import ASGIApp
 
 from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
+from registry_impl.api.authorization import AuthMiddleware
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
 from registry_impl.api.fastpath import FastReads
 from registry_impl.api.limits import body_cut_short
@@ -36,7 +40,6 @@ from registry_impl.api.maintenance import purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
 from registry_impl.api.offload import Offload
 from registry_impl.api.problems import classify
-from registry_impl.auth.middleware import AuthMiddleware
 
 log = logging.getLogger("registry.api")
 SPEC_DIR = Path(registry_generated.__file__).resolve().parent

@@ -1,4 +1,9 @@
-"""The one table from domain exceptions to error codes, and the one writer of the error envelope."""
+"""The one writer of the error envelope, and how a domain exception becomes one.
+
+A domain exception (``registry_impl.errors``) carries its error code; the status is the code's, or that of
+the descriptor response the exception names (``answer``), and the headers are those the exception declares
+(``headers``). Nothing here maps classes to codes or statuses.
+"""
 
 from __future__ import annotations
 
@@ -12,41 +17,10 @@ from registry_spec.model import ErrorCode
 from starlette.responses import Response
 
 from registry_impl import errors as D
-from registry_impl.api.headers import RangeNotSatisfiable
 
 log = logging.getLogger("registry.api")
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
-
-CODES: dict[type[D.RegistryError], ErrorCode] = {
-    D.NameInvalid: E.NAME_INVALID,
-    D.NameUnknown: E.NAME_UNKNOWN,
-    D.TagInvalid: E.TAG_INVALID,
-    D.DigestInvalid: E.DIGEST_INVALID,
-    D.SizeInvalid: E.SIZE_INVALID,
-    D.RangeInvalid: E.RANGE_INVALID,
-    D.BlobUnknown: E.BLOB_UNKNOWN,
-    D.BlobUploadUnknown: E.BLOB_UPLOAD_UNKNOWN,
-    D.BlobUploadInvalid: E.BLOB_UPLOAD_INVALID,
-    D.ManifestUnknown: E.MANIFEST_UNKNOWN,
-    D.ManifestInvalid: E.MANIFEST_INVALID,
-    D.ManifestBlobUnknown: E.MANIFEST_BLOB_UNKNOWN,
-    D.ManifestUnverified: E.MANIFEST_UNVERIFIED,
-    D.PaginationNumberInvalid: E.PAGINATION_NUMBER_INVALID,
-    D.Unsupported: E.UNSUPPORTED,
-    D.Unauthorized: E.UNAUTHORIZED,
-    D.Denied: E.DENIED,
-    D.TooManyRequests: E.TOOMANYREQUESTS,
-    D.Unavailable: E.UNAVAILABLE,
-}
-
-
-def code_for(exc: D.RegistryError) -> ErrorCode:
-    """The error code of a domain exception (its nearest mapped class)."""
-    for cls in type(exc).__mro__:
-        if cls in CODES:
-            return CODES[cls]  # type: ignore[index]
-    return E.UNKNOWN
 
 
 def envelope(
@@ -76,12 +50,9 @@ def envelope(
 
 
 def error_response(exc: D.RegistryError) -> Response:
-    """Render a domain exception (``status`` and ``headers`` attributes, when set, are honoured)."""
-    status = getattr(exc, "status", None)
-    headers = dict(getattr(exc, "headers", None) or {})
-    if isinstance(exc, RangeNotSatisfiable):
-        headers["Content-Range"] = exc.content_range
-    return envelope([(code_for(exc), exc.message or None, exc.detail)], status=status, headers=headers)
+    """Render a domain exception: its code, the descriptor's status for it, and its declared headers."""
+    status = (exc.answer or exc.code).status
+    return envelope([(exc.code, exc.message or None, exc.detail)], status=status, headers=exc.headers)
 
 
 def unknown_error(exc: BaseException, request_id: str = "") -> Response:

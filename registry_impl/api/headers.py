@@ -38,6 +38,7 @@ class RangeNotSatisfiable(RangeInvalid):
     def __init__(self, size: int, header: str) -> None:
         super().__init__("requested range not satisfiable", detail={"range": header, "size": size})
         self.size = size
+        self.headers = {"Content-Range": self.content_range}
 
     @property
     def content_range(self) -> str:

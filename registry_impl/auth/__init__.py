@@ -1,8 +1,9 @@
 """Access control, chosen by the configuration's ``auth`` section as distribution chooses it.
 
 ``create(scheme, params)`` builds the one configured controller (``silly``, ``htpasswd``, ``token``);
-``AuthMiddleware`` asks it about every request. See ``base`` for the interface and ``scopes`` for
-what each request needs.
+the HTTP binding's ``registry_impl.api.authorization.AuthMiddleware`` asks it about every request. See
+``base`` for the interface and ``scopes`` for what each request needs. Nothing here imports
+``registry_impl.api``: the API depends on access control, never the reverse.
 """
 
 from __future__ import annotations

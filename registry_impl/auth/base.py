@@ -2,7 +2,7 @@
 gives (Grant), and how it refuses (Challenge, or ``registry_impl.errors.Denied``).
 
 A controller is chosen by the configuration's ``auth`` section (``registry_impl.auth.create``); the ASGI
-middleware (``registry_impl.auth.middleware``) asks it once per request, with the access records
+middleware (``registry_impl.api.authorization``) asks it once per request, with the access records
 ``registry_impl.auth.scopes`` derives from the method and path, exactly as distribution's ``authorized()``::
 
     AccessController.authorized(headers, access) -> Grant

@@ -168,7 +168,7 @@ def test_size_limit_is_inclusive() -> None:
     assert parse_manifest(content, mt.OCI_MANIFEST).media_type == mt.OCI_MANIFEST
     with pytest.raises(ManifestTooLarge) as info:
         parse_manifest(content + b" ", mt.OCI_MANIFEST)
-    assert info.value.status == 413
+    assert info.value.answer is not None and info.value.answer.status == 413
     assert isinstance(info.value, ManifestInvalid)
 
 

@@ -1,4 +1,4 @@
-"""The ASGI middleware that asks the configured access controller about every request.
+"""The ASGI middleware that asks the configured access controller (``registry_impl.auth``) about every request.
 
 It wraps the whole application — the fast read path included — so nothing under ``/v2/`` is
 answered before the controller agreed. Before anything else it parses the query once
