@@ -20,7 +20,6 @@ from registry_impl.storage.registry import Policy, Registry
 log = logging.getLogger("registry")
 CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
 WORKERS_ENV = "PYDISTRIBUTION_WORKERS"  # not REGISTRY_*: those are configuration keys
-SERVERS = ("granian", "uvicorn")
 
 
 def worker_count() -> int:

@@ -228,9 +228,6 @@ H_WWW_AUTHENTICATE = Param(
     example='Bearer realm="https://auth.example/token",service="registry.example"',
 )
 H_RETRY_AFTER = Param("Retry-After", "header", "Seconds to wait before retrying.", type="integer", example=10)
-H_AUTH_API_VERSIONS = Param(
-    "Docker-Distribution-API-Version", "header", "Always `registry/2.0`.", example="registry/2.0"
-)
 
 # --- responses shared by every route --------------------------------------------------------------
 ERROR_BODY = Body(

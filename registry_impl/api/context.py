@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -42,7 +42,6 @@ class AppState:
     extra_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     redirect_blobs: bool = True
     purge: PurgeSchedule | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
     access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
     offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.api.offload``)
 

@@ -116,9 +116,6 @@ class BlobStore:
         """Forget ``digest`` registry-wide: every repository's cached hit for it goes too."""
         self.cache.clear(digest)
 
-    def local_path(self, info: BlobInfo) -> str | None:
-        return self.driver.local_path(info.path)
-
     def redirect_url(self, info: BlobInfo, method: str) -> str | None:
         return self.driver.redirect_url(method, info.path)
 

@@ -1,4 +1,4 @@
-"""Unit tests for registry_impl.api.headers: Range, Content-Range, pagination, Link, Accept, ETag."""
+"""Unit tests for registry_impl.api.headers: Range, Content-Range, pagination, Link, ETag."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from registry_impl.api.headers import (
     format_etag,
     format_range,
     link_header,
-    parse_accept,
     parse_content_range,
     parse_link_header,
     parse_pagination,
@@ -274,59 +273,6 @@ def test_parse_link_header(value: str | None, expected: str | None) -> None:
 def test_parse_link_header_never_raises(value: str) -> None:
     result = parse_link_header(value)
     assert result is None or isinstance(result, str)
-
-
-# --- Accept --------------------------------------------------------------------------------------
-
-DOCKER_ACCEPT = [
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-]
-
-
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [
-        (None, []),
-        ("", []),
-        ("application/json", ["application/json"]),
-        ("a/b, c/d", ["a/b", "c/d"]),
-        ("a/b;q=0.5, c/d", ["c/d", "a/b"]),
-        ("a/b;q=0.5, c/d;q=0.5, e/f;q=0.9", ["e/f", "a/b", "c/d"]),
-        ("a/b; charset=utf-8; q=1.0", ["a/b"]),
-        ("a/b;q=0, c/d", ["c/d"]),
-        ("a/b;q=0.000", []),
-        ("a/b;q=2, c/d;q=0.5", ["a/b", "c/d"]),
-        ("a/b;q=abc", ["a/b"]),
-        ("A/B", ["a/b"]),
-        ("a/b, a/b;q=0.1, A/B", ["a/b"]),
-        ("garbage, /x, x/, */*", ["*/*"]),
-        (["a/b", "c/d;q=0.9, e/f"], ["a/b", "e/f", "c/d"]),
-        (DOCKER_ACCEPT, DOCKER_ACCEPT),
-        (", ".join(DOCKER_ACCEPT), DOCKER_ACCEPT),
-    ],
-)
-def test_parse_accept(header: str | list[str] | None, expected: list[str]) -> None:
-    assert parse_accept(header) == expected
-
-
-media_types = st.from_regex(r"[a-z]{1,5}/[a-z.+-]{1,8}", fullmatch=True)
-qvalues = st.sampled_from(["1", "0.9", "0.5", "0.25", "0.001", "0"])
-
-
-@given(st.lists(st.tuples(media_types, qvalues), max_size=8))
-def test_parse_accept_is_a_stable_sort_by_quality(entries: list[tuple[str, str]]) -> None:
-    header = ", ".join(f"{media_type};q={q}" for media_type, q in entries)
-    ranked = sorted(entries, key=lambda entry: -float(entry[1]))
-    expected = list(dict.fromkeys(media_type for media_type, q in ranked if float(q) > 0))
-    assert parse_accept(header) == expected
-
-
-@given(st.lists(st.text(), max_size=4))
-def test_parse_accept_never_raises(headers: list[str]) -> None:
-    assert all("/" in media_type for media_type in parse_accept(headers))
 
 
 # --- ETag ----------------------------------------------------------------------------------------
