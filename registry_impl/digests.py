@@ -1,12 +1,15 @@
-"""Content digests: the OCI ``algorithm:encoded`` grammar, parsing, hashing and verification."""
+"""Content digests for the server: the protocol core's digests, failing with the registry's ``DIGEST_INVALID``.
+
+Parsing, hashing and verification live in :mod:`registry_spec.protocol.digests` (shared with the client and the
+tools); this module only turns the core's :class:`~registry_spec.protocol.errors.InvalidDigest` into
+:class:`~registry_impl.errors.DigestInvalid`.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from registry_spec.protocol import digests as _core
+from registry_spec.protocol.digests import DIGEST_PATTERN, SUPPORTED_ALGORITHMS, Digest, Hasher
+from registry_spec.protocol.errors import InvalidDigest
 
 from registry_impl.errors import DigestInvalid
 
@@ -21,107 +24,31 @@ __all__ = [
     "parse_digest",
 ]
 
-#: The OCI image-spec digest grammar, ``algorithm ":" encoded``, as the descriptor declares it.
-from registry_spec.params import DIGEST_PATTERN
-
-_DIGEST_RE = re.compile(DIGEST_PATTERN)
-
-
-class Hasher(Protocol):
-    """The part of a :mod:`hashlib` object this package relies on."""
-
-    @property
-    def name(self) -> str: ...
-
-    def update(self, data: bytes, /) -> None: ...
-
-    def digest(self) -> bytes: ...
-
-    def hexdigest(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class _Algorithm:
-    """A registered algorithm: how to hash, and what its encoded part must look like."""
-
-    factory: Callable[[], Hasher]
-    encoded: re.Pattern[str]
-
-
-_ALGORITHMS: dict[str, _Algorithm] = {
-    "sha256": _Algorithm(hashlib.sha256, re.compile(r"[a-f0-9]{64}")),
-    "sha512": _Algorithm(hashlib.sha512, re.compile(r"[a-f0-9]{128}")),
-}
-
-#: The algorithms registered by the OCI image spec; any other well-formed one is "unsupported".
-SUPPORTED_ALGORITHMS: tuple[str, ...] = tuple(_ALGORITHMS)
-
-
-@dataclass(frozen=True, order=True)
-class Digest:
-    """A parsed, validated digest; ``str(digest)`` gives back its canonical form."""
-
-    algorithm: str
-    hex: str
-
-    def __str__(self) -> str:
-        return f"{self.algorithm}:{self.hex}"
-
-    @property
-    def encoded(self) -> str:
-        """The image spec's name for :attr:`hex`."""
-        return self.hex
-
 
 def parse_digest(value: str) -> Digest:
     """Parse ``algorithm:encoded``; raise :class:`DigestInvalid` if malformed, unsupported or wrong length."""
-    if not _DIGEST_RE.fullmatch(value):
-        raise DigestInvalid("invalid digest format", detail={"digest": value})
-    algorithm, _, encoded = value.partition(":")
-    registered = _ALGORITHMS.get(algorithm)
-    if registered is None:
-        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}", detail={"digest": value})
-    if not registered.encoded.fullmatch(encoded):
-        raise DigestInvalid(
-            f"invalid {algorithm} digest: encoded part must be lowercase hex of the right length",
-            detail={"digest": value},
-        )
-    return Digest(algorithm, encoded)
+    try:
+        return _core.parse_digest(value)
+    except InvalidDigest as exc:
+        raise DigestInvalid(exc.message, detail=exc.detail) from exc
 
 
 def new_hasher(algorithm: str = "sha256") -> Hasher:
     """Return a fresh hash object for a registered algorithm; raise :class:`DigestInvalid` otherwise."""
-    registered = _ALGORITHMS.get(algorithm)
-    if registered is None:
-        raise DigestInvalid(f"unsupported digest algorithm {algorithm!r}", detail={"algorithm": algorithm})
-    return registered.factory()
+    try:
+        return _core.new_hasher(algorithm)
+    except InvalidDigest as exc:
+        raise DigestInvalid(exc.message, detail=exc.detail) from exc
 
 
 def digest_of(data: bytes, algorithm: str = "sha256") -> str:
     """Return the canonical digest string of ``data``."""
-    hasher = new_hasher(algorithm)
-    hasher.update(data)
-    return f"{algorithm}:{hasher.hexdigest()}"
+    new_hasher(algorithm)  # DigestInvalid for an unregistered algorithm
+    return _core.digest_of(data, algorithm)
 
 
-class DigestVerifier:
-    """Hash content fed in pieces and tell whether it matches an expected digest."""
+class DigestVerifier(_core.DigestVerifier):
+    """The core's verifier, refusing a malformed expected digest with :class:`DigestInvalid`."""
 
     def __init__(self, expected: Digest | str) -> None:
-        self.expected = expected if isinstance(expected, Digest) else parse_digest(expected)
-        self._hasher = new_hasher(self.expected.algorithm)
-        self.size = 0
-
-    def update(self, data: bytes) -> None:
-        """Feed the next piece of content."""
-        self._hasher.update(data)
-        self.size += len(data)
-
-    @property
-    def actual(self) -> Digest:
-        """The digest of everything fed so far, in the expected digest's algorithm."""
-        return Digest(self.expected.algorithm, self._hasher.hexdigest())
-
-    def verified(self) -> bool:
-        """Whether the content fed so far has the expected digest."""
-        return self.actual == self.expected
+        super().__init__(expected if isinstance(expected, Digest) else parse_digest(expected))

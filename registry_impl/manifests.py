@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import jsonschema
 from registry_spec import mediatypes as mt
 from registry_spec import params as P
+from registry_spec.protocol.descriptors import Descriptor
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, ManifestInvalid
@@ -27,19 +28,9 @@ GENERIC_CONTENT_TYPES = frozenset({"", "application/json", "application/octet-st
 
 
 class ManifestTooLarge(ManifestInvalid):
-    """A manifest over the size limit: MANIFEST_INVALID, with the descriptor's answer for it (413)."""
+    """A manifest over the size limit (answered 413)."""
 
-    answer = P.MANIFEST_TOO_LARGE
-
-
-@dataclass(frozen=True)
-class Descriptor:
-    media_type: str
-    digest: str
-    size: int
-    artifact_type: str | None = None
-    annotations: dict[str, str] | None = None
-    urls: tuple[str, ...] = ()
+    status = 413
 
 
 @dataclass(frozen=True)
@@ -81,17 +72,10 @@ def detect_media_type(document: dict[str, Any], content_type: str) -> str:
 
 def _descriptor(raw: Any, where: str) -> Descriptor:
     try:
-        digest = str(parse_digest(raw["digest"]))
+        parse_digest(raw["digest"])
     except DigestInvalid as exc:
         raise ManifestInvalid(f"invalid digest in {where}", detail={"digest": raw.get("digest")}) from exc
-    return Descriptor(
-        raw["mediaType"],
-        digest,
-        int(raw["size"]),
-        raw.get("artifactType"),
-        raw.get("annotations"),
-        tuple(raw.get("urls") or ()),
-    )
+    return Descriptor.from_json(raw)
 
 
 def _too_many(count: int | None) -> ManifestInvalid:

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import httpx
 import yaml
-
-from registry_impl.client import Manifest, RegistryClient, file_opener
-from registry_impl.client.blobs import file_digest
+from registry_client import Manifest, RegistryClient, file_opener
+from registry_client.blobs import file_digest
 
 __all__ = ["main"]
 

@@ -4,15 +4,19 @@ Plain strings in, plain values out; nothing here knows about request or response
 
 * ``Range`` on blob GET: :func:`parse_range`, answered with :func:`format_content_range`.
 * ``Content-Range`` on upload PATCH: :func:`parse_content_range`; the upload ``Range``: :func:`format_range`.
-* ``n`` and ``last`` on listings: :func:`parse_pagination`; ``Link``: :func:`link_header`,
-  :func:`parse_link_header`.
-* ``If-None-Match``/``ETag``: :func:`etag_matches`, :func:`format_etag`.
+* ``n`` and ``last`` on listings: :func:`parse_pagination`. ``Link`` is written by
+  :func:`registry_spec.protocol.links.next_link`.
+* ``Accept``: :func:`parse_accept`; ``If-None-Match``/``ETag``: :func:`etag_matches`, :func:`format_etag`.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import Iterable
+
+from registry_spec.protocol import errors as _core_errors
+from registry_spec.protocol import ranges as _ranges
+from registry_spec.protocol.ranges import decimal, format_content_range, format_range
 
 from registry_impl.errors import PaginationNumberInvalid, RangeInvalid
 
@@ -22,9 +26,8 @@ __all__ = [
     "format_content_range",
     "format_etag",
     "format_range",
-    "link_header",
+    "parse_accept",
     "parse_content_range",
-    "parse_link_header",
     "parse_pagination",
     "parse_range",
 ]
@@ -36,7 +39,6 @@ class RangeNotSatisfiable(RangeInvalid):
     def __init__(self, size: int, header: str) -> None:
         super().__init__("requested range not satisfiable", detail={"range": header, "size": size})
         self.size = size
-        self.headers = {"Content-Range": self.content_range}
 
     @property
     def content_range(self) -> str:
@@ -44,97 +46,26 @@ class RangeNotSatisfiable(RangeInvalid):
         return f"bytes */{self.size}"
 
 
-# --- Decimal numbers ------------------------------------------------------------------------------
-
-#: Larger than any byte position or count the registry deals in (2**63, Go's int64 overflow).
-HUGE = 1 << 63
-
-
-def _decimal(digits: str) -> int:
-    """An ASCII digit string as an int; ``HUGE`` when it would be larger (never Python's
-    4 300-digit conversion error, whatever a client sends)."""
-    significant = digits.lstrip("0")
-    return int(significant) if 0 < len(significant) <= 18 else HUGE if significant else 0
-
-
-# --- Range (blob GET) ---------------------------------------------------------------------------
-
-_BYTE_RANGE_RE = re.compile(r"bytes[ \t]*=[ \t]*(?:([0-9]+)[ \t]*-[ \t]*([0-9]*)|-[ \t]*([0-9]+))", re.I)
+# --- Range and Content-Range: the protocol core's, with the server's errors ---------------------
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """Resolve a single ``Range: bytes=...`` against a blob of ``size`` bytes.
-
-    Returns the inclusive ``(start, end)`` to send, with ``end`` clamped to ``size - 1``, or ``None``
-    when the whole blob should be sent: no header, a malformed one, a multi-range request or a
-    range whose last position precedes its first (RFC 9110 lets a server ignore all of these).
-    Raises :class:`RangeNotSatisfiable` when the range starts at or beyond ``size``, or asks for an
-    empty suffix.
-    """
-    if header is None:
-        return None
-    match = _BYTE_RANGE_RE.fullmatch(header.strip())
-    if match is None:
-        return None
-    first, last, suffix = match.groups()
-    if suffix is not None:
-        length = _decimal(suffix)
-        if length == 0 or size == 0:
-            raise RangeNotSatisfiable(size, header)
-        return max(0, size - length), size - 1
-    start = _decimal(first)
-    end = _decimal(last) if last else None
-    if end is not None and end < start:
-        return None
-    if start >= size:
-        raise RangeNotSatisfiable(size, header)
-    return start, size - 1 if end is None else min(end, size - 1)
-
-
-def format_content_range(start: int, end: int, size: int) -> str:
-    """The ``Content-Range`` of a 206 response: ``bytes <start>-<end>/<size>``."""
-    return f"bytes {start}-{end}/{size}"
-
-
-# --- Content-Range and Range (blob upload) -------------------------------------------------------
-
-#: The ``Content-Range`` forms accepted on upload PATCH (the same set as the API descriptor's pattern).
-_CONTENT_RANGE_RE = re.compile(r"(?:bytes[ =])?([0-9]+)-([0-9]+)(?:/([0-9]+|\*))?")
+    """:func:`registry_spec.protocol.ranges.parse_range`, raising the server's :class:`RangeNotSatisfiable`."""
+    try:
+        return _ranges.parse_range(header, size)
+    except _core_errors.RangeNotSatisfiable as exc:
+        raise RangeNotSatisfiable(exc.size, header or "") from exc
 
 
 def parse_content_range(header: str | None) -> tuple[int, int] | None:
-    """Parse an upload chunk's ``Content-Range`` into inclusive ``(start, end)``; ``None`` if absent.
-
-    The registry's own form is ``<start>-<end>``; ``bytes <start>-<end>/<total|*>`` and
-    ``bytes=<start>-<end>`` are accepted too. Raises :class:`RangeInvalid` when malformed, when
-    ``end < start``, or when the range does not fit the stated total.
-    """
-    if header is None or not header.strip():
-        return None
-    match = _CONTENT_RANGE_RE.fullmatch(header.strip())
-    if match is None:
-        raise RangeInvalid("malformed Content-Range", detail={"content_range": header})
-    start, end = _decimal(match[1]), _decimal(match[2])
-    if end < start:
-        raise RangeInvalid("Content-Range ends before it starts", detail={"content_range": header})
-    total = match[3]
-    if total is not None and total != "*" and end >= _decimal(total):
-        raise RangeInvalid("Content-Range exceeds its total length", detail={"content_range": header})
-    return start, end
+    """:func:`registry_spec.protocol.ranges.parse_content_range`, raising :class:`RangeInvalid`."""
+    try:
+        return _ranges.parse_content_range(header)
+    except _core_errors.InvalidRange as exc:
+        raise RangeInvalid(exc.message, detail=exc.detail) from exc
 
 
-def format_range(size: int) -> str:
-    """The ``Range`` header of an upload holding ``size`` bytes: ``0-<size-1>``.
-
-    An empty upload answers ``0-0``, as distribution's ``blobUploadResponse`` does: the header
-    cannot express an empty range, so ``0-0`` is ambiguous between 0 and 1 byte received.
-    """
-    if size < 0:
-        raise ValueError(f"upload size must not be negative: {size}")
-    return f"0-{max(size - 1, 0)}"
-
-
-# --- Pagination and Link -------------------------------------------------------------------------
+# --- Pagination -------------------------------------------------------------------------------
 
 _DIGITS_RE = re.compile(r"[0-9]+")
 
@@ -152,29 +83,11 @@ def parse_pagination(n: str | None, last: str | None, max_n: int) -> tuple[int |
     if n is not None and n != "":
         if not _DIGITS_RE.fullmatch(n):
             raise PaginationNumberInvalid("n must be a non-negative integer", detail={"n": n})
-        count = min(_decimal(n), max_n)
+        count = min(decimal(n), max_n)
     return count, (last or None)
 
 
-def link_header(path: str, n: int, last: str) -> str:
-    """The ``Link`` to the next page: ``<path?last=<last>&n=<n>>; rel="next"``.
-
-    ``path`` may carry a query already; its other parameters are kept, ``n`` and ``last`` replaced,
-    and the query is sorted by key and URL-encoded as Go's ``url.Values.Encode`` does.
-    """
-    parts = urlsplit(path)
-    params = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in ("n", "last")]
-    params += [("last", last), ("n", str(n))]
-    params.sort(key=lambda item: item[0])
-    query = urlencode(params)
-    return f'<{urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))}>; rel="next"'
-
-
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-_QUOTED = r'"(?:[^"\\]|\\.)*"'
-_LINK_PARAM = rf"\s*;\s*({_TOKEN})\s*(?:=\s*({_QUOTED}|[^;,\s]*))?"
-_LINK_PARAM_RE = re.compile(_LINK_PARAM)
-_LINK_VALUE_RE = re.compile(rf"\s*<([^>]*)>((?:{_LINK_PARAM})*)\s*(?:,|$)")
 
 
 def _unquote(value: str) -> str:
@@ -183,24 +96,40 @@ def _unquote(value: str) -> str:
     return value
 
 
-def parse_link_header(value: str | None) -> str | None:
-    """Return the target of the first ``rel="next"`` link in a ``Link`` header (RFC 8288), if any.
+# --- Accept --------------------------------------------------------------------------------------
 
-    ``rel`` may be quoted or not, in any case, and list several relation types. Parsing stops at the
-    first malformed link-value; links before it still count.
-    """
-    if not value:
+_QVALUE_RE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+
+
+def _accept_entry(element: str) -> tuple[str, float] | None:
+    """Parse one ``type/subtype;params`` element into its lowercased type and q-value."""
+    media_type, *params = (part.strip() for part in element.split(";"))
+    kind, slash, subtype = media_type.partition("/")
+    if not (slash and re.fullmatch(_TOKEN, kind) and re.fullmatch(_TOKEN, subtype)):
         return None
-    position = 0
-    while position < len(value):
-        match = _LINK_VALUE_RE.match(value, position)
-        if match is None or match.end() == position:
-            return None
-        for param in _LINK_PARAM_RE.finditer(match[2]):
-            if param[1].lower() == "rel" and "next" in _unquote(param[2] or "").lower().split():
-                return match[1]
-        position = match.end()
-    return None
+    quality = 1.0
+    for param in params:
+        key, _, raw = param.partition("=")
+        if key.strip().lower() == "q":
+            raw = raw.strip()
+            quality = float(raw) if _QVALUE_RE.fullmatch(raw) else 1.0
+    return media_type.lower(), quality
+
+
+def parse_accept(header: str | Iterable[str] | None) -> list[str]:
+    """List the media types of one or more ``Accept`` headers, most preferred first.
+
+    Comma lists and repeated headers are merged in order; parameters are stripped and types
+    lowercased (as Go's ``mime.ParseMediaType`` does for distribution); entries are sorted by
+    q-value, highest first, keeping header order among equals. Entries with ``q=0`` (not acceptable)
+    and malformed entries are dropped, and so are repeats; a malformed q-value counts as 1.
+    """
+    if header is None:
+        return []
+    headers = [header] if isinstance(header, str) else list(header)
+    entries = [_accept_entry(element) for value in headers for element in value.split(",")]
+    ranked = sorted((entry for entry in entries if entry is not None), key=lambda entry: -entry[1])
+    return list(dict.fromkeys(media_type for media_type, quality in ranked if quality > 0))
 
 
 # --- ETag ----------------------------------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from registry_spec.protocol.links import next_link
 from starlette.responses import Response
 
-from registry_impl.api.headers import link_header, parse_pagination
+from registry_impl.api.headers import parse_pagination
 
 
 def paginate(
@@ -25,5 +26,5 @@ def paginate(
 
 
 def page_response(body: dict[str, Any], path: str, n: int, next_last: str | None) -> Response:
-    headers = {"Link": link_header(path, n, next_last)} if next_last is not None else {}
+    headers = {"Link": next_link(path, n, next_last)} if next_last is not None else {}
     return Response(json.dumps(body, separators=(",", ":")), media_type="application/json", headers=headers)

@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from registry_client import Manifest, RegistryClient, RetryPolicy
+from registry_client.errors import error_class
 from registry_spec import errors as codes
 from registry_spec import mediatypes as mt
 from registry_spec.model import ErrorCode
@@ -19,8 +21,6 @@ from testkit.asgi_sync import SyncASGITransport
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
-from registry_impl.client import Manifest, RegistryClient, RetryPolicy
-from registry_impl.client.errors import error_class
 
 Hook = Callable[[httpx.Request], None]
 

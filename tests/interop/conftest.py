@@ -40,7 +40,7 @@ class CheckedSpawner(Spawner):
 
 def require_ours() -> None:
     if ours_command() is None:
-        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+        pytest.skip("the `registry` console script is not installed (pip install -e '.[server]')")
 
 
 def require_reference() -> None:

@@ -1,4 +1,4 @@
-"""Unit tests for registry_impl.references: repository names, tags and image references."""
+"""Unit tests for registry_impl.references: repository names, tags and manifest references (server errors)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from registry_impl.digests import Digest, parse_digest
+from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, NameInvalid, TagInvalid
 from registry_impl.references import (
     NAME_COMPONENT_PATTERN,
     NAME_MAX_LENGTH,
     NAME_PATTERN,
     TAG_PATTERN,
-    ImageReference,
-    parse_image_reference,
     parse_reference,
     validate_name,
     validate_tag,
@@ -205,72 +203,3 @@ def test_bad_references_raise_the_specific_error(reference: str, error: type[Exc
 @given(tags)
 def test_generated_tag_references_are_tags(tag: str) -> None:
     assert parse_reference(tag) == tag
-
-
-# --- image references (client side) --------------------------------------------------------------
-
-D = parse_digest(DIGEST)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("ubuntu", ("docker.io", "library/ubuntu", None, None)),
-        ("ubuntu:22.04", ("docker.io", "library/ubuntu", "22.04", None)),
-        ("user/repo", ("docker.io", "user/repo", None, None)),
-        ("docker.io/ubuntu", ("docker.io", "library/ubuntu", None, None)),
-        ("index.docker.io/ubuntu", ("docker.io", "library/ubuntu", None, None)),
-        ("docker.io/library/ubuntu:latest", ("docker.io", "library/ubuntu", "latest", None)),
-        ("myhost/foo", ("docker.io", "myhost/foo", None, None)),
-        ("localhost/foo", ("localhost", "foo", None, None)),
-        ("localhost:5000/foo/bar:v1", ("localhost:5000", "foo/bar", "v1", None)),
-        ("registry.example.com/a/b@" + DIGEST, ("registry.example.com", "a/b", None, D)),
-        ("localhost:5000/foo:tag@" + DIGEST, ("localhost:5000", "foo", "tag", D)),
-        ("127.0.0.1:5000/foo", ("127.0.0.1:5000", "foo", None, None)),
-        ("[::1]:5000/foo", ("[::1]:5000", "foo", None, None)),
-        ("Example/foo", ("Example", "foo", None, None)),
-        ("ghcr.io/owner/image", ("ghcr.io", "owner/image", None, None)),
-        ("quay.io/single", ("quay.io", "single", None, None)),
-    ],
-)
-def test_image_references(text: str, expected: tuple[str, str, str | None, Digest | None]) -> None:
-    assert parse_image_reference(text) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "error"),
-    [
-        ("", NameInvalid),
-        ("UPPER", NameInvalid),
-        ("foo/UPPER", NameInvalid),
-        ("-bad.example.com/x", NameInvalid),
-        ("host.com:port/x", NameInvalid),
-        ("localhost:5000/", NameInvalid),
-        ("foo:", TagInvalid),
-        ("foo:.bad", TagInvalid),
-        ("foo@sha256:abc", DigestInvalid),
-        ("foo@", DigestInvalid),
-    ],
-)
-def test_bad_image_references(text: str, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        parse_image_reference(text)
-
-
-hosts = st.one_of(
-    st.just("localhost"),
-    st.from_regex(r"[a-z0-9]{1,10}\.[a-z]{2,5}", fullmatch=True),
-    st.from_regex(r"[a-z]{1,10}(\.[a-z]{1,5})?:[0-9]{1,5}", fullmatch=True),
-)
-
-
-@given(hosts, names, st.none() | tags, st.none() | st.just(D))
-def test_image_reference_round_trips(host: str, name: str, tag: str | None, digest: Digest | None) -> None:
-    reference = ImageReference(host, name, tag, digest)
-    assert parse_image_reference(str(reference)) == reference
-
-
-@given(names.filter(lambda name: "/" not in name), st.none() | tags)
-def test_single_component_docker_hub_names_get_library(name: str, tag: str | None) -> None:
-    text = name if tag is None else f"{name}:{tag}"
-    assert parse_image_reference(text) == ("docker.io", f"library/{name}", tag, None)

@@ -29,7 +29,7 @@ from typing import Any
 
 from registry_spec import mediatypes as mt
 
-from registry_impl.client import Descriptor, Manifest, Opener
+from registry_client import Descriptor, Manifest, Opener
 
 from .layout import REF_NAME, LayoutStore
 from .stores import BlobOutcome, Progress, Store, StoreError

@@ -11,8 +11,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from registry_impl.client.descriptors import host_platform
-from registry_impl.client.errors import ClientError
+from registry_client.descriptors import host_platform
+from registry_client.errors import ClientError
+from registry_spec.protocol.errors import ProtocolError
 
 from .commands import COMMANDS, Context
 from .stores import StoreError
@@ -118,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(args)
     try:
         return COMMANDS[command](ctx)
-    except (ClientError, StoreError, OSError) as exc:
+    except (ClientError, ProtocolError, StoreError, OSError) as exc:
         print(f"dist: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

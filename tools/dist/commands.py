@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from registry_impl.client import Credential, DockerConfig, Manifest, RegistryClient
-from registry_impl.client.descriptors import Descriptor, Platform
-from registry_impl.client.errors import ClientError, RegistryError
-from registry_impl.client.references import ImageReference, parse_reference
+from registry_client import Credential, DockerConfig, Manifest, RegistryClient
+from registry_client.descriptors import Descriptor, Platform
+from registry_client.errors import ClientError, RegistryError
+from registry_client.references import ImageReference, parse_reference
 
 from .archive import ArchiveStore
 from .copy import Selection, copy_image, select

@@ -15,8 +15,8 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry_impl.client import Descriptor, Manifest, Platform
-from registry_impl.client.descriptors import host_platform
+from registry_client import Descriptor, Manifest, Platform
+from registry_client.descriptors import host_platform
 
 from .progress import Progress
 from .stores import Store, StoreError

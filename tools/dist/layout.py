@@ -16,8 +16,8 @@ from typing import Any
 
 from registry_spec import mediatypes as mt
 
-from registry_impl.client import Descriptor, DigestMismatch, Manifest, Opener, file_opener
-from registry_impl.client.references import check_digest
+from registry_client import Descriptor, DigestMismatch, Manifest, Opener, file_opener
+from registry_client.references import check_digest
 
 from .stores import BlobOutcome, Progress, Store, StoreError
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from registry_impl.client import Descriptor, Manifest, Opener, RegistryClient
-from registry_impl.client.references import ImageReference, parse_reference
+from registry_client import Descriptor, Manifest, Opener, RegistryClient
+from registry_client.references import ImageReference, parse_reference
 
 __all__ = ["BlobOutcome", "Location", "RegistryStore", "Store", "StoreError", "parse_location"]
 

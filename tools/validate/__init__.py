@@ -14,7 +14,6 @@ Modules, by what each owns::
     exchange.py    a recorded request/response, redacted and cut to an excerpt
     content.py     the blobs, manifests, indexes and artifacts a run pushes
     clauses.py     the spec clauses checks cite, resolved against the descriptor
-    links.py       Link rel="next" parsing
     outcome.py     statuses, the exceptions that end a check, results
     checks/        the checks, one module per workflow
     runner.py      runs the checks in order into a Report

@@ -3,7 +3,7 @@
 A request goes out with the credentials that worked last for its repository; a 401 answer's challenge is
 followed: ``Basic`` resends with the username and password, ``Bearer realm=…,service=…,scope=…`` asks the
 token realm (with the username and password as Basic credentials, when given) and resends with the token.
-Parsing the challenge is a pure function.
+The challenge is parsed by the protocol core (:mod:`registry_spec.protocol.challenges`).
 """
 
 from __future__ import annotations
@@ -12,42 +12,11 @@ import base64
 import json
 import re
 from collections.abc import Generator
-from dataclasses import dataclass, field
 
 import httpx
+from registry_spec.protocol.challenges import Challenge, parse_challenge
 
-_PARAM = re.compile(r'\s*([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?')
 _REPOSITORY = re.compile(r"^/v2/(.+?)/(?:blobs|manifests|tags|referrers)/")
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """One parsed WWW-Authenticate challenge: the scheme (lowercase) and its parameters."""
-
-    scheme: str
-    params: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def scopes(self) -> list[str]:
-        return self.params.get("scope", "").split()
-
-
-def parse_challenge(header: str | None) -> Challenge | None:
-    """The first challenge of a WWW-Authenticate header value, or None when there is none."""
-    if not header or not header.strip():
-        return None
-    scheme, _, rest = header.strip().partition(" ")
-    params: dict[str, str] = {}
-    position = 0
-    while position < len(rest):
-        match = _PARAM.match(rest, position)
-        if match is None or match.end() == position:
-            break
-        quoted, bare = match.group(2), match.group(3)
-        value = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else bare or ""
-        params[match.group(1).lower()] = value
-        position = match.end()
-    return Challenge(scheme.lower(), params)
 
 
 def basic_header(username: str, password: str) -> str:

@@ -1,8 +1,6 @@
-"""Unit tests for registry_impl.api.headers: Range, Content-Range, pagination, Link, ETag."""
+"""Unit tests for registry_impl.api.headers: Range, Content-Range, pagination, ETag."""
 
 from __future__ import annotations
-
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from hypothesis import assume, given
@@ -14,9 +12,7 @@ from registry_impl.api.headers import (
     format_content_range,
     format_etag,
     format_range,
-    link_header,
     parse_content_range,
-    parse_link_header,
     parse_pagination,
     parse_range,
 )
@@ -226,53 +222,6 @@ def test_pagination_clamps_to_the_maximum(n: int, max_n: int) -> None:
 def test_negative_pagination_numbers_are_rejected(n: int) -> None:
     with pytest.raises(PaginationNumberInvalid):
         parse_pagination(str(n), None, 100)
-
-
-# --- Link ----------------------------------------------------------------------------------------
-
-
-def test_link_header_shape() -> None:
-    assert link_header("/v2/name/tags/list", 2, "x") == '</v2/name/tags/list?last=x&n=2>; rel="next"'
-
-
-def test_link_header_encodes_last_and_replaces_an_existing_query() -> None:
-    link = link_header("/v2/_catalog?n=5&last=old&a=1", 3, "foo/bar baz")
-    assert link == '</v2/_catalog?a=1&last=foo%2Fbar+baz&n=3>; rel="next"'
-
-
-@given(st.text(), st.integers(0, 10**6))
-def test_link_header_round_trips(last: str, n: int) -> None:
-    url = parse_link_header(link_header("/v2/a/b/tags/list", n, last))
-    assert url is not None
-    parts = urlsplit(url)
-    assert parts.path == "/v2/a/b/tags/list"
-    assert parse_qs(parts.query, keep_blank_values=True) == {"last": [last], "n": [str(n)]}
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, None),
-        ("", None),
-        ('</v2/x/tags/list?last=a&n=2>; rel="next"', "/v2/x/tags/list?last=a&n=2"),
-        ("</next>;rel=next", "/next"),
-        ('</next>; REL="Next"', "/next"),
-        ('<https://r.example/a,b>; rel="prev", </n>; rel="next"', "/n"),
-        ('</p>; title="a;b,rel=next"; rel=prev, </n>; rel="last next"', "/n"),
-        ('</p>; rel="prev"', None),
-        ("</n>; rel=nextish", None),
-        ("no brackets; rel=next", None),
-        ('</n> rel="next"', None),
-    ],
-)
-def test_parse_link_header(value: str | None, expected: str | None) -> None:
-    assert parse_link_header(value) == expected
-
-
-@given(st.text())
-def test_parse_link_header_never_raises(value: str) -> None:
-    result = parse_link_header(value)
-    assert result is None or isinstance(result, str)
 
 
 # --- ETag ----------------------------------------------------------------------------------------

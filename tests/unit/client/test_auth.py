@@ -9,11 +9,11 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-
-from registry_impl.client import Credential, RegistryClient
-from registry_impl.client.auth import RegistryAuth, parse_challenges, scopes_for
-from registry_impl.client.errors import AuthenticationFailed, Unauthorized
-from registry_impl.client.transport import RetryPolicy
+from registry_client import Credential, RegistryClient
+from registry_client.auth import RegistryAuth, scopes_for
+from registry_client.errors import AuthenticationFailed, Unauthorized
+from registry_client.transport import RetryPolicy
+from registry_spec.protocol.challenges import parse_challenges
 
 REALM = "https://auth.test/token"
 USER = Credential(username="alice", password="s3cret")

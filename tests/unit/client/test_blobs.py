@@ -10,9 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-
-from registry_impl.client import DigestMismatch, RegistryClient
-from registry_impl.client.transport import RetryPolicy
+from registry_client import DigestMismatch, RegistryClient
+from registry_client.transport import RetryPolicy
 
 DATA = bytes(range(256)) * 64  # 16 KiB
 DIGEST = "sha256:" + hashlib.sha256(DATA).hexdigest()

@@ -9,8 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-
-from registry_impl.client.credentials import Credential, CredentialHelperFailed, DockerConfig, normalize_host
+from registry_client.credentials import Credential, CredentialHelperFailed, DockerConfig, normalize_host
 
 HELPER = """#!/bin/sh
 # A fake credential helper keeping one JSON file per server in $FAKE_STORE.

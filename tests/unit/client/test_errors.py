@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from registry_client import errors
+from registry_client.errors import RegistryError, class_name, error_class
 from registry_spec.errors import REGISTRY
-
-from registry_impl.client import errors
-from registry_impl.client.errors import RegistryError, class_name, error_class
 
 
 def response(status: int, body: object = None, content: bytes = b"") -> httpx.Response:

@@ -6,7 +6,7 @@ import ast
 import sys
 from pathlib import Path
 
-import registry_impl.client as client
+import registry_client as client
 
 PACKAGE = Path(client.__file__).parent
 ALLOWED = {"registry_spec", "httpx"}
@@ -29,6 +29,6 @@ def test_imports_only_the_spec_httpx_and_the_standard_library() -> None:
                 names = [node.module]
             for name in names:
                 top = name.split(".")[0]
-                if name.startswith("registry_impl.client") or top in ALLOWED or top == "__future__":
+                if name.startswith("registry_client") or top in ALLOWED or top == "__future__":
                     continue
                 assert top in sys.stdlib_module_names, f"{module.name} imports {name}"

@@ -7,9 +7,8 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-
-from registry_impl.client import RegistryClient
-from registry_impl.client.pagination import next_link
+from registry_client import RegistryClient
+from registry_client.pagination import next_link
 
 TAGS = [f"t{i:02d}" for i in range(7)]
 
@@ -26,7 +25,9 @@ TAGS = [f"t{i:02d}" for i in range(7)]
     ],
 )
 def test_next_link(header: str | None, target: str | None) -> None:
-    assert next_link(header) == target
+    request = httpx.Request("GET", "http://r.test/v2/a/tags/list")
+    response = httpx.Response(200, headers={"Link": header} if header is not None else {}, request=request)
+    assert next_link(response) == (f"http://r.test{target}" if target and target.startswith("/") else target)
 
 
 def paged(request: httpx.Request) -> httpx.Response:

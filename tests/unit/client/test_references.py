@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from registry_impl.client.errors import ReferenceInvalid
-from registry_impl.client.references import (
+from registry_client.errors import ReferenceInvalid
+from registry_client.references import (
     ImageReference,
     check_digest,
     is_loopback,

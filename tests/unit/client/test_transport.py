@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-
-from registry_impl.client.transport import RetryPolicy, RetryTransport, retry_after
+from registry_client.transport import RetryPolicy, RetryTransport, retry_after
 
 Handler = Callable[[httpx.Request], httpx.Response]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry_client.pagination import next_link
 from registry_spec import urls
 from registry_toolkit.validate.checks.context import Context, error_codes
 from registry_toolkit.validate.checks.suite import Suite
 from registry_toolkit.validate.content import ANNOTATION, OCI_INDEX, Manifest, empty_config
-from registry_toolkit.validate.links import next_link
 from registry_toolkit.validate.session import Reply
 
 suite = Suite("discovery", "Discover tags and referrers")
@@ -85,7 +85,7 @@ def tags_link(ctx: Context) -> None:
     while url is not None and len(seen) <= len(every):
         reply = ctx.request("GET", url)
         seen += tag_list(ctx, reply)
-        url = next_link(reply.header("Link"), reply.response.request.url)
+        url = next_link(reply.response)
         if url is None and len(seen) < len(every):
             ctx.fail(
                 f'the page ending at {seen[-1] if seen else None!r} has no Link rel="next", '

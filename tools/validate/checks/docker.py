@@ -3,11 +3,11 @@ and its Link pagination, the error envelope, upload session headers."""
 
 from __future__ import annotations
 
+from registry_client.pagination import next_link
 from registry_spec import urls
 from registry_toolkit.validate.checks.context import Context, error_codes
 from registry_toolkit.validate.checks.suite import Suite
 from registry_toolkit.validate.content import DOCKER_LIST, DOCKER_MANIFEST, Manifest
-from registry_toolkit.validate.links import next_link
 from registry_toolkit.validate.session import Reply, with_query
 
 suite = Suite("docker", "Docker Registry V2 behaviour beyond the OCI suite")
@@ -181,7 +181,7 @@ def catalog_link(ctx: Context) -> None:
     reply = ctx.request("GET", urls.catalog(n=1, last=first[:-1]))
     page = catalog_page(ctx, reply)
     ctx.expect(page == [first], f"n=1 after {first[:-1]!r} answered {page}, expected [{first!r}]", reply)
-    link = next_link(reply.header("Link"), reply.response.request.url)
+    link = next_link(reply.response)
     if link is None:
         ctx.fail(f'no Link rel="next" on a page cut by n=1, though {second} follows', reply)
     following = ctx.request("GET", link)

@@ -19,7 +19,7 @@ from registry_toolkit.dist.progress import Progress
 from registry_toolkit.dist.stores import Location, StoreError, parse_location
 from testkit.oci_layout import OciLayout
 
-from registry_impl.client import Descriptor, Platform
+from registry_client import Descriptor, Platform
 
 
 def sha256(data: bytes) -> str:

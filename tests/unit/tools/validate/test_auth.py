@@ -7,7 +7,8 @@ import json
 
 import httpx
 import pytest
-from registry_toolkit.validate.auth import RegistryAuth, parse_challenge, repository_of, token_of
+from registry_spec.protocol.challenges import parse_challenge
+from registry_toolkit.validate.auth import RegistryAuth, repository_of, token_of
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ def test_no_challenge() -> None:
 
 def test_scopes_split_on_spaces() -> None:
     challenge = parse_challenge('Bearer realm="r",scope="repository:a:pull repository:b:push"')
-    assert challenge is not None and challenge.scopes == ["repository:a:pull", "repository:b:push"]
+    assert challenge is not None and challenge.scopes == ("repository:a:pull", "repository:b:push")
 
 
 @pytest.mark.parametrize(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+from registry_client.descriptors import Descriptor, Manifest
+from registry_client.errors import ClientError, DigestMismatch
+from registry_client.references import check_digest
+from registry_client.session import Session
 from registry_spec import mediatypes as mt
 from registry_spec import urls
-
-from registry_impl.client.descriptors import Descriptor, Manifest
-from registry_impl.client.errors import ClientError, DigestMismatch
-from registry_impl.client.references import check_digest
-from registry_impl.client.session import Session
 
 __all__ = ["ACCEPT", "MAX_MANIFEST_SIZE", "Manifests"]
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import builtins
 
+from registry_client.descriptors import Descriptor
+from registry_client.errors import RegistryError
+from registry_client.manifests import Manifests
+from registry_client.pagination import pages
+from registry_client.references import check_digest
+from registry_client.session import Session, with_query
 from registry_spec import urls
-
-from registry_impl.client.descriptors import Descriptor
-from registry_impl.client.errors import RegistryError
-from registry_impl.client.manifests import Manifests
-from registry_impl.client.pagination import pages
-from registry_impl.client.references import check_digest
-from registry_impl.client.session import Session, with_query
 
 __all__ = ["Referrers", "fallback_tag"]
 

@@ -2,7 +2,8 @@
 
 An *opener* is ``opener(offset) -> iterable of bytes``: the blob's content from ``offset`` on, so a broken upload
 continues from where the registry says it got to without holding the blob in memory. A :class:`Transfer` drives
-the HTTP steps :class:`~registry_impl.client.blobs.Blobs` offers (start, patch, finish, recover) and decides, after
+the HTTP steps of :class:`UploadSteps` (start, patch, finish, recover; :class:`~registry_client.blobs.Blobs` has
+them, and this module does not import it) and decides, after
 each failure, whether to continue the same session at the registry's offset or start a new one.
 """
 
@@ -10,18 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO, Protocol
 
 import httpx
-
-from registry_impl.client.errors import ClientError, ConnectionFailed, RegistryError
-
-if TYPE_CHECKING:
-    from registry_impl.client.blobs import Blobs
+from registry_client.errors import ClientError, ConnectionFailed, RegistryError
+from registry_spec.protocol.errors import InvalidRange
+from registry_spec.protocol.ranges import parse_upload_range
 
 __all__ = [
     "GONE",
@@ -31,18 +29,18 @@ __all__ = [
     "Progress",
     "Transfer",
     "UploadSession",
+    "UploadSteps",
     "bytes_opener",
     "file_digest",
     "file_opener",
     "range_end",
 ]
 
-log = logging.getLogger("registry_impl.client")
+log = logging.getLogger("registry_client")
 
 READ_SIZE = 1 << 20
 Opener = Callable[[int], Iterable[bytes]]
 Progress = Callable[[int], None]
-_RANGE_RE = re.compile(r"^(?:bytes[= ])?0-([0-9]+)$")
 GONE = ("BLOB_UPLOAD_UNKNOWN", "BLOB_UPLOAD_INVALID", None)
 SPOILED = ("DIGEST_INVALID", "SIZE_INVALID")
 #: Session writes are not repeated by the retry transport: after a failure the session's status says what landed.
@@ -121,11 +119,29 @@ class ChunkReader:
             yield piece
 
 
+class UploadSteps(Protocol):
+    """What a :class:`Transfer` needs from the blob API: its settings and the HTTP steps of an upload session."""
+
+    monolithic_max: int
+    chunk_size: int | None
+    resume_attempts: int
+    settle: float
+    sleep: Callable[[float], None]
+
+    def start(self, name: str) -> UploadSession: ...
+
+    def recover(self, name: str, upload: UploadSession, digest: str) -> UploadSession | None: ...
+
+    def finish(self, upload: UploadSession, digest: str, body: bytes = b"") -> None: ...
+
+    def patch(self, upload: UploadSession, body: Iterable[bytes] | bytes, length: int) -> None: ...
+
+
 class Transfer:
     """One blob upload and its recoveries; counts progress so a resume can rewind it."""
 
     def __init__(
-        self, blobs: Blobs, name: str, opener: Opener, digest: str, size: int, progress: Progress | None
+        self, blobs: UploadSteps, name: str, opener: Opener, digest: str, size: int, progress: Progress | None
     ) -> None:
         self.blobs, self.name, self.opener = blobs, name, opener
         self.digest, self.size, self.progress = digest, size, progress
@@ -207,8 +223,7 @@ class Transfer:
 
 def range_end(value: str | None) -> int:
     """The offset an upload's ``Range: 0-<last>`` header reports (``0-0`` is read as empty)."""
-    match = _RANGE_RE.match((value or "").strip())
-    if match is None:
-        raise ClientError(f"the registry answered an unreadable upload Range {value!r}")
-    last = int(match[1])
-    return last + 1 if last else 0
+    try:
+        return parse_upload_range(value)
+    except InvalidRange as exc:
+        raise ClientError(f"the registry answered an unreadable upload Range {value!r}") from exc

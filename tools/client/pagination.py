@@ -1,27 +1,24 @@
-"""Paginated listings (tags, catalog, referrers): follow ``Link: <…>; rel="next"`` until there is none."""
+"""Paginated listings (tags, catalog, referrers): follow ``Link: <…>; rel="next"`` until there is none.
+
+httpx parses the ``Link`` header (``Response.links``); this module only picks the ``next`` relation.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
-
-from registry_impl.client.session import Session
+from registry_client.session import Session
 
 __all__ = ["next_link", "pages"]
 
-_LINK_RE = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+?(?:=(?:"[^"]*"|[^;,]*))?)*)\s*(?:,|$)')
-_REL_RE = re.compile(r';\s*rel\s*=\s*(?:"([^"]*)"|([^;,\s]*))', re.IGNORECASE)
-
-
-def next_link(value: str | None) -> str | None:
-    """The target of the first ``rel="next"`` link of a ``Link`` header (RFC 8288), or None."""
-    for match in _LINK_RE.finditer(value or ""):
-        for rel in _REL_RE.finditer(match[2]):
-            if "next" in (rel[1] if rel[1] is not None else rel[2]).lower().split():
-                return match[1]
+def next_link(response: httpx.Response) -> str | None:
+    """The absolute URL of a response's first ``rel="next"`` link (RFC 8288: ``rel`` may list several
+    relation types), resolved against the request URL; None when there is none."""
+    for rel, link in response.links.items():
+        if rel and "next" in rel.lower().split() and link.get("url"):
+            return str(response.request.url.join(link["url"]))
     return None
 
 
@@ -43,5 +40,4 @@ def pages(
             check(response)
         document = response.json() if response.content else {}
         yield document if isinstance(document, dict) else {}
-        link = next_link(response.headers.get("link"))
-        url = str(httpx.URL(url).join(link)) if link else None
+        url = next_link(response)

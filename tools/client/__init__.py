@@ -2,7 +2,7 @@
 
 Imports only ``registry_spec``, httpx and the standard library. Start with :class:`RegistryClient`::
 
-    from registry_impl.client import RegistryClient
+    from registry_client import RegistryClient
 
     with RegistryClient.for_host("127.0.0.1:5000") as registry:
         manifest = registry.manifests.get("library/alpine", "3.20")
@@ -12,12 +12,12 @@ Imports only ``registry_spec``, httpx and the standard library. Start with :clas
 
 from __future__ import annotations
 
-from registry_impl.client import errors
-from registry_impl.client.auth import RegistryAuth
-from registry_impl.client.blobs import Blobs, Opener, UploadSession, bytes_opener, file_opener
-from registry_impl.client.credentials import Credential, DockerConfig
-from registry_impl.client.descriptors import Descriptor, Manifest, Platform
-from registry_impl.client.errors import (
+from registry_client import errors
+from registry_client.auth import RegistryAuth
+from registry_client.blobs import Blobs, Opener, UploadSession, bytes_opener, file_opener
+from registry_client.credentials import Credential, DockerConfig
+from registry_client.descriptors import Descriptor, Manifest, Platform
+from registry_client.errors import (
     AuthenticationFailed,
     ClientError,
     ConnectionFailed,
@@ -25,10 +25,10 @@ from registry_impl.client.errors import (
     ReferenceInvalid,
     RegistryError,
 )
-from registry_impl.client.manifests import ACCEPT, Manifests
-from registry_impl.client.references import ImageReference, parse_reference
-from registry_impl.client.registry import RegistryClient
-from registry_impl.client.transport import RetryPolicy, RetryTransport
+from registry_client.manifests import ACCEPT, Manifests
+from registry_client.references import ImageReference, parse_reference
+from registry_client.registry import RegistryClient
+from registry_client.transport import RetryPolicy, RetryTransport
 
 __all__ = [
     "ACCEPT",

@@ -13,18 +13,17 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+from registry_client.auth import CredentialSource, RegistryAuth
+from registry_client.blobs import Blobs
+from registry_client.catalog import Catalog
+from registry_client.credentials import Credential, DockerConfig
+from registry_client.manifests import Manifests
+from registry_client.references import DOCKER_HUB, DOCKER_HUB_API, is_loopback
+from registry_client.referrers import Referrers
+from registry_client.session import Session
+from registry_client.tags import Tags
+from registry_client.transport import RetryPolicy, RetryTransport
 from registry_spec import urls
-
-from registry_impl.client.auth import CredentialSource, RegistryAuth
-from registry_impl.client.blobs import Blobs
-from registry_impl.client.catalog import Catalog
-from registry_impl.client.credentials import Credential, DockerConfig
-from registry_impl.client.manifests import Manifests
-from registry_impl.client.references import DOCKER_HUB, DOCKER_HUB_API, is_loopback
-from registry_impl.client.referrers import Referrers
-from registry_impl.client.session import Session
-from registry_impl.client.tags import Tags
-from registry_impl.client.transport import RetryPolicy, RetryTransport
 
 __all__ = ["RegistryClient"]
 

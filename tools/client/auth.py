@@ -27,40 +27,18 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import httpx
+from registry_client.credentials import Credential
+from registry_client.errors import AuthenticationFailed
+from registry_spec.protocol.challenges import Challenge, parse_challenges
 
-from registry_impl.client.credentials import Credential
-from registry_impl.client.errors import AuthenticationFailed
-
-__all__ = ["Challenge", "RegistryAuth", "parse_challenges", "scopes_for"]
+__all__ = ["RegistryAuth", "scopes_for"]
 
 CLIENT_ID = "pydistribution-dist"
 DEFAULT_EXPIRES = 60
 EXPIRY_MARGIN = 10.0
-_PARAM_RE = re.compile(r'([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 _REPO_PATH_RE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
 
 CredentialSource = Callable[[str], Credential | None]
-
-
-@dataclass(frozen=True)
-class Challenge:
-    scheme: str
-    params: dict[str, str]
-
-    @property
-    def scopes(self) -> tuple[str, ...]:
-        return tuple(self.params.get("scope", "").split())
-
-
-def parse_challenges(values: list[str]) -> list[Challenge]:
-    """Parse ``WWW-Authenticate`` header values (one challenge each) into a scheme and its parameters."""
-    out: list[Challenge] = []
-    for value in values:
-        scheme, _, rest = value.strip().partition(" ")
-        if scheme:
-            params = {m[1].lower(): (m[2] if m[2] is not None else m[3]) for m in _PARAM_RE.finditer(rest)}
-            out.append(Challenge(scheme.lower(), params))
-    return out
 
 
 def scopes_for(request: httpx.Request) -> tuple[str, ...]:

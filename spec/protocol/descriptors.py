@@ -1,18 +1,20 @@
-"""Descriptors, platforms and manifests as values: what a manifest references, parsed without any I/O."""
+"""The OCI descriptor, platform and manifest model: what a manifest references, parsed without any I/O.
+
+The client copies with it, the server reads what a pushed manifest references with it, dist stores it in layouts
+and archives.
+"""
 
 from __future__ import annotations
 
 import json
-import platform as _platform
 from dataclasses import dataclass, field
 from typing import Any
 
 from registry_spec import mediatypes as mt
+from registry_spec.protocol.digests import digest_of
+from registry_spec.protocol.errors import InvalidPlatform
 
-from registry_impl.client.errors import ReferenceInvalid
-from registry_impl.client.references import digest_of
-
-__all__ = ["Descriptor", "Manifest", "Platform", "host_platform"]
+__all__ = ["NON_DISTRIBUTABLE", "Descriptor", "Manifest", "Platform"]
 
 #: Layers a registry need not have (their ``urls`` say where they live): copies skip them.
 NON_DISTRIBUTABLE = frozenset(
@@ -37,7 +39,7 @@ class Platform:
     def parse(cls, text: str) -> Platform:
         parts = text.split("/")
         if len(parts) not in (2, 3) or not all(parts):
-            raise ReferenceInvalid(f"invalid platform {text!r}: expected os/arch[/variant]")
+            raise InvalidPlatform(f"invalid platform {text!r}: expected os/arch[/variant]", {"platform": text})
         return cls(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
 
     @classmethod
@@ -53,15 +55,6 @@ class Platform:
 
     def __str__(self) -> str:
         return "/".join(p for p in (self.os, self.architecture, self.variant) if p)
-
-
-def host_platform() -> Platform:
-    """The platform of this machine, in Go's names (what ``docker pull`` and skopeo choose by default)."""
-    machine = _platform.machine().lower()
-    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64", "i686": "386"}.get(
-        machine, machine
-    )
-    return Platform("linux", arch)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The HTTP session every API module shares: one ``httpx.Client``, the base URL, errors raised as typed exceptions.
 
 ``request`` returns a response whose status is one the caller expects, or raises the
-:class:`~registry_impl.client.errors.RegistryError` subclass its envelope names; transport failures left after the
-retry transport gave up become :class:`~registry_impl.client.errors.ConnectionFailed`. ``stream`` does the same
+:class:`~registry_client.errors.RegistryError` subclass its envelope names; transport failures left after the
+retry transport gave up become :class:`~registry_client.errors.ConnectionFailed`. ``stream`` does the same
 for responses whose body is read piecewise.
 """
 
@@ -14,8 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-
-from registry_impl.client.errors import ConnectionFailed, RegistryError
+from registry_client.errors import ConnectionFailed, RegistryError
 
 __all__ = ["Session", "with_query"]
 

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-from registry_spec import mediatypes as mt
-from registry_spec import urls
-
-from registry_impl.client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
-from registry_impl.client.references import check_digest
-from registry_impl.client.session import Session, with_query
-from registry_impl.client.uploads import (
+from registry_client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
+from registry_client.references import check_digest
+from registry_client.session import Session, with_query
+from registry_client.uploads import (
     GONE,
     ONCE,
     Opener,
@@ -36,10 +32,14 @@ from registry_impl.client.uploads import (
     file_opener,
     range_end,
 )
+from registry_spec import mediatypes as mt
+from registry_spec import urls
+from registry_spec.protocol.errors import InvalidRange
+from registry_spec.protocol.ranges import parse_content_range
 
 __all__ = ["Blobs", "Opener", "Progress", "UploadSession", "bytes_opener", "file_digest", "file_opener"]
 
-log = logging.getLogger("registry_impl.client")
+log = logging.getLogger("registry_client")
 
 
 class Blobs:
@@ -275,6 +275,9 @@ class _Moved(Exception):
 
 def _check_content_range(response: httpx.Response, position: int) -> None:
     value = response.headers.get("content-range", "")
-    match = re.match(r"^bytes ([0-9]+)-", value)
-    if match is None or int(match[1]) != position:
+    try:
+        bounds = parse_content_range(value)
+    except InvalidRange:
+        bounds = None
+    if bounds is None or bounds[0] != position:
         raise ClientError(f"asked for bytes from {position}, the registry sent Content-Range {value!r}")

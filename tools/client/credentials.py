@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from registry_impl.client.errors import ClientError
+from registry_client.errors import ClientError
 
 __all__ = ["Credential", "CredentialHelperFailed", "DockerConfig", "normalize_host"]
 

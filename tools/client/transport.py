@@ -23,7 +23,7 @@ import httpx
 
 __all__ = ["RetryPolicy", "RetryTransport", "retry_after"]
 
-log = logging.getLogger("registry_impl.client")
+log = logging.getLogger("registry_client")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from registry_client.pagination import pages
+from registry_client.session import Session
 from registry_spec import urls
-
-from registry_impl.client.pagination import pages
-from registry_impl.client.session import Session
 
 __all__ = ["Tags"]
 
