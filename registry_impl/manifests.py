@@ -28,9 +28,9 @@ GENERIC_CONTENT_TYPES = frozenset({"", "application/json", "application/octet-st
 
 
 class ManifestTooLarge(ManifestInvalid):
-    """A manifest over the size limit (answered 413)."""
+    """A manifest over the size limit: MANIFEST_INVALID, with the descriptor's answer for it (413)."""
 
-    status = 413
+    answer = P.MANIFEST_TOO_LARGE
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,12 @@ Plain strings in, plain values out; nothing here knows about request or response
 * ``Content-Range`` on upload PATCH: :func:`parse_content_range`; the upload ``Range``: :func:`format_range`.
 * ``n`` and ``last`` on listings: :func:`parse_pagination`. ``Link`` is written by
   :func:`registry_spec.protocol.links.next_link`.
-* ``Accept``: :func:`parse_accept`; ``If-None-Match``/``ETag``: :func:`etag_matches`, :func:`format_etag`.
+* ``If-None-Match``/``ETag``: :func:`etag_matches`, :func:`format_etag`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 from registry_spec.protocol import errors as _core_errors
 from registry_spec.protocol import ranges as _ranges
@@ -26,7 +25,6 @@ __all__ = [
     "format_content_range",
     "format_etag",
     "format_range",
-    "parse_accept",
     "parse_content_range",
     "parse_pagination",
     "parse_range",
@@ -39,6 +37,7 @@ class RangeNotSatisfiable(RangeInvalid):
     def __init__(self, size: int, header: str) -> None:
         super().__init__("requested range not satisfiable", detail={"range": header, "size": size})
         self.size = size
+        self.headers = {"Content-Range": self.content_range}
 
     @property
     def content_range(self) -> str:
@@ -87,49 +86,10 @@ def parse_pagination(n: str | None, last: str | None, max_n: int) -> tuple[int |
     return count, (last or None)
 
 
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-
-
 def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return re.sub(r"\\(.)", r"\1", value[1:-1])
     return value
-
-
-# --- Accept --------------------------------------------------------------------------------------
-
-_QVALUE_RE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
-
-
-def _accept_entry(element: str) -> tuple[str, float] | None:
-    """Parse one ``type/subtype;params`` element into its lowercased type and q-value."""
-    media_type, *params = (part.strip() for part in element.split(";"))
-    kind, slash, subtype = media_type.partition("/")
-    if not (slash and re.fullmatch(_TOKEN, kind) and re.fullmatch(_TOKEN, subtype)):
-        return None
-    quality = 1.0
-    for param in params:
-        key, _, raw = param.partition("=")
-        if key.strip().lower() == "q":
-            raw = raw.strip()
-            quality = float(raw) if _QVALUE_RE.fullmatch(raw) else 1.0
-    return media_type.lower(), quality
-
-
-def parse_accept(header: str | Iterable[str] | None) -> list[str]:
-    """List the media types of one or more ``Accept`` headers, most preferred first.
-
-    Comma lists and repeated headers are merged in order; parameters are stripped and types
-    lowercased (as Go's ``mime.ParseMediaType`` does for distribution); entries are sorted by
-    q-value, highest first, keeping header order among equals. Entries with ``q=0`` (not acceptable)
-    and malformed entries are dropped, and so are repeats; a malformed q-value counts as 1.
-    """
-    if header is None:
-        return []
-    headers = [header] if isinstance(header, str) else list(header)
-    entries = [_accept_entry(element) for value in headers for element in value.split(",")]
-    ranked = sorted((entry for entry in entries if entry is not None), key=lambda entry: -entry[1])
-    return list(dict.fromkeys(media_type for media_type, quality in ranked if quality > 0))
 
 
 # --- ETag ----------------------------------------------------------------------------------------
