@@ -3,15 +3,19 @@
 The shape follows distribution's ``registry/api/v2/descriptors.go``::
 
     Route(name, path, entity, description, path_params, methods)
-    └── Method(method, operation_id, summary, description, requests, spec_id)
+    └── Method(method, operation_id, summary, description, requests, spec_id, fast, param_errors, rejected)
         └── Request(name, description, headers, query, body, successes, failures, spec_id)
             └── Response(status, description, headers, body, error_codes)
 
-Patterns live in ``Param.pattern``, never inside ``Route.path``.
+Patterns live in ``Param.pattern``, never inside ``Route.path``. What a bad value of a parameter is
+answered with lives in ``Param.error`` (``Method.param_errors`` where one operation answers otherwise),
+what a refused request no parameter explains is answered with in ``Method.rejected``:
+``registry_spec.router`` compiles all of it into the one table every matcher reads.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +50,18 @@ class Param:
     minimum: int | None = None
     max_length: int | None = None
     enum: tuple[str, ...] = ()
+    # The code of a value that breaks the grammar above (or, for a query parameter, one given twice);
+    # ``error_if``: (regex, code) pairs, the first whose regex is found in the bad value decides instead.
+    error: ErrorCode | None = None
+    error_if: tuple[tuple[str, ErrorCode], ...] = ()
+    repeatable: bool = False  # a query parameter that may be given more than once
+
+    def error_for(self, value: str) -> ErrorCode | None:
+        """The code a bad ``value`` of this parameter is answered with (None: the parameter has none)."""
+        for regex, code in self.error_if:
+            if re.search(regex, value):
+                return code
+        return self.error
 
     def schema(self) -> dict[str, Any]:
         """The JSON Schema of this parameter's value."""
@@ -110,7 +126,15 @@ class Request:
 
 @dataclass(frozen=True)
 class Method:
-    """An HTTP method on a route, bound to one handler by ``operation_id``."""
+    """An HTTP method on a route, bound to one handler by ``operation_id`` (a short name, e.g. ``get_manifest``).
+
+    ``fast``: the operation may skip the framework (routing, validation, response wrapping) when every
+    parameter is valid by the descriptor, as its answer does not depend on them otherwise.
+    ``param_errors``: (parameter name, code) pairs overriding ``Param.error`` for this operation.
+    ``rejected``: what the operation answers when the framework refuses a request that no parameter
+    explains (a body against its schema, an unlisted media type): the response with the framework's
+    status, else the first; none given, ``params.REQUEST_INVALID``.
+    """
 
     method: str
     operation_id: str
@@ -118,6 +142,9 @@ class Method:
     description: str
     requests: tuple[Request, ...]
     spec_id: str | None = None
+    fast: bool = False
+    param_errors: tuple[tuple[str, ErrorCode], ...] = ()
+    rejected: tuple[Response, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ NAME = Param(
     max_length=NAME_MAX_LENGTH,
     example="library/ubuntu",
     required=True,
+    error=E.NAME_INVALID,
 )
 REFERENCE = Param(
     "reference",
@@ -40,6 +41,8 @@ REFERENCE = Param(
     pattern=REFERENCE_PATTERN,
     example="latest",
     required=True,
+    error=E.TAG_INVALID,
+    error_if=((":", E.DIGEST_INVALID),),  # a reference with a colon is a digest
 )
 DIGEST = Param(
     "digest",
@@ -48,6 +51,7 @@ DIGEST = Param(
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
     required=True,
+    error=E.DIGEST_INVALID,
 )
 UUID = Param(
     "uuid",
@@ -57,6 +61,7 @@ UUID = Param(
     max_length=UUID_MAX_LENGTH,
     example="d7b3b9e2-3b5f-4d5e-9a4b-3f6b1f0f2b1c",
     required=True,
+    error=E.BLOB_UPLOAD_INVALID,
 )
 
 # --- query parameters -----------------------------------------------------------------------------
@@ -69,18 +74,21 @@ PAGE_N = Param(
     type="integer",
     minimum=0,
     example=100,
+    error=E.PAGINATION_NUMBER_INVALID,
 )
 LAST_TAG = Param(
     "last",
     "query",
     "Return entries after this tag (exclusive). Given twice: 400 `PAGINATION_NUMBER_INVALID`.",
     example="v1.0",
+    error=E.PAGINATION_NUMBER_INVALID,
 )
 LAST_REPO = Param(
     "last",
     "query",
     "Return entries after this repository name (exclusive). Given twice: 400 `PAGINATION_NUMBER_INVALID`.",
     example="library/a",
+    error=E.PAGINATION_NUMBER_INVALID,
 )
 DIGEST_QUERY = Param(
     "digest",
@@ -88,6 +96,7 @@ DIGEST_QUERY = Param(
     "Digest of the uploaded blob. Given twice: 400 `DIGEST_INVALID`.",
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
+    error=E.DIGEST_INVALID,
 )
 DIGEST_QUERY_REQUIRED = Param(
     DIGEST_QUERY.name,
@@ -96,6 +105,7 @@ DIGEST_QUERY_REQUIRED = Param(
     pattern=DIGEST_PATTERN,
     example=DIGEST_QUERY.example,
     required=True,
+    error=DIGEST_QUERY.error,  # absent: DIGEST_INVALID too, as in distribution
 )
 MOUNT = Param(
     "mount",
@@ -103,6 +113,7 @@ MOUNT = Param(
     "Digest of the blob to mount from another repository. Given twice: 400 `DIGEST_INVALID`.",
     pattern=DIGEST_PATTERN,
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
+    error=E.DIGEST_INVALID,
 )
 # No pattern: a ``from`` that names no valid repository is a mount the registry cannot do, which
 # distribution-spec answers with an upload session (202), not an error.
@@ -115,12 +126,14 @@ FROM = Param(
     "is linked). A name that is not a valid repository name cannot be mounted from: an upload session is "
     "opened. Given twice: 400 `NAME_INVALID`.",
     example="library/base",
+    error=E.NAME_INVALID,
 )
 ARTIFACT_TYPE = Param(
     "artifactType",
     "query",
     "Only list referrers with this artifact type.",
     example="application/vnd.example+type",
+    repeatable=True,
 )
 
 # --- request headers ------------------------------------------------------------------------------
@@ -157,6 +170,7 @@ CONTENT_RANGE = Param(
     "Inclusive byte range of this chunk within the upload, `<start>-<end>`; must start at the current offset.",
     pattern=CONTENT_RANGE_PATTERN,
     example="0-1023",
+    error=E.RANGE_INVALID,
 )
 CONTENT_LENGTH = Param(
     "Content-Length", "header", "Length of the request body.", type="integer", minimum=0, example=1024
@@ -263,3 +277,6 @@ MANIFEST_TOO_LARGE = json_error(
     413, "The manifest is larger than the registry accepts (4 MiB).", E.MANIFEST_INVALID
 )
 COMMON_FAILURES = (UNAUTHORIZED, DENIED, TOO_MANY_REQUESTS)
+# What a request the framework refuses is answered with when neither a parameter nor the operation
+# (``Method.rejected``) says otherwise.
+REQUEST_INVALID = json_error(400, "The request does not match the operation's description.", E.UNSUPPORTED)

@@ -5,9 +5,7 @@ from __future__ import annotations
 from . import errors as E
 from . import mediatypes as mt
 from . import params as P
-from .model import Body, Method, Param, Request, Response, Route
-
-HANDLERS = "registry_impl.api.handlers"
+from .model import Body, ErrorCode, Method, Param, Request, Response, Route
 
 MANIFEST_BODY = Body(
     mt.MANIFEST_TYPES,
@@ -23,21 +21,42 @@ EMPTY_BODY = Body((mt.JSON,), "An empty JSON object.", schema_ref="Empty", examp
 UPLOAD_HEADERS = (P.H_LOCATION, P.H_UPLOAD_RANGE, P.H_UPLOAD_UUID, P.H_CONTENT_LENGTH)
 CREATED_BLOB_HEADERS = (P.H_LOCATION, P.H_CONTENT_LENGTH, P.H_DIGEST)
 
+# What the framework's refusal of a request that no parameter explains is answered with (Method.rejected).
+MANIFEST_REFUSED = (
+    P.json_error(
+        400,
+        "The manifest does not match its media type's schema, or its media type is unknown.",
+        E.MANIFEST_INVALID,
+    ),
+)
+UPLOAD_REFUSED = (
+    P.json_error(400, "The request is malformed.", E.BLOB_UPLOAD_INVALID),
+    P.json_error(415, "The body is not `application/octet-stream`.", E.BLOB_UPLOAD_INVALID),
+)
+# Reads of a reference no manifest can have answer "not there", as distribution's router does (the OCI
+# conformance suite GETs and HEADs ``.INVALID_MANIFEST_NAME`` and expects 404).
+UNKNOWN_ON_READ = (("reference", E.MANIFEST_UNKNOWN),)
+
 REPO_INVALID = P.json_error(400, "The repository name is invalid.", E.NAME_INVALID)
 UPLOAD_UNKNOWN = P.json_error(
     404, "The upload session is unknown (never started, completed or cancelled).", E.BLOB_UPLOAD_UNKNOWN
 )
 
 
-def op(entity: str, function: str) -> str:
-    """The operationId of handler ``function`` in the module of ``entity``."""
-    return f"{HANDLERS}.{entity}.{function}"
-
-
 def read_method(
-    method: str, operation: str, summary: str, description: str, spec_id: str | None, request: Request
+    method: str,
+    operation: str,
+    summary: str,
+    description: str,
+    spec_id: str | None,
+    request: Request,
+    *,
+    fast: bool = False,
+    param_errors: tuple[tuple[str, ErrorCode], ...] = (),
+    rejected: tuple[Response, ...] = (),
 ) -> Method:
-    return Method(method, operation, summary, description, (request,), spec_id)
+    """A method with one request variant."""
+    return Method(method, operation, summary, description, (request,), spec_id, fast, param_errors, rejected)
 
 
 # --- base ----------------------------------------------------------------------------------------
@@ -49,7 +68,7 @@ BASE = Route(
     methods=(
         read_method(
             "GET",
-            op("base", "check"),
+            "check",
             "Check API version",
             "Check that the endpoint implements the registry API V2.",
             "end-1",
@@ -80,7 +99,7 @@ CATALOG = Route(
     methods=(
         read_method(
             "GET",
-            op("catalog", "list_repositories"),
+            "list_repositories",
             "List repositories",
             "Page through the repository names in distribution's walk order: component by component, so `a/b` comes before `a-b`.",
             None,
@@ -106,6 +125,7 @@ CATALOG = Route(
                     *P.COMMON_FAILURES,
                 ),
             ),
+            fast=True,
         ),
     ),
 )
@@ -120,7 +140,7 @@ TAGS = Route(
     methods=(
         Method(
             "GET",
-            op("tags", "list_tags"),
+            "list_tags",
             "List tags",
             "Fetch the tags of the repository.",
             (
@@ -171,6 +191,7 @@ TAGS = Route(
                 ),
             ),
             "end-8a",
+            fast=True,
         ),
     ),
 )
@@ -220,23 +241,27 @@ MANIFEST = Route(
     methods=(
         read_method(
             "GET",
-            op("manifests", "get_manifest"),
+            "get_manifest",
             "Get manifest",
             "Fetch the manifest identified by `name` and `reference` (a tag or a digest).",
             "end-3",
             manifest_fetch("Manifest", "Fetch a manifest by tag or digest.", True),
+            fast=True,
+            param_errors=UNKNOWN_ON_READ,
         ),
         read_method(
             "HEAD",
-            op("manifests", "head_manifest"),
+            "head_manifest",
             "Check manifest",
             "Check that a manifest exists; the headers are those of GET.",
             "end-3",
             manifest_fetch("Manifest Exists", "Check a manifest by tag or digest.", False),
+            fast=True,
+            param_errors=UNKNOWN_ON_READ,
         ),
         read_method(
             "PUT",
-            op("manifests", "put_manifest"),
+            "put_manifest",
             "Put manifest",
             "Store a manifest under a tag or its digest; every blob and child manifest it references must exist.",
             "end-7",
@@ -277,10 +302,11 @@ MANIFEST = Route(
                     *P.COMMON_FAILURES,
                 ),
             ),
+            rejected=MANIFEST_REFUSED,
         ),
         read_method(
             "DELETE",
-            op("manifests", "delete_manifest"),
+            "delete_manifest",
             "Delete manifest",
             "Delete a manifest by digest (removing every tag on it) or remove one tag.",
             "end-9",
@@ -347,23 +373,25 @@ BLOB = Route(
     methods=(
         read_method(
             "GET",
-            op("blobs", "get_blob"),
+            "get_blob",
             "Get blob",
             "Stream the blob's bytes.",
             "end-2",
             blob_fetch("Fetch Blob", True),
+            fast=True,
         ),
         read_method(
             "HEAD",
-            op("blobs", "head_blob"),
+            "head_blob",
             "Check blob",
             "Check that the blob exists.",
             "end-2",
             blob_fetch("Check Blob", False),
+            fast=True,
         ),
         read_method(
             "DELETE",
-            op("blobs", "delete_blob"),
+            "delete_blob",
             "Delete blob",
             "Unlink the blob from the repository.",
             "end-10",
@@ -409,7 +437,7 @@ UPLOAD_START = Route(
     methods=(
         Method(
             "POST",
-            op("uploads", "start_upload"),
+            "start_upload",
             "Start blob upload",
             "Open an upload session, upload a whole blob in one request, or mount a blob from another repository.",
             (
@@ -442,6 +470,7 @@ UPLOAD_START = Route(
                 ),
             ),
             "end-4a",
+            rejected=UPLOAD_REFUSED,
         ),
     ),
 )
@@ -477,7 +506,7 @@ UPLOAD_SESSION = Route(
     methods=(
         read_method(
             "GET",
-            op("uploads", "upload_status"),
+            "upload_status",
             "Upload status",
             "The progress of an upload session.",
             "end-13",
@@ -501,7 +530,7 @@ UPLOAD_SESSION = Route(
         ),
         Method(
             "PATCH",
-            op("uploads", "patch_upload"),
+            "patch_upload",
             "Upload data",
             "Append data to an upload session.",
             (
@@ -524,10 +553,11 @@ UPLOAD_SESSION = Route(
                 ),
             ),
             "end-5",
+            rejected=UPLOAD_REFUSED,
         ),
         read_method(
             "PUT",
-            op("uploads", "complete_upload"),
+            "complete_upload",
             "Complete upload",
             "Finish the upload: an optional last chunk, then the digest is verified and the blob linked.",
             "end-6",
@@ -541,10 +571,11 @@ UPLOAD_SESSION = Route(
                 failures=UPLOAD_FAILURES,
                 spec_id="end-6",
             ),
+            rejected=UPLOAD_REFUSED,
         ),
         read_method(
             "DELETE",
-            op("uploads", "cancel_upload"),
+            "cancel_upload",
             "Cancel upload",
             "Cancel the session and discard what it received.",
             "end-14",
@@ -586,7 +617,7 @@ REFERRERS = Route(
     methods=(
         Method(
             "GET",
-            op("referrers", "list_referrers"),
+            "list_referrers",
             "List referrers",
             "An index of the manifests that refer to the digest; an unknown digest has an empty list.",
             (

@@ -99,6 +99,8 @@ def merged_responses(method: Method, with_globals: bool = True) -> list[Response
     for request in method.requests:
         for response in request.successes + request.failures:
             groups.setdefault(response.status, []).append(response)
+    for response in method.rejected:
+        groups.setdefault(response.status, []).append(response)
     if with_globals:
         for response in GLOBAL_FAILURES:
             groups.setdefault(response.status, []).append(response)

@@ -22,6 +22,7 @@ from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from connexion.validators import FormDataValidator, JSONRequestBodyValidator, MultiPartFormDataValidator
 from registry_spec import errors as E
@@ -35,11 +36,12 @@ from registry_impl.api import errors as api_errors
 from registry_impl.api.authorization import AuthMiddleware
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
 from registry_impl.api.fastpath import FastReads
+from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
 from registry_impl.api.offload import Offload
-from registry_impl.api.problems import classify
+from registry_impl.api.problems import refusal
 
 log = logging.getLogger("registry.api")
 SPEC_DIR = Path(registry_generated.__file__).resolve().parent
@@ -68,20 +70,16 @@ def _problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     assert isinstance(exc, ProblemException)
     scope = routed_scope() or request.scope
     operation = scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id") or ""
-    found, code = classify(
-        operation,
-        scope.get("path_params") or {},
-        dict(request.query_params),
-        {k.lower(): v for k, v in request.headers.items()},
-        str(exc.detail or ""),
+    return _to_connexion(
+        refusal(
+            operation,
+            scope.get("path_params") or {},
+            dict(request.query_params),
+            {k.lower(): v for k, v in request.headers.items()},
+            exc.status,
+            str(exc.detail or exc.title or ""),
+        )
     )
-    if found is not None:
-        return _to_connexion(api_errors.error_response(found))
-    status = exc.status if exc.status in (400, 413, 415) else code.status
-    if exc.status == 415 and code is E.MANIFEST_INVALID:
-        status = 400
-    detail = {"reason": str(exc.detail or exc.title or "")[:500]}
-    return _to_connexion(api_errors.envelope([(code, None, detail)], status=status))
 
 
 def _http_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -190,8 +188,8 @@ def create_app(
 ) -> ASGIApp:
     """The registry ASGI application over ``state``.
 
-    Response validation is for tests; ``fast_reads`` sends manifest and blob GET/HEAD straight to
-    their handlers (``registry_impl.api.fastpath``), which response validation would not see;
+    Response validation is for tests; ``fast_reads`` sends the operations the descriptor marks ``fast``
+    straight to their handlers (``registry_impl.api.fastpath``; response validation sees only the others);
     ``check_spec=False`` (production workers) skips connexion's re-validation of the document.
     """
     app = connexion.AsyncApp(
@@ -201,7 +199,12 @@ def create_app(
         validator_map=_body_validators(state.offload),
     )
     with _spec_checked(check_spec):
-        app.add_api(load_specification(), validate_responses=validate_responses, strict_validation=False)
+        app.add_api(
+            load_specification(),
+            resolver=Resolver(handler_for),
+            validate_responses=validate_responses,
+            strict_validation=False,
+        )
     app.add_middleware(ContextMiddleware, position=MiddlewarePosition.BEFORE_CONTEXT, state=state)
     app.add_middleware(RoutedScopeMiddleware, position=MiddlewarePosition.BEFORE_VALIDATION)
     app.add_middleware(WriteGate, position=MiddlewarePosition.BEFORE_VALIDATION, state=state)
@@ -216,7 +219,7 @@ def create_app(
     app.add_error_handler(405, _http_error)
     app.add_error_handler(ClientDisconnect, _cut_short)
     app.add_error_handler(Exception, _unexpected)
-    inner: ASGIApp = FastReads(app, state) if fast_reads and not validate_responses else app
+    inner: ASGIApp = FastReads(app, state) if fast_reads else app
     # Authentication wraps everything, the fast reads included; each request owns its extensions.
     return OwnExtensions(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
 

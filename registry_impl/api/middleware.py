@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from registry_spec.router import ROUTER
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.api.context import AppState
@@ -55,7 +56,7 @@ class WriteGate:
         await self.app(scope, receive, send)
 
 
-MANIFEST_PUT = "registry_impl.api.handlers.manifests.put_manifest"
+MANIFEST_PUT = ROUTER.operation("manifest", "PUT").operation_id
 
 
 def _is_manifest_put(scope: Scope) -> bool:

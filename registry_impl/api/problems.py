@@ -1,107 +1,73 @@
-"""Turn the framework's own validation, routing and media-type failures into registry error codes.
+"""The framework's refusals of a request (validation, media type), answered as the descriptor says.
 
-The framework says only *that* a request was invalid; which code applies is found here by
-re-checking the request's parameters with the registry's own parsers, in the order the
-descriptor declares them, then falling back on the operation.
+The framework says only *that* a request was refused. The code comes from the descriptor, through
+the one route table (``registry_spec.router``): the first parameter whose value breaks its grammar,
+in the order the descriptor declares them (path, query, headers), is answered with its code
+(``Param.error``, or the operation's ``param_errors``); else a required query parameter that is
+missing, with its code; else the operation's ``rejected`` response for the framework's status.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
 
-from registry_spec import errors as E
-from registry_spec.model import ErrorCode
-from registry_spec.params import UUID_MAX_LENGTH, UUID_PATTERN
+from registry_spec.model import ErrorCode, Param
+from registry_spec.params import REQUEST_INVALID
+from registry_spec.router import ROUTER, Operation, Rule
+from starlette.responses import Response
 
-from registry_impl import errors as D
-from registry_impl.api.headers import parse_content_range
-from registry_impl.digests import parse_digest
-from registry_impl.references import parse_reference, validate_name
+from registry_impl.api.errors import envelope
 
+__all__ = ["refusal"]
 
-def _pagination(value: str) -> None:
-    if not value.isdigit():
-        raise D.PaginationNumberInvalid(detail={"n": value})
+DETAIL_MAX = 500  # characters of a refused value or of the framework's reason echoed back
 
 
-def _upload_id(value: str) -> None:
-    if len(value) > UUID_MAX_LENGTH or not re.fullmatch(UUID_PATTERN, value):
-        raise D.BlobUploadInvalid("invalid upload id", detail={"uuid": value[:UUID_MAX_LENGTH]})
+def _values(
+    operation: Operation, path_params: Mapping[str, str], query: Mapping[str, str], headers: Mapping[str, str]
+) -> Iterator[tuple[Rule, str]]:
+    for rule in operation.path:
+        if rule.param.name in path_params:
+            yield rule, path_params[rule.param.name]
+    for name, rule in operation.query.items():
+        if name in query:
+            yield rule, query[name]
+    for name, rule in operation.headers.items():
+        if name in headers:
+            yield rule, headers[name]
 
 
-def _content_range(value: str) -> None:
-    parse_content_range(value)
-
-
-PATH_CHECKS: dict[str, Callable[[str], Any]] = {
-    "name": validate_name,
-    "reference": parse_reference,
-    "digest": parse_digest,
-    "uuid": _upload_id,
-}
-QUERY_CHECKS: dict[str, Callable[[str], Any]] = {
-    "n": _pagination,
-    "digest": parse_digest,
-    "mount": parse_digest,
-}
-HEADER_CHECKS: dict[str, Callable[[str], Any]] = {"content-range": _content_range}
-
-# When no parameter explains the failure, the operation decides (e.g. a manifest body that does
-# not match its schema).
-OPERATION_FALLBACK: dict[str, ErrorCode] = {
-    "put_manifest": E.MANIFEST_INVALID,
-    "start_upload": E.BLOB_UPLOAD_INVALID,
-    "patch_upload": E.BLOB_UPLOAD_INVALID,
-    "complete_upload": E.BLOB_UPLOAD_INVALID,
-    "list_tags": E.PAGINATION_NUMBER_INVALID,
-    "list_repositories": E.PAGINATION_NUMBER_INVALID,
-}
-
-
-# Required query values whose absence has a code of its own (a PUT completing an upload without
-# ``digest`` is DIGEST_INVALID, as in distribution).
-MISSING_QUERY: dict[str, tuple[str, type[D.RegistryError]]] = {
-    "complete_upload": ("digest", D.DigestInvalid),
-}
-
-
-def _first_failure(
-    values: Mapping[str, str], checks: Mapping[str, Callable[[str], Any]]
-) -> D.RegistryError | None:
-    for key, check in checks.items():
-        value = values.get(key)
-        if value is None:
-            continue
-        try:
-            check(value)
-        except D.RegistryError as exc:
-            return exc
+def _bad_value(
+    operation: Operation, path_params: Mapping[str, str], query: Mapping[str, str], headers: Mapping[str, str]
+) -> tuple[ErrorCode, Param, str] | None:
+    for rule, value in _values(operation, path_params, query, headers):
+        if not rule.valid(value):
+            code = rule.error(value)
+            if code is not None:
+                return code, rule.param, value
     return None
 
 
-# Reads of a reference no manifest can have answer "not there", as distribution's router does
-# (the OCI conformance suite GETs and HEADs ``.INVALID_MANIFEST_NAME`` and expects 404).
-UNKNOWN_ON_READ = frozenset({"get_manifest", "head_manifest"})
-
-
-def classify(
+def refusal(
     operation_id: str,
     path_params: Mapping[str, str],
     query: Mapping[str, str],
     headers: Mapping[str, str],
-    detail: str,
-) -> tuple[D.RegistryError | None, ErrorCode]:
-    """The domain error that explains a rejected request, or the operation's fallback code."""
-    short = operation_id.rsplit(".", 1)[-1]
-    for values, checks in ((path_params, PATH_CHECKS), (query, QUERY_CHECKS), (headers, HEADER_CHECKS)):
-        found = _first_failure(values, checks)
-        if found is not None:
-            if short in UNKNOWN_ON_READ and isinstance(found, (D.TagInvalid, D.DigestInvalid)):
-                found = D.ManifestUnknown(detail={"reference": path_params.get("reference")})
-            return found, E.UNKNOWN
-    missing = MISSING_QUERY.get(short)
-    if missing is not None and missing[0] not in query:
-        return missing[1](f"query parameter {missing[0]!r} is required", detail={}), E.UNKNOWN
-    return None, OPERATION_FALLBACK.get(short, E.UNSUPPORTED)
+    status: int,
+    reason: str,
+) -> Response:
+    """The error envelope for a request the framework refused with ``status`` (``headers``: lowercased names)."""
+    operation = ROUTER.operations.get(operation_id)
+    if operation is not None:
+        bad = _bad_value(operation, path_params, query, headers)
+        if bad is not None:
+            code, param, value = bad
+            return envelope([(code, None, {param.name: value[:DETAIL_MAX]})])
+        for rule in operation.required_query:
+            if rule.param.name not in query and rule.param.error is not None:
+                message = f"query parameter {rule.param.name!r} is required"
+                return envelope([(rule.param.error, message, {})])
+    response = operation.refusal(status) if operation is not None else REQUEST_INVALID
+    return envelope(
+        [(response.error_codes[0], None, {"reason": reason[:DETAIL_MAX]})], status=response.status
+    )

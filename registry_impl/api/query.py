@@ -3,33 +3,43 @@
 Authorization (``registry_impl.auth.scopes``), the fast read path and the handlers read query
 parameters only through ``query_of(scope)``. It parses the scope's query string the first time
 (the auth middleware, outermost, does so for every request under ``/v2``) and keeps the result in
-the scope. A repeated ``mount``, ``from``, ``digest``, ``n`` or ``last`` is a 400 rather than a
-choice between its first and last value, so whoever reads one of them sees the same value.
+the scope. A repeated parameter that the descriptor says takes one value (every query parameter not
+marked ``repeatable``: ``mount``, ``from``, ``digest``, ``n``, ``last``) is refused with the code the
+descriptor gives it, rather than resolved to its first or last value, so whoever reads one of them
+sees the same value.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from urllib.parse import parse_qsl
 
+from registry_spec.model import ErrorCode
+from registry_spec.router import ROUTER
 from starlette.types import Scope
 
-from registry_impl.errors import DigestInvalid, NameInvalid, PaginationNumberInvalid, RegistryError
+from registry_impl.errors import RegistryError
 
 __all__ = ["QUERY_KEY", "SINGLE_VALUED", "parse_query", "query_of"]
 
 QUERY_KEY = "registry.query"
 
+
+def _classes(base: type[RegistryError]) -> Iterator[type[RegistryError]]:
+    for cls in base.__subclasses__():
+        yield cls
+        yield from _classes(cls)
+
+
+def _raising(code: ErrorCode) -> type[RegistryError]:
+    """The domain exception that stands for ``code``."""
+    return next(cls for cls in _classes(RegistryError) if cls.code is code)
+
+
 # The query parameters of the descriptor that take one value, and the error a repeated one gets.
 SINGLE_VALUED: Mapping[str, type[RegistryError]] = MappingProxyType(
-    {
-        "digest": DigestInvalid,
-        "mount": DigestInvalid,
-        "from": NameInvalid,
-        "n": PaginationNumberInvalid,
-        "last": PaginationNumberInvalid,
-    }
+    {name: _raising(code) for name, code in ROUTER.single_valued.items()}
 )
 EMPTY: Mapping[str, str] = MappingProxyType({})
 

@@ -6,19 +6,17 @@
 * ``/v2/_catalog`` → ``registry:catalog:*``;
 * ``/v2/`` and any other path under ``/v2/`` → nothing beyond authentication.
 
-Routes are matched with the descriptor's own path templates (``registry_spec.routes.ROUTES``), in its
-order and with ``{name}`` as greedy as the framework's ``path`` converter, so the name found here is
-the one the handler will see. The query is the one ``registry_impl.api.query`` parsed for the
+Routes are matched by the one route table (``registry_spec.router``), as the framework's router
+matches them, so the name found here is the one the handler will see. The query is the one ``registry_impl.api.query`` parsed for the
 handler too (a repeated ``from`` never gets this far), so the ``from`` checked here is the one mounted
 from.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from registry_spec.routes import ROUTES
+from registry_spec.router import ROUTER
 
 from registry_impl.auth.base import Access, Resource
 
@@ -38,31 +36,17 @@ ACTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _compile(template: str) -> re.Pattern[str]:
-    pattern = ""
-    for literal, param in re.findall(r"([^{]*)(?:\{(\w+)\})?", template):
-        pattern += re.escape(literal)
-        if param == "name":
-            pattern += "(?P<name>.*)"
-        elif param:
-            pattern += f"(?P<{param}>[^/]+)"
-    return re.compile(f"^{pattern}$")
-
-
-_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple((r.name, _compile(r.path)) for r in ROUTES)
-
-
 def route_of(path: str) -> tuple[str, str | None] | None:
     """``(route, repository name)`` of the first route whose template matches ``path`` (name None if it has none).
 
     An empty name (``/v2//manifests/x``) is still a name: such a request needs access to repository
     "", which no one is granted, rather than passing as a base-route request.
     """
-    for route, pattern in _ROUTES:
-        match = pattern.match(path)
-        if match is not None:
-            return route, match.groupdict().get("name")
-    return None
+    routed = ROUTER.match(path)
+    if routed is None:
+        return None
+    compiled, params = routed
+    return compiled.route.name, params.get("name")
 
 
 def repository_access(method: str, repository: str) -> list[Access]:

@@ -34,9 +34,16 @@ def state(driver: StorageDriver, policy: Policy) -> AppState:
     return AppState(registry=Registry(driver, policy), secret=b"test-secret", max_tags=1000, max_catalog=1000)
 
 
+@pytest.fixture(params=[True, False], ids=["fast", "framework"])
+def fast_reads(request: pytest.FixtureRequest) -> bool:
+    """Both request paths: the operations the descriptor marks ``fast`` served by the fast path, or all
+    by the framework (whose answers, the fast path's excepted, are response-validated)."""
+    return bool(request.param)
+
+
 @pytest.fixture
-async def client(state: AppState) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(state, validate_responses=True)
+async def client(state: AppState, fast_reads: bool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(state, validate_responses=True, fast_reads=fast_reads)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
         yield c

@@ -1,4 +1,5 @@
-"""The fast read path answers exactly as the framework path does, request by request."""
+"""The fast read path answers exactly as the framework path does, request by request, for every
+operation the descriptor marks ``fast``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from registry_spec.router import ROUTER
 from testkit.registry import Helper, sha256
 
 from registry_impl.api.app import create_app
@@ -37,13 +39,13 @@ async def test_fast_and_framework_paths_agree(
     both: tuple[httpx.AsyncClient, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slow, fast = both
-    taken: list[str] = []
+    taken: list[tuple[str, str]] = []  # (operationId, path)
     original = FastReads._match
 
     def spy(self: FastReads, scope: dict[str, object]) -> object:
         result = original(self, scope)  # type: ignore[arg-type]
         if result is not None:
-            taken.append(str(scope["path"]))
+            taken.append((result[0].operation_id, str(scope["path"])))
         return result
 
     monkeypatch.setattr(FastReads, "_match", spy)
@@ -78,11 +80,33 @@ async def test_fast_and_framework_paths_agree(
         ("GET", "/v2/_catalog?n=1", {}),
         ("GET", "/v2/_catalog?n=1&last=org%2Fapp", {}),
         ("GET", "/v2/_catalog?n=-1", {}),
+        ("GET", "/v2/_catalog?n=%2B1", {}),
+        ("GET", "/v2/_catalog?n=1&n=2", {}),
+        ("HEAD", "/v2/org/app/tags/list", {}),
+        ("GET", "/v2/org%2Fapp/tags/list", {}),
+        ("GET", "/v2/" + "a" * 256 + "/tags/list", {}),
+        ("GET", "/v2//manifests/v1", {}),
+        ("GET", "/v2/org/app/manifests/" + "t" * 129, {}),
+        ("HEAD", "/v2/org/app/manifests/.bad", {}),
+        ("HEAD", "/v2/org/app/blobs/sha256:" + "0" * 64, {}),
+        ("GET", "/v2/org/app/referrers/" + pushed.digest, {}),
     ]
     for method, url, headers in requests:
         a = await slow.request(method, url, headers=headers)
         b = await fast.request(method, url, headers=headers)
         assert _comparable(a) == _comparable(b), (method, url, headers)
-    # Valid reads took the fast path; malformed ones and query strings fell through to the framework.
-    assert len(taken) == 13 + 7
-    assert "/v2/Org/app/manifests/v1" not in taken
+    # Every fast operation took the fast path; values off their grammar, unknown or repeated query
+    # parameters and operations not marked fast fell through to the framework.
+    assert {operation for operation, _ in taken} == {
+        op.operation_id for op in ROUTER.operations.values() if op.method.fast
+    }
+    refused = {
+        "/v2/Org/app/manifests/v1",
+        "/v2/org/app/manifests/.bad",
+        "/v2//manifests/v1",
+        "/v2/" + "a" * 256 + "/tags/list",
+        f"/v2/org/app/referrers/{pushed.digest}",
+    }
+    assert not refused & {path for _, path in taken}
+    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar)
+    assert len(taken) == 24

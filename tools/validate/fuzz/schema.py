@@ -45,7 +45,7 @@ def load() -> Any:
 
 
 def operations() -> dict[str, Any]:
-    """Every operation, keyed by the last part of its operationId (``patch_upload``)."""
+    """Every operation, keyed by its operationId (``patch_upload``)."""
     found: dict[str, Any] = {}
     for result in load().get_all_operations():
         operation = result.ok()
@@ -54,7 +54,7 @@ def operations() -> dict[str, Any]:
 
 
 def short_id(operation: Any) -> str:
-    return str(operation.definition.raw["operationId"]).rsplit(".", 1)[-1]
+    return str(operation.definition.raw["operationId"])
 
 
 def clause_of(operation: Any) -> str:
