@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from registry_toolkit import processes
 from registry_toolkit.bench import servers
 
 ACCESS_KEY = "bench-access"
@@ -81,12 +82,14 @@ def start_moto(workdir: Path) -> MotoS3:
     if not available():
         raise servers.ServerFailed("moto's server is not installed: pip install 'moto[server]'")
     workdir.mkdir(parents=True, exist_ok=True)
-    port = servers.free_port()
+    port = processes.free_port()
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    proc = servers.spawn("moto", argv, workdir, servers.environ())
-    process = servers.Process("moto", f"http://127.0.0.1:{port}", proc, workdir, workdir / "moto.log")
+    proc = processes.spawn("moto", argv, workdir, processes.clean_environ())
+    process = processes.Server(
+        "moto", port, proc, workdir, workdir / "moto.log", stop_timeout=servers.STOP_TIMEOUT
+    )
     try:
-        servers.wait_ready(process, "/moto-api/")
+        processes.wait_ready(process, "/moto-api/", ok=(200,), timeout=servers.READY_TIMEOUT)
     except BaseException:
         process.stop()
         raise
