@@ -11,6 +11,7 @@ sees the same value.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
 from urllib.parse import parse_qsl
@@ -33,8 +34,13 @@ def _classes(base: type[RegistryError]) -> Iterator[type[RegistryError]]:
 
 
 def _raising(code: ErrorCode) -> type[RegistryError]:
-    """The domain exception that stands for ``code``."""
-    return next(cls for cls in _classes(RegistryError) if cls.code is code)
+    """The domain exception that stands for ``code``; one is made, named after the code, for a code the
+    server raises nowhere else (a query parameter added to the descriptor with a code of its own)."""
+    for cls in _classes(RegistryError):
+        if cls.code is code:
+            return cls
+    name = "".join(part.capitalize() for part in code.value.split("_"))
+    return types.new_class(name, (RegistryError,), {"code": code})
 
 
 # The query parameters of the descriptor that take one value, and the error a repeated one gets.
