@@ -43,7 +43,11 @@ def valid_value(param: Param) -> Check:
         minimum = param.minimum
 
         def integer(value: str) -> bool:
-            return value.isascii() and value.isdigit() and (minimum is None or int(value) >= minimum)
+            if not (value.isascii() and value.isdigit()):
+                return False
+            digits = value.lstrip("0")
+            # int() refuses more than 4 300 digits; a number that long is above any minimum anyway
+            return minimum is None or len(digits) > 18 or int(digits or "0") >= minimum
 
         return integer
     if param.type == "boolean":

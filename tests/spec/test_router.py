@@ -111,3 +111,11 @@ def test_codes_of_bad_values_come_from_the_descriptor() -> None:
     complete = ROUTER.operation("blob-upload-chunk", "PUT")
     assert [r.param.name for r in complete.required_query] == ["digest"]
     assert ROUTER.operation("blob-upload", "POST").required_query == ()
+
+
+def test_a_huge_integer_is_judged_without_int() -> None:
+    """Python's int() refuses more than 4 300 digits: the check must answer, not raise (a 500), for such a value."""
+    check = valid_value(P.PAGE_N)
+    assert check("9" * 5000)
+    assert check("0" * 5000 + "7")
+    assert not check("-1") and not check("1e3") and not check("")
