@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -30,13 +29,13 @@ import httpx
 from registry_client.credentials import Credential
 from registry_client.errors import AuthenticationFailed
 from registry_spec.protocol.challenges import Challenge, parse_challenges
+from registry_spec.router import ROUTER
 
 __all__ = ["RegistryAuth", "scopes_for"]
 
 CLIENT_ID = "pydistribution-dist"
 DEFAULT_EXPIRES = 60
 EXPIRY_MARGIN = 10.0
-_REPO_PATH_RE = re.compile(r"^/v2/(.+?)/(?:manifests|blobs|tags|referrers)(?:/|$)")
 
 CredentialSource = Callable[[str], Credential | None]
 
@@ -46,10 +45,10 @@ def scopes_for(request: httpx.Request) -> tuple[str, ...]:
     path = unquote(request.url.path)
     if path.rstrip("/") == "/v2/_catalog":
         return ("registry:catalog:*",)
-    match = _REPO_PATH_RE.match(path)
-    if match is None:
+    matched = ROUTER.match(path)  # the server's own route table: the name is what it will route
+    name = matched[1].get("name", "") if matched is not None else ""
+    if not name:
         return ()
-    name = match[1]
     if request.method in ("GET", "HEAD"):
         scopes = [f"repository:{name}:pull"]
     elif request.method == "DELETE":

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Generator
 
 import httpx
 from registry_spec.protocol.challenges import Challenge, parse_challenge
-
-_REPOSITORY = re.compile(r"^/v2/(.+?)/(?:blobs|manifests|tags|referrers)/")
+from registry_spec.router import ROUTER
 
 
 def basic_header(username: str, password: str) -> str:
@@ -25,8 +23,8 @@ def basic_header(username: str, password: str) -> str:
 
 def repository_of(path: str) -> str:
     """The repository a request path addresses ("" for /v2/ and the catalog)."""
-    match = _REPOSITORY.match(path)
-    return match.group(1) if match else ""
+    matched = ROUTER.match(path)  # the descriptor's route table, as the server routes
+    return matched[1].get("name", "") if matched is not None else ""
 
 
 class RegistryAuth(httpx.Auth):
