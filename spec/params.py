@@ -242,6 +242,9 @@ H_WWW_AUTHENTICATE = Param(
     example='Bearer realm="https://auth.example/token",service="registry.example"',
 )
 H_RETRY_AFTER = Param("Retry-After", "header", "Seconds to wait before retrying.", type="integer", example=10)
+H_CACHE_CONTROL = Param(
+    "Cache-Control", "header", "`no-cache`: the answer is about this moment.", example="no-cache"
+)
 
 # --- responses shared by every route --------------------------------------------------------------
 ERROR_BODY = Body(

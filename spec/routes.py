@@ -651,7 +651,43 @@ REFERRERS = Route(
     ),
 )
 
-ROUTES: tuple[Route, ...] = (BASE, CATALOG, TAGS, MANIFEST, BLOB, UPLOAD_START, UPLOAD_SESSION, REFERRERS)
+# --- liveness ------------------------------------------------------------------------------------
+# distribution answers ``/`` outside its router (registry.go ``alive("/", ...)``): 200, no body,
+# ``Cache-Control: no-cache``, never challenged. Load balancers and Helm charts probe it.
+LIVENESS = Route(
+    "liveness",
+    "/",
+    "Liveness",
+    "Tells a probe that the server is up; says nothing about storage and never asks for credentials.",
+    methods=(
+        read_method(
+            "GET",
+            "alive",
+            "Liveness probe",
+            "Answer 200 with an empty body while the server runs, as distribution does (outside `/v2/`: no authentication).",
+            None,
+            Request(
+                "Liveness Probe",
+                "Ask whether the server is up.",
+                successes=(
+                    Response(200, "The server is up.", headers=(P.H_CACHE_CONTROL, P.H_CONTENT_LENGTH)),
+                ),
+            ),
+        ),
+    ),
+)
+
+ROUTES: tuple[Route, ...] = (
+    BASE,
+    CATALOG,
+    TAGS,
+    MANIFEST,
+    BLOB,
+    UPLOAD_START,
+    UPLOAD_SESSION,
+    REFERRERS,
+    LIVENESS,
+)
 
 # Failures any operation can answer, documented once.
 GLOBAL_FAILURES = (P.SERVER_ERROR, P.UNAVAILABLE)

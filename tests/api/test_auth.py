@@ -189,6 +189,13 @@ async def test_each_route_challenges_with_its_scope(
         assert error_codes(r) == ["UNAUTHORIZED"]
 
 
+@pytest.mark.parametrize("controller", ["silly", "htpasswd", "token"], indirect=True)
+async def test_the_liveness_probe_is_never_challenged(client: httpx.AsyncClient) -> None:
+    r = await client.get("/")  # outside /v2/, as distribution answers it: probes carry no credentials
+    assert r.status_code == 200 and r.content == b""
+    assert "WWW-Authenticate" not in r.headers
+
+
 @scheme("token")
 async def test_a_token_with_the_scope_pushes_and_pulls(client: httpx.AsyncClient, signer: Signer) -> None:
     client.headers.update(bearer(signer.token([("repository", "org/app", ["pull", "push"])])))

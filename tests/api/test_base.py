@@ -17,6 +17,14 @@ async def test_base_answers_empty_object_with_api_version(client: httpx.AsyncCli
     assert r.headers["content-type"] == "application/json"
 
 
+async def test_root_is_distributions_liveness_answer(client: httpx.AsyncClient) -> None:
+    r = await client.get("/")
+    assert r.status_code == 200
+    assert r.content == b""
+    assert r.headers["Cache-Control"] == "no-cache"
+    assert r.headers["Content-Length"] == "0"
+
+
 async def test_unknown_route_is_an_envelope_not_problem_json(client: httpx.AsyncClient) -> None:
     r = await client.get("/v2/a/unknown-entity/x")
     assert r.status_code == 404

@@ -1,4 +1,4 @@
-"""GET /v2/: the API version check."""
+"""GET /v2/: the API version check; GET /: the liveness probe."""
 
 from __future__ import annotations
 
@@ -7,3 +7,8 @@ from starlette.responses import Response
 
 async def check() -> Response:
     return Response(b"{}", media_type="application/json")
+
+
+async def alive() -> Response:
+    """GET /: distribution's liveness answer (200, no body, ``Cache-Control: no-cache``)."""
+    return Response(b"", headers={"Cache-Control": "no-cache"})
