@@ -1,0 +1,116 @@
+"""Offline garbage collection (``registry_impl.storage.gc``) on every driver: in-memory, filesystem, S3 (moto).
+
+The scenario is ``testkit.gcseed``; each test seeds it through the storage layer, runs a GC mode and checks
+what is left in the driver: blobs, revisions, tag index entries, layer links and the referrers index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from testkit import gcseed
+from testkit.s3 import MotoS3
+
+from registry_impl.storage import paths
+from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.driver.s3 import S3Driver
+from registry_impl.storage.gc import GCError, collect_garbage
+from registry_impl.storage.registry import Registry
+
+pytestmark = pytest.mark.driver
+
+
+@pytest.fixture(params=["inmemory", "filesystem", "s3"])
+def driver(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StorageDriver]:
+    if request.param == "inmemory":
+        yield InMemoryDriver()
+    elif request.param == "filesystem":
+        yield FilesystemDriver(tmp_path / "root", fsync=False)
+    else:
+        moto: MotoS3 = request.getfixturevalue("moto_s3")
+        yield S3Driver.from_params(moto.params(moto.bucket("gc")))
+
+
+def blob_set(driver: StorageDriver) -> set[str]:
+    root = paths.blobs_root()
+    return {
+        "sha256:" + info.path.rsplit("/", 2)[1]
+        for info in driver.walk(root)
+        if not info.is_dir and info.path.endswith("/data")
+    }
+
+
+def exists(driver: StorageDriver, path: str) -> bool:
+    try:
+        driver.stat(path)
+    except PathNotFoundError:
+        return False
+    return True
+
+
+def test_gc_keeps_every_manifest_and_sweeps_unreferenced_blobs(driver: StorageDriver) -> None:
+    registry = Registry(driver)
+    seeded = gcseed.seed(gcseed.StoragePusher(registry))
+    before = blob_set(driver)
+
+    dry = collect_garbage(Registry(driver), dry_run=True)
+    assert blob_set(driver) == before  # nothing changed
+    assert seeded.names(set(dry.blobs)) == gcseed.DELETED_BLOBS
+
+    report = collect_garbage(Registry(driver))
+    assert report.manifests == [] and report.referrers == []
+    assert seeded.names(before - blob_set(driver)) == gcseed.DELETED_BLOBS
+    assert {(n, seeded.names({d}).pop()) for n, d in report.layer_links} == gcseed.DELETED_LAYER_LINKS
+    assert not exists(driver, paths.layer_link_path("gc/a", seeded.labels["ORPHAN"]))
+    assert exists(driver, paths.layer_link_path("gc/a", seeded.labels["SHARED"]))
+    # a second run has nothing left to do
+    again = collect_garbage(Registry(driver))
+    assert again.blobs == [] and again.layer_links == []
+
+
+def test_gc_delete_untagged_keeps_index_children_and_referrers_of_survivors(driver: StorageDriver) -> None:
+    registry = Registry(driver)
+    seeded = gcseed.seed(gcseed.StoragePusher(registry))
+    before = blob_set(driver)
+
+    dry = collect_garbage(Registry(driver), dry_run=True, delete_untagged=True)
+    assert blob_set(driver) == before
+    assert exists(driver, paths.manifest_revision_link_path("gc/a", seeded.labels["A0"]))
+
+    report = collect_garbage(Registry(driver), delete_untagged=True)
+    assert report.manifests == dry.manifests and report.blobs == dry.blobs
+    label = {d: k for k, d in seeded.labels.items()}
+    assert {(n, label[d]) for n, d in report.manifests} == gcseed.UNTAGGED_DELETED_MANIFESTS
+    assert seeded.names(before - blob_set(driver)) == gcseed.UNTAGGED_DELETED_BLOBS
+    assert {(n, label[d]) for n, d in report.layer_links} == gcseed.UNTAGGED_DELETED_LAYER_LINKS
+    assert {(n, label[s], label[r]) for n, s, r in report.referrers} == gcseed.UNTAGGED_DELETED_REFERRERS
+
+    a0 = seeded.labels["A0"]
+    assert not exists(driver, paths.manifest_revision_path("gc/a", a0))
+    assert not exists(driver, paths.tag_index_entry_path("gc/a", "v1", a0))
+    assert exists(driver, paths.tag_index_entry_path("gc/a", "v1", seeded.labels["A1"]))
+    for child in ("M1", "M2"):
+        assert exists(driver, paths.manifest_revision_link_path("gc/b", seeded.labels[child]))
+
+    # the referrers API agrees with what is left
+    repo = Registry(driver).repository("gc/a")
+    assert repo.referrers.list(seeded.labels["A1"]) == [seeded.labels["SIG1"]]
+    assert repo.referrers.list(a0) == []
+    assert repo.manifests.exists(seeded.labels["SIG1"])
+    assert collect_garbage(Registry(driver), delete_untagged=True).blobs == []
+
+
+def test_gc_aborts_before_deleting_on_an_unreadable_manifest(driver: StorageDriver) -> None:
+    registry = Registry(driver)
+    seeded = gcseed.seed(gcseed.StoragePusher(registry))
+    bad = registry.blobs.put(b"not json")
+    driver.put_content(paths.manifest_revision_link_path("gc/a", bad), bad.encode())
+    before = blob_set(driver)
+    with pytest.raises(GCError, match="not a manifest"):
+        collect_garbage(Registry(driver), delete_untagged=True)
+    assert blob_set(driver) == before
+    assert seeded.labels["ORPHAN"] in before
