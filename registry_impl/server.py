@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from registry_impl import server_options
+from registry_impl import logs, server_options
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
@@ -60,13 +60,14 @@ def _purge_schedule(config: Config) -> PurgeSchedule | None:
 def app_from_environment() -> ASGIApp:
     """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
     config = load_config(os.environ.get(CONFIG_ENV) or None)
-    logging.basicConfig(level=config.log.level.upper() if config.log.level != "warn" else "WARNING")
-    logging.getLogger("connexion").setLevel(logging.WARNING)  # it logs every unvalidated binary body at INFO
+    logs.configure(config.log)
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
     from registry_impl.api.limits import RequestLimits
 
-    return RequestLimits(create_app(build_state(config), check_spec=False), config.http.limits)
+    return logs.AccessLog(
+        RequestLimits(create_app(build_state(config), check_spec=False), config.http.limits)
+    )
 
 
 class ListenError(RuntimeError):
@@ -93,6 +94,14 @@ def check_storage(config: Config) -> None:
         raise ConfigError(f"storage.{storage.driver_name}", str(exc)) from exc
 
 
+def check_support(config: Config) -> None:
+    """One warning line per warned key the configuration sets; refuse to start, one line per refused key."""
+    for finding in config.warned:
+        log.warning("%s", finding.line)
+    if config.refused:
+        raise ConfigError("", "\n".join(finding.line for finding in config.refused))
+
+
 def workers_for(config: Config, requested: int | None) -> int:
     """One worker by default (measured: the best balance of throughput and memory on two cores, see the
     README's figures); more with ``--workers`` — upload hash states live in storage, so any worker
@@ -105,6 +114,8 @@ def workers_for(config: Config, requested: int | None) -> int:
 def serve(config_path: str | None, *, server: str = "granian", workers: int | None = None) -> None:
     """Run the registry in the foreground until interrupted."""
     config = load_config(config_path)
+    logs.configure(config.log)
+    check_support(config)
     if config_path:
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)
     if config.http.secret_generated:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,7 @@ from .sections import (
     build_tags,
 )
 from .storage import build_storage
+from .support import review
 from .tree import Scalar, parse_yaml
 
 __all__ = ["DEFAULT_CONFIG_YAML", "SUPPORTED_VERSION", "load_config", "parse_config"]
@@ -70,7 +72,8 @@ def parse_config(
         raise ConfigError("", f"{source}: expected a mapping of configuration sections")
     _check_version(raw.get("version"))
     raw = apply_environment(raw, os.environ if environ is None else environ)
-    return build_config(decode(CONFIGURATION, raw))
+    tree = decode(CONFIGURATION, raw)
+    return dataclasses.replace(build_config(tree), findings=review(tree))
 
 
 def _check_version(version: object) -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from .support import Finding
+
 __all__ = [
     "AccessLogConfig",
     "CacheConfig",
@@ -334,6 +336,16 @@ class Config:
     middleware: Mapping[str, Any] = field(default_factory=_dict)
     health: Mapping[str, Any] = field(default_factory=_dict)
     extras: Mapping[str, Any] = field(default_factory=_dict)
+    findings: tuple[Finding, ...] = field(default=(), compare=False)
+    """The refused and warned keys this configuration sets (see ``support.py``)."""
+
+    @property
+    def refused(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state == "refused")
+
+    @property
+    def warned(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.state == "warned")
 
 
 def split_host_port(addr: str) -> tuple[str, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import httpx
@@ -106,3 +107,44 @@ def test_skopeo_round_trip_on_each_server(
     assert back.manifest("m")[1] == index.content
     for digest in source.blob_digests(index.digest):
         assert back.read_blob(digest) == source.read_blob(digest)
+
+
+def test_refused_keys_stop_startup_one_line_each(tmp_path: Path) -> None:
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    overrides = {
+        "proxy": {"remoteurl": "https://registry-1.docker.io"},
+        "http": {"tls": {"letsencrypt": {"cachefile": str(tmp_path / "le"), "email": "a@example.com"}}},
+    }
+    config = write_config(tmp_path / "config.yml", free_port(), tmp_path / "data", overrides)
+
+    status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
+
+    assert status == 2, output
+    refused = [line for line in output.splitlines() if ": refused: " in line]
+    assert len(refused) == 2, output
+    assert any("http.tls.letsencrypt: refused: " in line for line in refused), output
+    assert any("proxy: refused: " in line for line in refused), output
+    assert "Traceback" not in output, output
+
+
+def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spawner) -> None:
+    started = spawn.ours(
+        overrides={
+            "log": {"formatter": "json", "fields": {"service": "registry"}},
+            "health": {"storagedriver": {"enabled": True, "interval": "10s", "threshold": 3}},
+            "reporting": {"newrelic": {"licensekey": "k"}},
+            "http": {"debug": {"addr": "127.0.0.1:0"}},
+        },
+    )
+    with started.client() as client:
+        assert client.get("/v2/").status_code == 200
+    started.stop()
+    text = started.log_text(tail=None)
+    warned = [line for line in text.splitlines() if ": ignored: " in line]
+    assert len(warned) == 3, text  # one line per key, not one per worker
+    for key in ("health", "reporting", "http.debug"):
+        line = next(line for line in warned if f'"{key}: ignored: ' in line)
+        assert json.loads(line)["service"] == "registry", line
+    assert '"GET /v2/ HTTP/1.1" 200' in text, text  # the access log is on by default

@@ -1,0 +1,141 @@
+"""Logging as distribution's ``log`` section asks: level, formatter (text, json, logstash), fields, access log.
+
+``configure(log)`` sets up the root logger on stderr; ``AccessLog`` wraps an ASGI app and writes one
+line per request in the Apache combined format on stdout (distribution's access log, on unless
+``log.accesslog.disabled``), whatever the formatter, as distribution's does.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry_impl.config import LogConfig
+
+__all__ = ["ACCESS_LOGGER", "AccessLog", "JSONFormatter", "TextFormatter", "configure"]
+
+ACCESS_LOGGER = "registry.access"
+_LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
+_LEVEL_NAMES = {logging.CRITICAL: "fatal", logging.ERROR: "error", logging.WARNING: "warning"}
+
+
+def _level_name(record: logging.LogRecord) -> str:
+    return _LEVEL_NAMES.get(record.levelno, "info" if record.levelno >= logging.INFO else "debug")
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    """logrus's text layout: ``time="…" level=info msg="…" key=value``."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.fields = dict(fields)
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = [f"time={json.dumps(_timestamp(record))}", f"level={_level_name(record)}"]
+        parts.append(f"msg={json.dumps(record.getMessage())}")
+        for key, value in {**self.fields, "logger": record.name}.items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            parts.append(f"{key}={json.dumps(text) if ' ' in text or not text else text}")
+        if record.exc_info:
+            parts.append(f"error={json.dumps(self.formatException(record.exc_info))}")
+        return " ".join(parts)
+
+
+class JSONFormatter(logging.Formatter):
+    """One JSON object a line: logrus's ``json`` (time, level, msg) or ``logstash`` (@timestamp, @version,
+    level, message) layout, with ``log.fields`` added to every line."""
+
+    def __init__(self, fields: Mapping[str, Any], logstash: bool = False) -> None:
+        super().__init__()
+        self.fields = dict(fields)
+        self.logstash = logstash
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = dict(self.fields)
+        if self.logstash:
+            line.update({"@timestamp": _timestamp(record), "@version": "1", "message": record.getMessage()})
+        else:
+            line.update({"time": _timestamp(record), "msg": record.getMessage()})
+        line.update({"level": _level_name(record), "logger": record.name})
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure(log: LogConfig) -> None:
+    """The root logger at ``log.level``, on stderr, in ``log.formatter``'s layout with ``log.fields``;
+    the access logger on stdout, raw lines (or silenced by ``log.accesslog.disabled``)."""
+    formatter: logging.Formatter
+    if log.formatter == "text":
+        formatter = TextFormatter(log.fields)
+    else:
+        formatter = JSONFormatter(log.fields, logstash=log.formatter == "logstash")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(_LEVELS[log.level])
+    logging.getLogger("connexion").setLevel(logging.WARNING)  # it logs every unvalidated binary body at INFO
+    access = logging.getLogger(ACCESS_LOGGER)
+    access.propagate = False
+    access.setLevel(logging.INFO)
+    out = logging.StreamHandler(sys.stdout)
+    out.setFormatter(logging.Formatter("%(message)s"))
+    access.handlers[:] = [] if log.accesslog.disabled else [out]
+    access.disabled = log.accesslog.disabled
+
+
+class AccessLog:
+    """One Apache combined-format line per HTTP request, written when the response ends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.log = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.log.disabled:
+            await self.app(scope, receive, send)
+            return
+        status, size = 0, 0
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status, size
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name.lower() == b"content-length" and value.isdigit():
+                        size = -int(value)  # negative: known from the header, bodies are not counted
+            elif message["type"] == "http.response.body" and size >= 0:
+                size += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            self.log.info("%s", combined_line(scope, status or 500, abs(size)))
+
+
+def combined_line(scope: Scope, status: int, size: int, now: float | None = None) -> str:
+    """``host - user [time] "METHOD target HTTP/v" status size "referer" "user-agent"``."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    client = scope.get("client") or ("-", 0)
+    target = scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
+    if scope.get("query_string"):
+        target += "?" + scope["query_string"].decode("latin-1")
+    when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+    request = f"{scope.get('method', '-')} {target} HTTP/{scope.get('http_version', '1.1')}"
+    return (
+        f"{client[0]} - - [{when}] {json.dumps(request)} {status} {size} "
+        f"{json.dumps(headers.get('referer', ''))} {json.dumps(headers.get('user-agent', ''))}"
+    )
