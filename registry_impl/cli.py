@@ -24,7 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="worker processes (default 1; always 1 for in-memory storage)",
     )
+    from registry_impl import garbagecollect
+
+    gc = sub.add_parser("garbage-collect", help="delete unreferenced blobs (registry stopped or read-only)")
+    garbagecollect.add_arguments(gc)
     args = parser.parse_args(argv)
+    if args.command == "garbage-collect":
+        return garbagecollect.run(args)
     from registry_impl.server import ListenError
     from registry_impl.server import serve as run
 

@@ -58,16 +58,20 @@ class StoragePusher:
 
 
 class HttpPusher:
-    """Pushes to a running registry (monolithic uploads, manifests by tag or digest)."""
+    """Pushes to a running registry, ours or distribution (manifests by tag or by digest)."""
 
     def __init__(self, client: httpx.Client) -> None:
         self.client = client
 
     def blob(self, name: str, data: bytes) -> str:
+        """POST then PUT with the bytes: distribution 2.8.2 has no single-request upload."""
         digest = sha256(data)
-        r = self.client.post(
-            f"/v2/{name}/blobs/uploads/",
-            params={"digest": digest},
+        r = self.client.post(f"/v2/{name}/blobs/uploads/")
+        assert r.status_code == 202, r.text
+        location = r.headers["Location"]
+        separator = "&" if "?" in location else "?"
+        r = self.client.put(
+            f"{location}{separator}digest={digest}",
             content=data,
             headers={"Content-Type": "application/octet-stream"},
         )
