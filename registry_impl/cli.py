@@ -1,17 +1,27 @@
-"""`registry`: the server's command line (``registry serve [CONFIG]``)."""
+"""`registry`: the server's command line (``registry serve|garbage-collect|usage [CONFIG]``, ``--version``).
+
+Exit statuses follow distribution's: 0 done, 1 a configuration or startup error (one line on stderr naming
+the key), 2 a bad command line (argparse).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from registry_impl.config import ConfigError
+
+KEYED_LINE = re.compile(r"^[\w.-]+: ")  # ``http.tls.letsencrypt: refused: ...``
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="registry", description="A container registry (Docker V2 / OCI 1.1)."
     )
+    parser.add_argument("--version", "-v", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the registry")
     serve.add_argument(
@@ -28,7 +38,16 @@ def main(argv: list[str] | None = None) -> int:
 
     gc = sub.add_parser("garbage-collect", help="delete unreferenced blobs (registry stopped or read-only)")
     garbagecollect.add_arguments(gc)
+    sub.add_parser("version", help="print the version and the registry API version")
+    usage = sub.add_parser("usage", help="stored bytes per repository: unique and shared (read-only)")
+    usage.add_argument("config", nargs="?", help="distribution config.yml (default: embedded config)")
+    usage.add_argument("--json", action="store_true", help="one JSON document, sizes in bytes")
     args = parser.parse_args(argv)
+    if args.command == "version":
+        print(version_line())
+        return 0
+    if args.command == "usage":
+        return _usage(args.config, as_json=args.json)
     if args.command == "garbage-collect":
         return garbagecollect.run(args)
     from registry_impl.server import ListenError
@@ -36,12 +55,68 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         run(args.config, server=args.server, workers=args.workers)
-    except ConfigError as exc:
-        print(f"registry: configuration error: {exc}", file=sys.stderr)
-        return 2
+    except (ConfigError, OSError) as exc:
+        return _config_failure(exc, args.config)
     except ListenError as exc:
         print(f"registry: {exc}", file=sys.stderr)
-        return 2
+        return 1
+    return 0
+
+
+def version_line() -> str:
+    """``registry <package> <version> (API registry/2.0)``, the shape of distribution's ``--version``."""
+    from registry_spec.params import API_VERSION
+
+    try:
+        package = version("pydistribution")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        package = "unknown"
+    return f"registry pydistribution {package} (API {API_VERSION.example}, OCI distribution-spec 1.1)"
+
+
+def _config_failure(exc: Exception, path: str | None) -> int:
+    """Exit status 1 with the error on stderr: one line per finding when each names its key (refused keys),
+    else the message on one line; a config file that cannot be read is a configuration error too."""
+    if isinstance(exc, OSError) and not isinstance(exc, ConfigError):
+        if path is None or exc.filename != path:
+            raise exc
+        message = f"{path}: {exc.strerror}"
+    else:
+        lines = str(exc).splitlines()
+        findings = len(lines) > 1 and all(KEYED_LINE.match(line) for line in lines)
+        message = "\n".join(lines) if findings else " ".join(str(exc).split())
+    for line in message.splitlines():
+        print(f"registry: configuration error: {line}", file=sys.stderr)
+    return 1
+
+
+def _usage(config_path: str | None, *, as_json: bool) -> int:
+    from registry_impl.config import load_config
+    from registry_impl.storage.cache.base import NoCache
+    from registry_impl.storage.driver import factory
+    from registry_impl.storage.driver.base import StorageDriverError
+    from registry_impl.storage.registry import Registry
+    from registry_impl.storage.usage import measure
+
+    try:
+        config = load_config(config_path)
+        storage = config.storage
+        try:
+            driver = factory.create(storage.driver_name, dict(storage.driver_params))
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"storage.{storage.driver_name}", str(exc)) from exc
+    except (ConfigError, OSError) as exc:
+        return _config_failure(exc, config_path)
+    try:
+        report = measure(Registry(driver, cache=NoCache()))
+    except (StorageDriverError, OSError) as exc:
+        print(f"registry: usage: cannot read the storage: {exc}", file=sys.stderr)
+        return 1
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        for line in report.lines():
+            print(line)
     return 0
 
 

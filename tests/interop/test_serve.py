@@ -88,7 +88,7 @@ def test_a_busy_port_stops_startup_with_one_line(tmp_path: Path) -> None:
         port = holder.getsockname()[1]
         config = write_config(tmp_path / "config.yml", port, tmp_path / "data")
         status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
-    assert status == 2, output
+    assert status == 1, output
     assert f"http.addr: cannot listen on 127.0.0.1:{port}" in output, output
     assert "Traceback" not in output and "panicked" not in output, output
 
@@ -121,7 +121,7 @@ def test_refused_keys_stop_startup_one_line_each(tmp_path: Path) -> None:
 
     status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
 
-    assert status == 2, output
+    assert status == 1, output
     refused = [line for line in output.splitlines() if ": refused: " in line]
     assert len(refused) == 2, output
     assert any("http.tls.letsencrypt: refused: " in line for line in refused), output
@@ -148,3 +148,79 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
         line = next(line for line in warned if f'"{key}: ignored: ' in line)
         assert json.loads(line)["service"] == "registry", line
     assert '"GET /v2/ HTTP/1.1" 200' in text, text  # the access log is on by default
+
+
+def _push(client: httpx.Client, repository: str, layers: list[bytes]) -> None:
+    """Blobs by single POST, then an OCI manifest naming them (the first one as the config)."""
+    descriptors = []
+    for blob in layers:
+        digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+        r = client.post(
+            f"/v2/{repository}/blobs/uploads/",
+            params={"digest": digest},
+            content=blob,
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        assert r.status_code == 201, r.text
+        descriptors.append({"mediaType": "application/octet-stream", "digest": digest, "size": len(blob)})
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {**descriptors[0], "mediaType": "application/vnd.oci.image.config.v1+json"},
+        "layers": descriptors[1:],
+    }
+    r = client.put(
+        f"/v2/{repository}/manifests/v1",
+        content=json.dumps(manifest).encode(),
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert r.status_code == 201, r.text
+
+
+def test_operator_commands_version_liveness_and_usage(spawn: Spawner) -> None:
+    command = ours_command()
+    assert command is not None
+    for argv in (["--version"], ["version"]):
+        status, output = run_to_exit([*command, *argv], clean_environ())
+        assert status == 0 and output.startswith("registry pydistribution 0.1.0 (API registry/2.0"), output
+
+    started = spawn.ours()
+    r = httpx.get(f"{started.url}/", timeout=10.0)  # distribution's liveness answer, probed by Helm charts
+    assert (r.status_code, r.content, r.headers["Cache-Control"]) == (200, b"", "no-cache")
+    config, shared = {"k": "v"}, b"s" * 10_000
+    with started.client() as client:
+        _push(client, "ops/app", [json.dumps(config).encode(), shared, b"a" * 3_000])
+        _push(client, "ops/tool", [json.dumps(config).encode(), shared, b"t" * 1_000])
+
+    assert started.config is not None
+    status, output = run_to_exit([*command, "usage", "--json", str(started.config)], clean_environ())
+    assert status == 0, output
+    report = json.loads(output)
+    usage = {repo["name"]: repo for repo in report["repositories"]}
+    assert sorted(usage) == ["ops/app", "ops/tool"]
+    assert usage["ops/app"]["blobs"] == 4  # config, two layers, the manifest
+    assert usage["ops/app"]["shared"] == usage["ops/tool"]["shared"] == 10_000 + len(json.dumps(config))
+    assert usage["ops/app"]["unique"] - usage["ops/tool"]["unique"] == 3_000 - 1_000  # manifests of one size
+    assert report["totals"]["linked"] == report["totals"]["stored"]
+    status, output = run_to_exit([*command, "usage", str(started.config)], clean_environ())
+    assert status == 0 and output.splitlines()[1].startswith("ops/app "), output
+    assert output.splitlines()[-1].startswith("2 repositories link "), output
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["serve", "{missing}"], ["usage", "{missing}"], ["serve", "{bad}"], ["usage", "{bad}"]],
+    ids=["serve-missing-file", "usage-missing-file", "serve-bad-key", "usage-bad-key"],
+)
+def test_configuration_errors_exit_1_with_one_line(tmp_path: Path, argv: list[str]) -> None:
+    command = ours_command()
+    assert command is not None
+    bad = write_config(tmp_path / "bad.yml", free_port(), tmp_path / "data", {"log": {"level": "chatty"}})
+    paths = {"missing": str(tmp_path / "absent.yml"), "bad": str(bad)}
+
+    status, output = run_to_exit([*command, *(arg.format(**paths) for arg in argv)], clean_environ())
+
+    assert status == 1, output  # as distribution's registry: 1 for a configuration error
+    (line,) = output.splitlines()
+    assert line.startswith("registry: configuration error: "), output
+    assert ("log.level: " if "bad" in argv[1] else "absent.yml: No such file") in line, output
