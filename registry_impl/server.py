@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.types import ASGIApp
@@ -64,10 +66,12 @@ def app_from_environment() -> ASGIApp:
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
     from registry_impl.api.limits import RequestLimits
+    from registry_impl.api.prefix import PathPrefix
 
-    return logs.AccessLog(
-        RequestLimits(create_app(build_state(config), check_spec=False), config.http.limits)
-    )
+    app = create_app(build_state(config), check_spec=False)
+    if config.http.path_prefix:
+        app = PathPrefix(app, config.http.path_prefix)
+    return logs.AccessLog(RequestLimits(app, config.http.limits))
 
 
 class ListenError(RuntimeError):
@@ -112,19 +116,21 @@ def workers_for(config: Config, requested: int | None) -> int:
 
 
 def serve(config_path: str | None, *, server: str = "granian", workers: int | None = None) -> None:
-    """Run the registry in the foreground until interrupted."""
+    """Run the registry in the foreground until interrupted; without ``config_path``, the file
+    ``REGISTRY_CONFIGURATION_PATH`` names (as distribution), else the embedded default."""
+    config_path = config_path or os.environ.get(CONFIG_ENV) or None
     config = load_config(config_path)
     logs.configure(config.log)
     check_support(config)
     if config_path:
-        os.environ[CONFIG_ENV] = os.path.abspath(config_path)
+        os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # the workers read the same file
     if config.http.secret_generated:
         log.warning(RANDOM_SECRET_WARNING)
         # Every worker must sign upload Locations with the same secret.
         os.environ["REGISTRY_HTTP_SECRET"] = config.http.effective_secret
-    host, port = config.http.host_port()
-    host = host or "0.0.0.0"
-    check_listen(host, port)
+    target = listen_target(config)
+    if not target.uds:
+        check_listen(target.host, target.port)
     # Workers are forked from this process: loading the framework here once lets each of them start
     # with it already imported (copy-on-write) instead of importing it again.
     import registry_impl.api.app  # noqa: F401
@@ -134,9 +140,8 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     count = workers_for(config, workers)
     os.environ[WORKERS_ENV] = str(count)
     log.warning(
-        "registry listening on %s:%d (%s, %d worker(s), storage %s)",
-        host,
-        port,
+        "registry listening on %s (%s, %d worker(s), storage %s)",
+        target,
         server,
         count,
         config.storage.driver_name,
@@ -147,12 +152,11 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         uvicorn.run(
             "registry_impl.server:app_from_environment",
             factory=True,
-            host=host,
-            port=port,
             workers=count,
             lifespan="on",
             log_level=config.log.level.replace("warn", "warning"),
             access_log=False,
+            **target.uvicorn_options(),
             **server_options.uvicorn_options(config.http),
             **_tls_uvicorn(config),
         )
@@ -162,15 +166,77 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
 
     Server(
         "registry_impl.server:app_from_environment",
-        address=host,
-        port=port,
         interface=Interfaces.ASGI,
         workers=count,
         factory=True,
         log_access=False,
+        **target.granian_options(),
         **server_options.granian_options(config.http),
         **_tls_granian(config),
     ).serve()
+
+
+@dataclass(frozen=True)
+class ListenTarget:
+    """Where the server listens: ``host``/``port`` for tcp (``::`` is every address of both families),
+    or the unix socket path ``uds``."""
+
+    host: str = ""
+    port: int = 0
+    uds: str = ""
+    dual_stack: bool = False
+
+    def __str__(self) -> str:
+        if self.uds:
+            return f"unix:{self.uds}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    def granian_options(self) -> dict[str, Any]:
+        if self.uds:
+            return {"uds": Path(self.uds)}
+        return {"address": self.host, "port": self.port}  # granian listens on both families at "::"
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        if self.uds:
+            return {"uds": self.uds}
+        if not self.dual_stack:
+            return {"host": self.host, "port": self.port}
+        # asyncio sets IPV6_V6ONLY on the sockets it binds: bind one for both families and hand it over.
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", self.port))
+        sock.set_inheritable(True)
+        _KEEP.append(sock)
+        return {"fd": sock.fileno()}
+
+
+_KEEP: list[socket.socket] = []  # sockets handed to the server by descriptor stay open
+
+
+def listen_target(config: Config) -> ListenTarget:
+    """``http.addr`` and ``http.net``: an empty host (``:5000``) is every address, IPv4 and IPv6 for
+    ``tcp`` (where the machine has IPv6), IPv4 only for ``tcp4``, IPv6 only for ``tcp6``."""
+    http = config.http
+    if http.net == "unix":
+        return ListenTarget(uds=http.addr)
+    host, port = http.host_port()
+    if host:
+        return ListenTarget(host, port)
+    if http.net == "tcp4" or not _has_ipv6():
+        return ListenTarget("0.0.0.0", port)
+    return ListenTarget("::", port, dual_stack=http.net == "tcp")
+
+
+def _has_ipv6() -> bool:
+    if not socket.has_ipv6:
+        return False
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
 
 
 def _tls_uvicorn(config: Config) -> dict[str, Any]:

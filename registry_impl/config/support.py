@@ -86,8 +86,8 @@ KEYS: Mapping[str, KeyState] = {
     ),
     "reporting": _warn("bugsnag and newrelic reporting are not implemented"),
     "http": _ok(),
-    "http.net": _refuse("unix sockets are not implemented", lambda v: v == "unix"),
-    "http.prefix": _refuse("a path prefix is not implemented: clients would be sent to the wrong URLs"),
+    "http.net": _ok("tcp (':5000' is IPv4 and IPv6), tcp4, tcp6, unix (http.addr is the socket path)"),
+    "http.prefix": _ok("404 outside it; Locations and Links carry it"),
     "http.tls.ciphersuites": _warn("the TLS library's default cipher suites are used"),
     "http.tls.letsencrypt": _refuse(
         "Let's Encrypt certificates are not implemented; set http.tls.certificate"

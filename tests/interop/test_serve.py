@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from testkit.oci_layout import OciLayout
-from testkit.processes import Spawner, clean_environ, free_port, ours_command, run_to_exit, write_config
+from testkit.processes import (
+    Server,
+    Spawner,
+    clean_environ,
+    free_port,
+    ours_command,
+    run_to_exit,
+    wait_ready,
+    write_config,
+)
+from testkit.processes import spawn as spawn_process
 from testkit.skopeo import Skopeo
 
 
@@ -77,7 +89,6 @@ def test_an_invalid_value_stops_startup_naming_the_key(
 
 
 def test_a_busy_port_stops_startup_with_one_line(tmp_path: Path) -> None:
-    import socket
 
     command = ours_command()
     if command is None:
@@ -224,3 +235,103 @@ def test_configuration_errors_exit_1_with_one_line(tmp_path: Path, argv: list[st
     (line,) = output.splitlines()
     assert line.startswith("registry: configuration error: "), output
     assert ("log.level: " if "bad" in argv[1] else "absent.yml: No such file") in line, output
+
+
+def _start(
+    tmp_path: Path,
+    overrides: dict[str, object],
+    *,
+    ready: str = "/v2/",
+    config_arg: bool = True,
+    env: dict[str, str] | None = None,
+    server: str = "granian",
+    port: int | None = None,
+) -> Server:
+    """``registry serve`` with a config written from ``overrides``, ready once ``GET ready`` answers on
+    127.0.0.1 (for configurations ``spawn.ours`` cannot wait on: a prefix, no config argument)."""
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    port = port or free_port()
+    config = write_config(tmp_path / "config.yml", port, tmp_path / "data", overrides)
+    argv = [*command, "serve", *([str(config)] if config_arg else []), "--server", server]
+    environ = {**clean_environ(), **(env or {})}
+    proc = spawn_process("ours", argv, tmp_path, environ)
+    started = Server("ours", port, proc, tmp_path / "data", tmp_path / "ours.log", config)
+    try:
+        wait_ready(started, ready)
+    except BaseException:
+        started.stop()
+        raise
+    return started
+
+
+def test_http_prefix_serves_under_the_prefix_only(tmp_path: Path) -> None:
+    started = _start(tmp_path, {"http": {"prefix": "/my/registry/"}}, ready="/my/registry/v2/")
+    try:
+        with started.client() as client:
+            assert client.get("/v2/").status_code == 404
+            r = client.post("/my/registry/v2/p/blobs/uploads/")
+            assert r.status_code == 202, r.text
+            assert r.headers["Location"].startswith(f"{started.url}/my/registry/v2/p/blobs/uploads/")
+    finally:
+        started.stop()
+
+
+def test_configuration_path_from_the_environment_without_an_argument(tmp_path: Path) -> None:
+    env = {"REGISTRY_CONFIGURATION_PATH": str(tmp_path / "config.yml")}
+    started = _start(tmp_path, {"log": {"formatter": "json"}}, config_arg=False, env=env)
+    try:
+        with started.client() as client:
+            blob = b"the workers read the file the supervisor read"
+            r = client.post(
+                "/v2/env/path/blobs/uploads/",
+                params={"digest": "sha256:" + hashlib.sha256(blob).hexdigest()},
+                content=blob,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+            assert r.status_code == 201, r.text
+        assert (tmp_path / "data" / "docker" / "registry" / "v2" / "repositories" / "env" / "path").is_dir()
+    finally:
+        started.stop()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_an_address_without_host_listens_on_ipv4_and_ipv6(tmp_path: Path, server: str) -> None:
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    port = free_port()
+    started = _start(tmp_path, {"http": {"addr": f":{port}"}}, server=server, port=port)
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/v2/", timeout=5.0).status_code == 200
+        assert httpx.get(f"http://[::1]:{port}/v2/", timeout=5.0).status_code == 200
+    finally:
+        started.stop()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_a_unix_socket(tmp_path: Path, server: str) -> None:
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    path = tmp_path / "registry.sock"
+    config = write_config(
+        tmp_path / "config.yml", free_port(), tmp_path / "data", {"http": {"net": "unix", "addr": str(path)}}
+    )
+    proc = spawn_process(
+        "ours", [*command, "serve", str(config), "--server", server], tmp_path, clean_environ()
+    )
+    started = Server("ours", 0, proc, tmp_path / "data", tmp_path / "ours.log", config)
+    try:
+        deadline = time.monotonic() + 30
+        with httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), base_url="http://registry") as client:
+            while True:
+                assert proc.poll() is None, started.log_text()
+                try:
+                    if client.get("/v2/").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, started.log_text()
+                    time.sleep(0.05)
+    finally:
+        started.stop()
