@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 import socket
 import time
 from pathlib import Path
@@ -335,3 +337,30 @@ def test_a_unix_socket(tmp_path: Path, server: str) -> None:
                     time.sleep(0.05)
     finally:
         started.stop()
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_sigterm_drains_a_request_in_flight_within_draintimeout(spawn: Spawner, server: str) -> None:
+    """A PATCH whose body is still arriving when the server is told to stop completes (202), and the
+    server then exits on its own, well within ``http.draintimeout``."""
+    started = spawn.ours(overrides={"http": {"draintimeout": "20s"}}, server=server)
+    with started.client() as client:
+        opened = client.post("/v2/drain/me/blobs/uploads/")
+        assert opened.status_code == 202, opened.text
+    location = httpx.URL(opened.headers["Location"])
+    target = location.raw_path.decode()
+    body = b"x" * 200_000
+    with socket.create_connection(("127.0.0.1", started.port), timeout=15) as conn:
+        conn.sendall(
+            f"PATCH {target} HTTP/1.1\r\nHost: {started.host}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body[:1000]
+        )
+        time.sleep(0.5)  # the request has reached the application
+        os.kill(started.pid, signal.SIGTERM)
+        time.sleep(1.5)
+        assert started.running, "the server stopped with a request in flight:\n" + started.log_text()
+        conn.sendall(body[1000:])
+        answer = conn.recv(4096).decode(errors="replace")
+    assert answer.startswith("HTTP/1.1 202"), answer + "\n" + started.log_text()
+    started.proc.wait(15)  # then it stops by itself
