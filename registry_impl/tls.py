@@ -6,6 +6,8 @@
   (distribution's default when they are set). ``clientauth: verify-client-cert-if-given`` or
   ``request-client-cert`` make a certificate optional under uvicorn (still verified when sent);
   granian always requires one.
+* ``ciphersuites``: the TLS 1.2 suites allowed (distribution's Go names, OpenSSL's under uvicorn; TLS 1.3
+  suites are always on, as in Go). granian (rustls) has no such setting: it refuses the key.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from registry_impl.config import TLSConfig
+from registry_impl.config import ConfigError, TLSConfig
+from registry_impl.config.sections import CIPHER_SUITES
 
 __all__ = ["client_verification", "granian_options", "server_context", "uvicorn_options"]
 
@@ -51,6 +54,9 @@ def server_context(tls: TLSConfig) -> ssl.SSLContext:
     """A server-side SSLContext for ``http.tls``."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = VERSIONS[tls.minimumtls]
+    openssl_names = [CIPHER_SUITES[suite] for suite in tls.ciphersuites if CIPHER_SUITES[suite]]
+    if openssl_names:
+        context.set_ciphers(":".join(openssl_names))
     context.load_cert_chain(tls.certificate, tls.key)
     for path in tls.clientcas:
         context.load_verify_locations(path)
@@ -94,6 +100,11 @@ def granian_options(tls: TLSConfig) -> dict[str, Any]:
         return {}
     from granian.constants import SSLProtocols
 
+    if tls.ciphersuites:
+        raise ConfigError(
+            "http.tls.ciphersuites",
+            "granian (rustls) cannot restrict cipher suites; run with --server uvicorn",
+        )
     minimum = SSLProtocols.tls13 if tls.minimumtls == "tls1.3" else SSLProtocols.tls12
     if tls.minimumtls in ("tls1.0", "tls1.1"):
         log.warning("http.tls.minimumtls %s: granian serves tls1.2 and later", tls.minimumtls)

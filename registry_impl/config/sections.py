@@ -33,6 +33,7 @@ from .model import (
 from .params import get_bool, get_str
 
 __all__ = [
+    "CIPHER_SUITES",
     "RANDOM_SECRET_WARNING",
     "build_auth",
     "build_catalog",
@@ -61,6 +62,34 @@ CLIENT_AUTH = (
     "verify-client-cert-if-given",
     "require-and-verify-client-cert",
 )
+# distribution's http.tls.ciphersuites names (Go's) → OpenSSL's; TLS 1.3 suites ("") are always on, as in Go.
+CIPHER_SUITES = {
+    "TLS_RSA_WITH_RC4_128_SHA": "RC4-SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA": "DES-CBC3-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256": "AES128-SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA": "ECDHE-ECDSA-RC4-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA": "ECDHE-RSA-RC4-SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA": "ECDHE-RSA-DES-CBC3-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256": "ECDHE-ECDSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256": "ECDHE-RSA-AES128-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "TLS_AES_128_GCM_SHA256": "",
+    "TLS_AES_256_GCM_SHA384": "",
+    "TLS_CHACHA20_POLY1305_SHA256": "",
+}
 # Parameters each built-in access controller cannot start without; token also needs one of its key sources.
 _AUTH_REQUIRED = {
     "silly": ("realm", "service"),
@@ -193,6 +222,10 @@ def _tls(tls: Mapping[str, Any]) -> TLSConfig:
             "http.tls.minimumtls",
             f"unknown TLS version {minimum!r}, must be one of {', '.join(TLS_VERSIONS)}",
         )
+    suites = tuple(tls.get("ciphersuites", ()))
+    for suite in suites:
+        if suite not in CIPHER_SUITES:
+            raise ConfigError("http.tls.ciphersuites", f"unknown cipher suite {suite!r}")
     clientauth = tls.get("clientauth", "")
     if clientauth not in CLIENT_AUTH:
         raise ConfigError("http.tls.clientauth", f"unknown client auth mode {clientauth!r}")
@@ -202,7 +235,7 @@ def _tls(tls: Mapping[str, Any]) -> TLSConfig:
         clientcas=tuple(tls.get("clientcas", ())),
         clientauth=clientauth,
         minimumtls=minimum,
-        ciphersuites=tuple(tls.get("ciphersuites", ())),
+        ciphersuites=suites,
         letsencrypt=tls.get("letsencrypt", {}),
     )
 

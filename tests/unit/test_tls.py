@@ -63,3 +63,24 @@ def test_granian_options(ca: CertificateAuthority, tmp_path: Path) -> None:
     assert mutual["ssl_protocol_min"] == SSLProtocols.tls13 and mutual["ssl_client_verify"] is True
     bundle = mutual["ssl_ca"].read_bytes()
     assert ca.cert_path.read_bytes().strip() in bundle and other.cert_path.read_bytes().strip() in bundle
+
+
+def test_ciphersuites_restrict_tls12_suites_under_uvicorn(ca: CertificateAuthority) -> None:
+    config = tls(ca, ciphersuites=("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"))
+    names = {c["name"] for c in server_context(config).get_ciphers() if c["protocol"] == "TLSv1.2"}
+    assert names == {"ECDHE-RSA-AES256-GCM-SHA384"}
+
+
+def test_granian_refuses_ciphersuites(ca: CertificateAuthority) -> None:
+    from registry_impl.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^http\.tls\.ciphersuites: "):
+        granian_options(tls(ca, ciphersuites=("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",)))
+
+
+def test_an_unknown_cipher_suite_is_a_configuration_error() -> None:
+    from registry_impl.config import ConfigError, parse_config
+
+    text = "version: 0.1\nstorage: inmemory\nhttp: {tls: {ciphersuites: [TLS_MADE_UP]}}\n"
+    with pytest.raises(ConfigError, match=r"^http\.tls\.ciphersuites: unknown cipher suite 'TLS_MADE_UP'"):
+        parse_config(text, {})
