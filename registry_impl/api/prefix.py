@@ -30,7 +30,10 @@ class PathPrefix:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        if not (path.startswith(self.prefix + "/") or path == self.prefix):
+        if path == "/":  # the liveness probe stays at the root, as distribution's ``alive("/")`` does
+            await self.app(scope, receive, send)
+            return
+        if not path.startswith(self.prefix + "/") or path == self.prefix + "/":  # distribution: 404 there too
             await PlainTextResponse("404 page not found\n", status_code=404)(scope, receive, send)
             return
         inner = dict(scope)

@@ -6,6 +6,10 @@ import httpx
 import pytest
 from testkit.registry import error_codes
 
+from registry_impl.api.app import create_app
+from registry_impl.api.context import AppState
+from registry_impl.api.prefix import PathPrefix
+
 pytestmark = pytest.mark.anyio
 
 
@@ -23,6 +27,15 @@ async def test_root_is_distributions_liveness_answer(client: httpx.AsyncClient) 
     assert r.content == b""
     assert r.headers["Cache-Control"] == "no-cache"
     assert r.headers["Content-Length"] == "0"
+
+
+async def test_root_stays_the_liveness_probe_under_a_path_prefix(state: AppState) -> None:
+    app = PathPrefix(create_app(state), "/my/registry")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as c:
+        assert (await c.get("/")).status_code == 200  # distribution 2.8.2 with http.prefix: the same
+        assert (await c.get("/my/registry/")).status_code == 404
+        assert (await c.get("/my/registry")).status_code == 404
+        assert (await c.get("/my/registry/v2/")).status_code == 200
 
 
 async def test_unknown_route_is_an_envelope_not_problem_json(client: httpx.AsyncClient) -> None:
