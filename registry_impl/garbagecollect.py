@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ConfigError as exc:
         print(f"registry: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     except (GCError, StorageDriverError, OSError) as exc:
         print(f"registry: garbage-collect failed, nothing was deleted: {exc}", file=sys.stderr)
         return 1

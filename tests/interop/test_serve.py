@@ -222,8 +222,14 @@ def test_operator_commands_version_liveness_and_usage(spawn: Spawner) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [["serve", "{missing}"], ["usage", "{missing}"], ["serve", "{bad}"], ["usage", "{bad}"]],
-    ids=["serve-missing-file", "usage-missing-file", "serve-bad-key", "usage-bad-key"],
+    [
+        ["serve", "{missing}"],
+        ["usage", "{missing}"],
+        ["serve", "{bad}"],
+        ["usage", "{bad}"],
+        ["garbage-collect", "{bad}"],
+    ],
+    ids=["serve-missing-file", "usage-missing-file", "serve-bad-key", "usage-bad-key", "gc-bad-key"],
 )
 def test_configuration_errors_exit_1_with_one_line(tmp_path: Path, argv: list[str]) -> None:
     command = ours_command()
