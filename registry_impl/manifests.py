@@ -45,6 +45,34 @@ class ParsedManifest:
     annotations: dict[str, str] = field(default_factory=dict)
     config_media_type: str | None = None
     declares_media_type: bool = True
+    urls: tuple[str, ...] = ()
+    """The URLs of layers fetched from elsewhere (foreign or non-distributable layers)."""
+
+
+@dataclass(frozen=True)
+class URLRules:
+    """``validation.manifests.urls``: a layer URL must match ``allow`` (when set) and not ``deny``
+    (unanchored searches, as Go's ``MatchString``); distribution refuses the manifest otherwise."""
+
+    allow: re.Pattern[str] | None = None
+    deny: re.Pattern[str] | None = None
+
+    @classmethod
+    def from_lists(cls, allow: tuple[str, ...], deny: tuple[str, ...]) -> URLRules:
+        """The rules from distribution's lists, each joined with ``|`` as distribution does."""
+        return cls(
+            re.compile("|".join(allow)) if allow else None, re.compile("|".join(deny)) if deny else None
+        )
+
+    def check(self, parsed: ParsedManifest) -> None:
+        """Raise ManifestInvalid for the first layer URL the rules refuse."""
+        for url in parsed.urls:
+            if (self.allow is not None and not self.allow.search(url)) or (
+                self.deny is not None and self.deny.search(url)
+            ):
+                raise ManifestInvalid(
+                    "layer url not allowed by validation.manifests.urls", detail={"url": url}
+                )
 
 
 @cache
@@ -179,8 +207,9 @@ def _interpret(document: dict[str, Any], media_type: str) -> ParsedManifest:
     layers = tuple(_descriptor(d, "layers") for d in document["layers"])
     docker = media_type == mt.DOCKER_MANIFEST
     required = tuple(d for d in layers if not _external(d, docker))
+    urls = tuple(url for d in layers for url in d.urls)
     return ParsedManifest(
-        media_type, blobs=(config, *required), config_media_type=config.media_type, **common
+        media_type, blobs=(config, *required), config_media_type=config.media_type, urls=urls, **common
     )
 
 

@@ -15,6 +15,7 @@ from registry_impl import logs, server_options
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
+from registry_impl.manifests import URLRules
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -34,7 +35,14 @@ def build_state(config: Config) -> AppState:
     """Storage, policy and HTTP settings from the configuration (one instance per process)."""
     storage = config.storage
     driver = factory.create(storage.driver_name, dict(storage.driver_params))
-    policy = Policy(delete_enabled=storage.delete.enabled, read_only=storage.maintenance.readonly.enabled)
+    validation = config.validation
+    policy = Policy(
+        delete_enabled=storage.delete.enabled,
+        read_only=storage.maintenance.readonly.enabled,
+        manifest_urls=URLRules.from_lists(validation.allow, validation.deny)
+        if validation.enabled
+        else URLRules(),
+    )
     secret = config.http.secret or config.http.effective_secret
     return AppState(
         registry=Registry(

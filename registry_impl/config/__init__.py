@@ -46,6 +46,7 @@ from .model import (
     TagsConfig,
     TLSConfig,
     UploadPurgingConfig,
+    ValidationConfig,
     split_host_port,
 )
 from .sections import RANDOM_SECRET_WARNING, generate_http_secret
@@ -80,6 +81,7 @@ __all__ = [
     "TLSConfig",
     "TagsConfig",
     "UploadPurgingConfig",
+    "ValidationConfig",
     "format_duration",
     "generate_http_secret",
     "load_config",

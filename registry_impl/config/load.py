@@ -22,6 +22,7 @@ from .sections import (
     build_proxy,
     build_redis,
     build_tags,
+    build_validation,
 )
 from .storage import build_storage
 from .support import review
@@ -102,7 +103,7 @@ def build_config(tree: Mapping[str, Any]) -> Config:
         proxy=build_proxy(tree.get("proxy", {})),
         catalog=build_catalog(tree.get("catalog", {})),
         tags=build_tags(tree.get("tags", {})),
-        validation=tree.get("validation", {}),
+        validation=build_validation(tree.get("validation", {})),
         middleware=tree.get("middleware", {}),
         health=tree.get("health", {}),
         extras={name: tree[name] for name in ("reporting", "compatibility", "policy") if name in tree},

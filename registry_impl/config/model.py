@@ -40,6 +40,7 @@ __all__ = [
     "TLSConfig",
     "TagsConfig",
     "UploadPurgingConfig",
+    "ValidationConfig",
     "split_host_port",
 ]
 
@@ -312,11 +313,23 @@ class TagsConfig:
 
 
 @dataclass(frozen=True)
+class ValidationConfig:
+    """``validation``: while ``enabled`` (``disabled`` inverted; on by default), a pushed manifest's layer
+    URLs must match one of ``allow`` (when any is given) and none of ``deny`` (Go regular expressions,
+    unanchored); ``manifests.indexes`` (distribution 3) is kept as given."""
+
+    enabled: bool = True
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    indexes: Mapping[str, Any] = field(default_factory=_dict)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration.
 
     ``auth_scheme`` is the one ``auth`` key (silly, htpasswd, token, or an out-of-tree name) or None,
-    ``auth_params`` its parameters. ``validation``, ``middleware`` and ``health`` are kept as decoded
+    ``auth_params`` its parameters. ``middleware`` and ``health`` are kept as decoded
     dicts; ``extras`` holds the other sections distribution knows and this registry does not use
     (reporting, compatibility, policy).
     """
@@ -332,7 +345,7 @@ class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
-    validation: Mapping[str, Any] = field(default_factory=_dict)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
     middleware: Mapping[str, Any] = field(default_factory=_dict)
     health: Mapping[str, Any] = field(default_factory=_dict)
     extras: Mapping[str, Any] = field(default_factory=_dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
@@ -28,6 +29,7 @@ from .model import (
     RedisTLSConfig,
     TagsConfig,
     TLSConfig,
+    ValidationConfig,
     split_host_port,
 )
 from .params import get_bool, get_str
@@ -43,6 +45,7 @@ __all__ = [
     "build_proxy",
     "build_redis",
     "build_tags",
+    "build_validation",
     "generate_http_secret",
 ]
 
@@ -328,3 +331,24 @@ def _page_size(value: int, key: str) -> int:
     if value < 0:
         raise ConfigError(key, f"must not be negative, got {value}")
     return value or _DEFAULT_PAGE
+
+
+def build_validation(validation: Mapping[str, Any]) -> ValidationConfig:
+    """``validation``; each URL rule list is checked to compile (as distribution joins it: ``a|b``)."""
+    manifests = validation.get("manifests", {})
+    urls = manifests.get("urls", {})
+    rules: dict[str, tuple[str, ...]] = {}
+    for name in ("allow", "deny"):
+        rules[name] = tuple(urls.get(name, ()))
+        try:
+            re.compile("|".join(rules[name]))
+        except re.error as exc:
+            raise ConfigError(
+                f"validation.manifests.urls.{name}", f"invalid regular expression: {exc}"
+            ) from None
+    return ValidationConfig(
+        enabled=validation.get("enabled", False) or not validation.get("disabled", False),
+        allow=rules["allow"],
+        deny=rules["deny"],
+        indexes=manifests.get("indexes", {}),
+    )

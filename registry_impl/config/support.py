@@ -107,7 +107,8 @@ KEYS: Mapping[str, KeyState] = {
         "a pull-through cache (proxy) is not implemented: this registry would serve only what is pushed to it"
     ),
     "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),
-    "validation": _warn("manifest validation options are not implemented: URLs are not checked"),
+    "validation": _ok("layer URLs of pushed manifests checked against manifests.urls.allow/deny"),
+    "validation.manifests.indexes": _warn("index platform checks (distribution 3) are not implemented"),
     "policy": _warn("repository class policy is not implemented"),
 }
 

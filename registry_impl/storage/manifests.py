@@ -15,7 +15,7 @@ from registry_impl.errors import (
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry_impl.manifests import ParsedManifest, detect_media_type, parse_manifest
+from registry_impl.manifests import ParsedManifest, URLRules, detect_media_type, parse_manifest
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
@@ -44,7 +44,10 @@ class ManifestStore:
         tags: TagStore,
         referrers: ReferrerStore,
         cache: ByteBoundedLRU[StoredManifest] | None = None,
+        *,
+        url_rules: URLRules | None = None,
     ) -> None:
+        self.url_rules = url_rules or URLRules()
         self.cache = cache
         self.driver = driver
         self.store = store
@@ -105,6 +108,7 @@ class ManifestStore:
     ) -> tuple[str, ParsedManifest]:
         """Validate and store a manifest, optionally tagging it; returns its digest and what it says."""
         parsed = parse_manifest(content, content_type)
+        self.url_rules.check(parsed)
         actual = digest_of(content, digest.algorithm if digest else "sha256")
         if digest is not None and actual != str(digest):
             raise DigestInvalid(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
+from registry_impl.manifests import URLRules
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
 from registry_impl.storage.cache.base import BlobDescriptorCacheProvider
@@ -26,10 +27,12 @@ CONTENT_DIRS = frozenset({"_layers", MANIFESTS_DIR})
 
 @dataclass(frozen=True)
 class Policy:
-    """What the registry allows: deletes (``storage.delete.enabled``) and writes (maintenance read-only)."""
+    """What the registry allows: deletes (``storage.delete.enabled``), writes (maintenance read-only) and
+    the layer URLs of pushed manifests (``validation.manifests.urls``)."""
 
     delete_enabled: bool = True
     read_only: bool = False
+    manifest_urls: URLRules = field(default_factory=URLRules)
 
 
 class Repository:
@@ -43,7 +46,14 @@ class Repository:
         self.tags = TagStore(driver, name, registry.listings)
         self.referrers = ReferrerStore(driver, name)
         self.manifests = ManifestStore(
-            driver, registry.blobs, name, self.blobs, self.tags, self.referrers, registry.manifest_cache
+            driver,
+            registry.blobs,
+            name,
+            self.blobs,
+            self.tags,
+            self.referrers,
+            registry.manifest_cache,
+            url_rules=registry.policy.manifest_urls,
         )
 
     @cached_property

@@ -307,7 +307,8 @@ def test_full_configuration(tmp_path: Path) -> None:
     assert config.proxy.enabled and config.proxy.ttl == timedelta(hours=24)
     assert config.catalog.maxentries == 200
     assert config.tags.maxtags == 300
-    assert config.validation["manifests"]["urls"]["deny"] == ["^https?://www\\.example\\.com/"]
+    assert config.validation.deny == ("^https?://www\\.example\\.com/",)
+    assert config.validation.enabled
     assert config.middleware["storage"][0]["name"] == "redirect"
     assert config.health["storagedriver"]["interval"] == timedelta(seconds=10)
 
@@ -439,6 +440,7 @@ def test_public_names() -> None:
         "TLSConfig",
         "TagsConfig",
         "UploadPurgingConfig",
+        "ValidationConfig",
         "format_duration",
         "generate_http_secret",
         "load_config",
@@ -449,3 +451,14 @@ def test_public_names() -> None:
     assert set(config_pkg.__all__) == expected
     exported: dict[str, Any] = vars(config_pkg)
     assert all(name in exported for name in expected)
+
+
+def test_validation_url_rules_must_compile() -> None:
+    with pytest.raises(ConfigError, match=r"^validation\.manifests\.urls\.allow: invalid regular expression"):
+        parse(with_section("validation: {manifests: {urls: {allow: ['(unclosed']}}}\n"))
+
+
+def test_validation_is_on_unless_disabled() -> None:
+    assert parse(MINIMAL).validation.enabled
+    assert not parse(with_section("validation: {disabled: true}\n")).validation.enabled
+    assert parse(with_section("validation: {enabled: true, disabled: true}\n")).validation.enabled
