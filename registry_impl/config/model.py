@@ -246,14 +246,22 @@ class RedisPoolConfig:
 
 @dataclass(frozen=True)
 class RedisTLSConfig:
+    """``redis.tls``: ``enabled`` (distribution 2.8), or a client ``certificate``/``key`` and the
+    ``clientcas`` the server is verified against (distribution 3: TLS is on when any is set)."""
+
     enabled: bool = False
+    certificate: str = ""
+    key: str = ""
+    clientcas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class RedisConfig:
-    """``redis`` (distribution 2.8's keys); unused while ``addr`` is empty."""
+    """``redis``: distribution 2.8's keys and distribution 3's (``addrs`` with one address becomes
+    ``addr``; ``poolsize``/``maxactiveconns`` become ``pool.maxactive``); unused while ``addr`` is empty."""
 
     addr: str = ""
+    username: str = ""
     password: str = ""
     db: int = 0
     tls: RedisTLSConfig = field(default_factory=RedisTLSConfig)

@@ -271,25 +271,40 @@ def build_auth(auth: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, dict[
 
 
 def build_redis(redis: Mapping[str, Any]) -> RedisConfig:
+    """``redis``, distribution 2.8's keys or 3's; several ``addrs`` (a cluster) are refused by support.py."""
     pool = redis.get("pool", {})
     for name, value in (
         ("db", redis.get("db", 0)),
         ("pool.maxidle", pool.get("maxidle", 0)),
         ("pool.maxactive", pool.get("maxactive", 0)),
+        ("poolsize", redis.get("poolsize", 0)),
+        ("maxactiveconns", redis.get("maxactiveconns", 0)),
     ):
         if value < 0:
             raise ConfigError(f"redis.{name}", f"must not be negative, got {value}")
+    addrs = redis.get("addrs", [])
+    addr = redis.get("addr", "") or (addrs[0] if addrs else "")
+    tls = redis.get("tls", {})
+    if bool(tls.get("certificate")) != bool(tls.get("key")):
+        raise ConfigError("redis.tls.key", "redis.tls.certificate and redis.tls.key go together")
+    maxactive = pool.get("maxactive", 0) or redis.get("maxactiveconns", 0) or redis.get("poolsize", 0)
     return RedisConfig(
-        addr=redis.get("addr", ""),
+        addr=addr,
+        username=redis.get("username", ""),
         password=redis.get("password", ""),
         db=redis.get("db", 0),
-        tls=RedisTLSConfig(redis.get("tls", {}).get("enabled", False)),
+        tls=RedisTLSConfig(
+            enabled=tls.get("enabled", False) or bool(tls.get("certificate") or tls.get("clientcas")),
+            certificate=tls.get("certificate", ""),
+            key=tls.get("key", ""),
+            clientcas=tuple(tls.get("clientcas", ())),
+        ),
         dialtimeout=_non_negative(redis.get("dialtimeout", timedelta(0)), "redis.dialtimeout"),
         readtimeout=_non_negative(redis.get("readtimeout", timedelta(0)), "redis.readtimeout"),
         writetimeout=_non_negative(redis.get("writetimeout", timedelta(0)), "redis.writetimeout"),
         pool=RedisPoolConfig(
             pool.get("maxidle", 0),
-            pool.get("maxactive", 0),
+            maxactive,
             _non_negative(pool.get("idletimeout", timedelta(0)), "redis.pool.idletimeout"),
         ),
     )

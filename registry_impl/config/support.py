@@ -100,6 +100,33 @@ KEYS: Mapping[str, KeyState] = {
     ),
     "redis": _ok("the blob descriptor cache"),
     "redis.pool.maxidle": _warn("redis-py's pool has no idle-connection cap"),
+    "redis.addrs": _refuse(
+        "redis cluster (several addresses) is not implemented", lambda v: isinstance(v, list) and len(v) > 1
+    ),
+    "redis.mastername": _refuse("redis sentinel is not implemented"),
+    "redis.sentinelusername": _refuse("redis sentinel is not implemented"),
+    "redis.sentinelpassword": _refuse("redis sentinel is not implemented"),
+    **{
+        f"redis.{name}": _warn("a go-redis client option with no counterpart here")
+        for name in (
+            "clientname",
+            "protocol",
+            "maxretries",
+            "minretrybackoff",
+            "maxretrybackoff",
+            "contexttimeoutenabled",
+            "poolfifo",
+            "pooltimeout",
+            "minidleconns",
+            "maxidleconns",
+            "connmaxidletime",
+            "connmaxlifetime",
+            "maxredirects",
+            "readonly",
+            "routebylatency",
+            "routerandomly",
+        )
+    },
     "health": _warn("health checks are not run: GET /v2/ answers 200 while storage is down"),
     "catalog": _ok(),
     "tags": _ok("this project's key"),

@@ -107,3 +107,19 @@ def test_outage_is_a_miss_and_clears_are_replayed(tmp_path: Path, caplog: pytest
         assert cache.stat(digest) is not None
     finally:
         server.stop()
+
+
+def test_distribution_3_keys_reach_the_client(server: RedisServer) -> None:
+    """``addrs`` (one address), ``poolsize`` and ``username`` as distribution 3 writes them."""
+    from registry_impl.config import parse_config
+
+    text = f"version: 0.1\nstorage: inmemory\nredis: {{addrs: ['{server.addr}'], poolsize: 3, username: default}}\n"
+    config = parse_config(text, {}).redis
+    assert (config.addr, config.pool.maxactive, config.username) == (server.addr, 3, "default")
+    cache = RedisCache.from_config(config)
+    try:
+        kwargs = cache.client.connection_pool.connection_kwargs
+        assert kwargs["username"] == "default" and cache.client.connection_pool.max_connections == 3
+        assert cache.client.ping()
+    finally:
+        cache.close()

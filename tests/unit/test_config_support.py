@@ -131,3 +131,25 @@ def _tree(text: str) -> dict[str, object]:
 def test_environment_overrides_are_judged_too() -> None:
     config = parse_config(MINIMAL, {"REGISTRY_PROXY_REMOTEURL": "https://registry-1.docker.io"})
     assert [f.key for f in config.refused] == ["proxy"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("redis: {addrs: ['a:6379', 'b:6379']}\n", "redis.addrs"),
+        ("redis: {addrs: ['a:6379'], mastername: m}\n", "redis.mastername"),
+    ],
+)
+def test_redis_cluster_and_sentinel_are_refused(text: str, key: str) -> None:
+    assert [f.key for f in parse_config(MINIMAL + text, {}).refused] == [key]
+
+
+def test_distribution_3_redis_keys() -> None:
+    text = (
+        "redis: {addrs: ['r:6379'], username: u, poolsize: 8, maxidleconns: 4, "
+        "tls: {certificate: /c.pem, key: /k.pem, clientcas: [/ca.pem]}}\n"
+    )
+    config = parse_config(MINIMAL + text, {})
+    assert config.redis.addr == "r:6379" and config.redis.username == "u" and config.redis.pool.maxactive == 8
+    assert config.redis.tls.enabled and config.redis.tls.clientcas == ("/ca.pem",)
+    assert [(f.key, f.state) for f in config.findings] == [("redis.maxidleconns", "warned")]

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
@@ -78,6 +79,7 @@ def client_from_config(config: RedisConfig) -> redis.Redis:
         "host": host,
         "port": port,
         "db": config.db,
+        "username": config.username or None,
         "password": config.password or None,
         "socket_connect_timeout": _seconds(config.dialtimeout, DEFAULT_DIAL_TIMEOUT),
         "socket_timeout": io_timeout,
@@ -88,6 +90,10 @@ def client_from_config(config: RedisConfig) -> redis.Redis:
     }
     if config.tls.enabled:
         options["connection_class"] = redis.SSLConnection
+        if config.tls.certificate:
+            options.update(ssl_certfile=config.tls.certificate, ssl_keyfile=config.tls.key)
+        if config.tls.clientcas:  # distribution 3 verifies the server against these
+            options["ssl_ca_data"] = "\n".join(Path(path).read_text() for path in config.tls.clientcas)
     pool = redis.ConnectionPool(max_connections=config.pool.maxactive or None, **options)
     return redis.Redis(connection_pool=pool)
 
