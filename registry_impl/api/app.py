@@ -40,8 +40,8 @@ from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
-from registry_impl.api.offload import Offload
 from registry_impl.api.problems import refusal
+from registry_impl.services.offload import Offload
 
 log = logging.getLogger("registry.api")
 SPEC_DIR = Path(registry_generated.__file__).resolve().parent

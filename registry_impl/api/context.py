@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from registry_impl.api.offload import Offload
+from registry_impl.services.offload import Offload
 from registry_impl.storage.registry import Registry
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class AppState:
     redirect_blobs: bool = True
     purge: PurgeSchedule | None = None
     access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
-    offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.api.offload``)
+    offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.services.offload``)
 
     def __post_init__(self) -> None:
         self.offload = Offload(self.registry.remote)

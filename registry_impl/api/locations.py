@@ -1,15 +1,13 @@
-"""Absolute or relative Location URLs, and the signed state token carried by upload Locations."""
+"""Absolute or relative Location URLs; an upload's carries the state token the uploads service signs and checks."""
 
 from __future__ import annotations
-
-import base64
-import hashlib
-import hmac
 
 from registry_spec import urls
 
 from registry_impl.api.context import RequestContext
-from registry_impl.errors import BlobUploadInvalid
+from registry_impl.services.uploads import sign_upload
+
+__all__ = ["STATE_PARAM", "absolute", "sign_upload", "upload_location"]
 
 STATE_PARAM = "_state"
 
@@ -26,26 +24,6 @@ def absolute(ctx: RequestContext, path: str) -> str:
     if not host:
         return path
     return f"{scheme}://{host}{path}"
-
-
-def sign_upload(secret: bytes, name: str, upload_id: str) -> str:
-    """A token binding an upload to its repository, verifiable by every replica sharing ``http.secret``."""
-    mac = hmac.new(secret, f"{name}\n{upload_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac[:18]).decode().rstrip("=")
-
-
-def verify_upload(ctx: RequestContext, name: str, upload_id: str) -> None:
-    """Refuse a Location whose state token another secret signed (no token: storage decides)."""
-    token = ctx.request.query_params.get(STATE_PARAM)
-    if token is None:
-        return
-    expected = sign_upload(ctx.state.secret, name, upload_id).encode()
-    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, then a 500).
-    if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):
-        raise BlobUploadInvalid(
-            "upload state token does not verify (is http.secret shared by every replica?)",
-            detail={"uuid": upload_id},
-        )
 
 
 def upload_location(ctx: RequestContext, name: str, upload_id: str) -> str:

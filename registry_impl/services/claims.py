@@ -1,6 +1,6 @@
-"""Holding storage claims from async handlers: wait for a busy claim without blocking the event loop.
+"""Storage claims held by the services: wait for a busy claim without blocking the event loop.
 
-A request that needs something another request may hold (an upload session, a tag, a manifest revision)
+A service that needs something another request may hold (an upload session, a tag, a manifest revision)
 takes its claim here; while another holder has it, the request polls with growing pauses for up to
 ``CLAIM_WAIT`` seconds and then gives up with 429 TOOMANYREQUESTS (``Retry-After: 1``). Claims are always
 released, even when the client goes away. Claim calls go through the request's ``Offload`` (a thread on
@@ -15,9 +15,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 
-from registry_impl.api.context import AppState
-from registry_impl.api.offload import Offload
 from registry_impl.errors import TooManyRequests
+from registry_impl.services.offload import Offload
+from registry_impl.services.state import State
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
 from registry_impl.storage.driver.claims import Claim
@@ -60,7 +60,7 @@ async def _take(
 
 @asynccontextmanager
 async def claimed(
-    state: AppState, name: str, *keys: tuple[str, str | None], wait: float = CLAIM_WAIT
+    state: State, name: str, *keys: tuple[str, str | None], wait: float = CLAIM_WAIT
 ) -> AsyncIterator[list[Claim]]:
     """Hold the claims ``(kind, key)`` of repository ``name`` in the order given (keys that are None are
     skipped); callers take them in one global order (manifest before tag) so no two requests deadlock."""

@@ -1,5 +1,5 @@
-"""The one async boundary: handlers call storage and CPU-heavy work through here, and only here is it decided what
-runs in a worker thread.
+"""The one async boundary: the services (and the framework's body validation) call storage and CPU-heavy work
+through here, and only here is it decided what runs in a worker thread.
 
 The rule, by what a call is (the caller says which; this module decides where it runs):
 

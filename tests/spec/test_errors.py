@@ -80,8 +80,8 @@ def test_status_comes_from_the_code_or_the_descriptor_answer() -> None:
 
 
 def test_declared_headers_reach_the_wire() -> None:
-    from registry_impl.api.claims import ClaimBusy
     from registry_impl.api.headers import RangeNotSatisfiable
+    from registry_impl.services.claims import ClaimBusy
 
     busy = error_response(ClaimBusy("tags", "repo", "latest"))
     assert (busy.status_code, busy.headers["retry-after"]) == (429, "1")

@@ -1,45 +1,27 @@
-"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE (storage through the request's ``Offload``)."""
+"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE (``registry_impl.services.blobs``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import BinaryIO
-
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from registry_impl.api.context import RequestContext, current
+from registry_impl.api.context import current
 from registry_impl.api.headers import etag_matches, format_content_range, format_etag, parse_range
-from registry_impl.api.offload import Offload
-from registry_impl.digests import parse_digest
-
-CHUNK = 1 << 20
+from registry_impl.services import blobs
 
 
-async def _stream(reader: BinaryIO, remaining: int, offload: Offload) -> AsyncIterator[bytes]:
-    """Each read is a storage call: inline from local storage (fastest), in a worker thread from remote storage."""
-    try:
-        while remaining > 0:
-            chunk = await offload.storage(reader.read, min(CHUNK, remaining))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-            yield chunk
-    finally:
-        await offload.shielded(reader.close)
-
-
-def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Response:
-    registry = ctx.state.registry
-    info = registry.repository(name).blobs.stat(str(parse_digest(digest)))
+async def _fetch(name: str, digest: str, with_body: bool) -> Response:
+    ctx = current()
+    found = await blobs.find(ctx.state, name, digest, ctx.request.method)
+    info = found.info
+    if found.redirect is not None:
+        return RedirectResponse(
+            found.redirect, status_code=307, headers={"Docker-Content-Digest": info.digest}
+        )
     headers = {
         "Docker-Content-Digest": info.digest,
         "ETag": format_etag(info.digest),
         "Accept-Ranges": "bytes",
     }
-    if ctx.state.redirect_blobs:
-        url = registry.blobs.redirect_url(info, ctx.request.method)
-        if url is not None:
-            return RedirectResponse(url, status_code=307, headers={"Docker-Content-Digest": info.digest})
     if etag_matches(ctx.request.headers.get("if-none-match"), info.digest):
         return Response(status_code=304, headers=headers)
     wanted = parse_range(ctx.request.headers.get("range"), info.size)
@@ -51,28 +33,18 @@ def fetch(ctx: RequestContext, name: str, digest: str, with_body: bool) -> Respo
     headers["Content-Length"] = str(length)
     if not with_body:
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    reader = registry.blobs.open(info, start)
-    return StreamingResponse(
-        _stream(reader, length, ctx.state.offload),
-        status_code=status,
-        headers=headers,
-        media_type="application/octet-stream",
-    )
+    body = await found.open(start, length)
+    return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
 async def get_blob(name: str, digest: str) -> Response:
-    ctx = current()
-    return await ctx.state.offload.storage(fetch, ctx, name, digest, True)
+    return await _fetch(name, digest, True)
 
 
 async def head_blob(name: str, digest: str) -> Response:
-    ctx = current()
-    return await ctx.state.offload.storage(fetch, ctx, name, digest, False)
+    return await _fetch(name, digest, False)
 
 
 async def delete_blob(name: str, digest: str) -> Response:
-    ctx = current()
-    ctx.state.registry.require_delete()
-    parsed = str(parse_digest(digest))
-    await ctx.state.offload.storage(ctx.state.registry.repository(name).blobs.delete, parsed)
-    return Response(status_code=202, headers={"Docker-Content-Digest": parsed})
+    digest = await blobs.delete(current().state, name, digest)
+    return Response(status_code=202, headers={"Docker-Content-Digest": digest})

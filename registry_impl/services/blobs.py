@@ -1,0 +1,69 @@
+"""Blobs: find one (and where a client may fetch it itself), stream its bytes, delete it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from registry_impl.digests import parse_digest
+from registry_impl.services.offload import Offload
+from registry_impl.services.state import State
+from registry_impl.storage.blobs import BlobInfo
+from registry_impl.storage.registry import Registry
+
+__all__ = ["BlobFound", "delete", "find"]
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BlobFound:
+    """A blob of a repository: what the registry knows of it and, when the storage can serve it itself
+    (and ``storage.redirect`` allows), the URL a client fetches the bytes from."""
+
+    info: BlobInfo
+    redirect: str | None
+    _registry: Registry
+    _offload: Offload
+
+    async def open(self, start: int, length: int) -> AsyncIterator[bytes]:
+        """The ``length`` bytes from ``start``; the reader is opened here (a missing blob fails before any
+        byte is sent), each read is a storage call."""
+        reader = await self._offload.storage(self._registry.blobs.open, self.info, start)
+        return _stream(reader, length, self._offload)
+
+
+async def _stream(reader: BinaryIO, remaining: int, offload: Offload) -> AsyncIterator[bytes]:
+    """Each read is a storage call: inline from local storage (fastest), in a worker thread from remote storage."""
+    try:
+        while remaining > 0:
+            chunk = await offload.storage(reader.read, min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        await offload.shielded(reader.close)
+
+
+def _find(
+    registry: Registry, redirect: bool, name: str, digest: str, method: str
+) -> tuple[BlobInfo, str | None]:
+    info = registry.repository(name).blobs.stat(str(parse_digest(digest)))
+    return info, registry.blobs.redirect_url(info, method) if redirect else None
+
+
+async def find(state: State, name: str, digest: str, method: str) -> BlobFound:
+    """Blob ``digest`` of repository ``name`` (``BlobUnknown`` when it has none), with the redirect URL for
+    a ``method`` request when there is one: one storage call (blob HEAD and GET are hot reads)."""
+    info, url = await state.offload.storage(_find, state.registry, state.redirect_blobs, name, digest, method)
+    return BlobFound(info, url, state.registry, state.offload)
+
+
+async def delete(state: State, name: str, digest: str) -> str:
+    """Unlink a blob from repository ``name``; returns its digest."""
+    state.registry.require_delete()
+    parsed = str(parse_digest(digest))
+    await state.offload.storage(state.registry.repository(name).blobs.delete, parsed)
+    return parsed
