@@ -37,14 +37,15 @@ def _timestamp(record: logging.LogRecord) -> str:
 class TextFormatter(logging.Formatter):
     """logrus's text layout: ``time="…" level=info msg="…" key=value``."""
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
+    def __init__(self, fields: Mapping[str, Any], caller: bool = False) -> None:
         super().__init__()
         self.fields = dict(fields)
+        self.caller = caller
 
     def format(self, record: logging.LogRecord) -> str:
         parts = [f"time={json.dumps(_timestamp(record))}", f"level={_level_name(record)}"]
         parts.append(f"msg={json.dumps(record.getMessage())}")
-        for key, value in {**self.fields, "logger": record.name}.items():
+        for key, value in {**self.fields, "logger": record.name, **_caller(record, self.caller)}.items():
             text = value if isinstance(value, str) else json.dumps(value)
             parts.append(f"{key}={json.dumps(text) if ' ' in text or not text else text}")
         if record.exc_info:
@@ -56,10 +57,11 @@ class JSONFormatter(logging.Formatter):
     """One JSON object a line: logrus's ``json`` (time, level, msg) or ``logstash`` (@timestamp, @version,
     level, message) layout, with ``log.fields`` added to every line."""
 
-    def __init__(self, fields: Mapping[str, Any], logstash: bool = False) -> None:
+    def __init__(self, fields: Mapping[str, Any], logstash: bool = False, caller: bool = False) -> None:
         super().__init__()
         self.fields = dict(fields)
         self.logstash = logstash
+        self.caller = caller
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = dict(self.fields)
@@ -67,10 +69,17 @@ class JSONFormatter(logging.Formatter):
             line.update({"@timestamp": _timestamp(record), "@version": "1", "message": record.getMessage()})
         else:
             line.update({"time": _timestamp(record), "msg": record.getMessage()})
-        line.update({"level": _level_name(record), "logger": record.name})
+        line.update({"level": _level_name(record), "logger": record.name, **_caller(record, self.caller)})
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def _caller(record: logging.LogRecord, wanted: bool) -> dict[str, str]:
+    """logrus's ``log.reportcaller`` fields: the calling function and ``file:line``."""
+    if not wanted:
+        return {}
+    return {"func": f"{record.module}.{record.funcName}", "file": f"{record.pathname}:{record.lineno}"}
 
 
 def configure(log: LogConfig) -> None:
@@ -78,9 +87,9 @@ def configure(log: LogConfig) -> None:
     the access logger on stdout, raw lines (or silenced by ``log.accesslog.disabled``)."""
     formatter: logging.Formatter
     if log.formatter == "text":
-        formatter = TextFormatter(log.fields)
+        formatter = TextFormatter(log.fields, caller=log.reportcaller)
     else:
-        formatter = JSONFormatter(log.fields, logstash=log.formatter == "logstash")
+        formatter = JSONFormatter(log.fields, logstash=log.formatter == "logstash", caller=log.reportcaller)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -23,6 +23,7 @@ from registry_impl.storage.registry import Policy, Registry
 log = logging.getLogger("registry")
 CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
 WORKERS_ENV = "PYDISTRIBUTION_WORKERS"  # not REGISTRY_*: those are configuration keys
+CHECKED_ENV = "PYDISTRIBUTION_CONFIG_CHECKED"  # set by serve: its workers do not repeat its warnings
 
 
 def worker_count() -> int:
@@ -69,7 +70,12 @@ def _purge_schedule(config: Config) -> PurgeSchedule | None:
 
 def app_from_environment() -> ASGIApp:
     """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
-    config = load_config(os.environ.get(CONFIG_ENV) or None)
+    config_log = logging.getLogger("registry.config")
+    config_log.disabled = bool(os.environ.get(CHECKED_ENV))  # serve printed them once already
+    try:
+        config = load_config(os.environ.get(CONFIG_ENV) or None)
+    finally:
+        config_log.disabled = False
     logs.configure(config.log)
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
@@ -130,6 +136,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     config = load_config(config_path)
     logs.configure(config.log)
     check_support(config)
+    os.environ[CHECKED_ENV] = "1"
     if config_path:
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # the workers read the same file
     if config.http.secret_generated:

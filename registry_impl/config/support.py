@@ -75,7 +75,7 @@ KEYS: Mapping[str, KeyState] = {
     "log.fields": _ok("added to every log line"),
     "log.accesslog": _ok("on by default: one combined-format line per request on stdout"),
     "log.hooks": _warn("log hooks (mail) are not sent", _any_enabled),
-    "log.reportcaller": _warn("the caller is not reported in log lines"),
+    "log.reportcaller": _ok("func and file fields on every line"),
     "loglevel": _ok("deprecated: log.level"),
     "storage": _ok("filesystem, s3, inmemory; delete, redirect, cache, maintenance"),
     "storage.tag": _warn("tag lookup concurrency is not configurable here"),

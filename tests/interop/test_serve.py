@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 from testkit.oci_layout import OciLayout
 from testkit.processes import (
     Server,
@@ -149,7 +150,9 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
             "health": {"storagedriver": {"enabled": True, "interval": "10s", "threshold": 3}},
             "reporting": {"newrelic": {"licensekey": "k"}},
             "http": {"debug": {"addr": "127.0.0.1:0"}},
+            "catalog": {"bogus": 1},
         },
+        workers=2,
     )
     with started.client() as client:
         assert client.get("/v2/").status_code == 200
@@ -161,6 +164,7 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
         line = next(line for line in warned if f'"{key}: ignored: ' in line)
         assert json.loads(line)["service"] == "registry", line
     assert '"GET /v2/ HTTP/1.1" 200' in text, text  # the access log is on by default
+    assert text.count("unknown configuration key catalog.bogus") == 1, text
 
 
 def _push(client: httpx.Client, repository: str, layers: list[bytes]) -> None:
@@ -370,3 +374,76 @@ def test_sigterm_drains_a_request_in_flight_within_draintimeout(spawn: Spawner, 
         answer = conn.recv(4096).decode(errors="replace")
     assert answer.startswith("HTTP/1.1 202"), answer + "\n" + started.log_text()
     started.proc.wait(15)  # then it stops by itself
+
+
+def test_every_section_of_distributions_reference_one_line_per_unsupported_key(tmp_path: Path) -> None:
+    """A config.yml using every section: one line per refused or warned key the table lists, no more, no
+    less (each key named once: workers do not repeat the supervisor's lines), and refused keys stop it."""
+    from registry_impl.config import parse_config
+
+    command = ours_command()
+    if command is None:
+        pytest.skip("the `registry` console script is not installed (pip install -e .)")
+    every = yaml.safe_load(EVERY_SECTION)
+    config = write_config(tmp_path / "config.yml", free_port(), tmp_path / "data", every)
+    findings = parse_config(config.read_text(), {}).findings
+
+    status, output = run_to_exit([*command, "serve", str(config)], clean_environ())
+
+    assert status == 1, output
+    assert "Traceback" not in output, output
+    lines = [line for line in output.splitlines() if ": refused: " in line or ": ignored: " in line]
+    assert len(lines) == len(findings), output
+    for finding in findings:
+        assert sum(f"{finding.key}: " in line for line in lines) == 1, (finding.key, output)
+
+
+EVERY_SECTION = """\
+log:
+  accesslog: {disabled: false}
+  level: info
+  formatter: json
+  fields: {service: registry}
+  hooks: [{type: mail, levels: [panic], options: {to: [a@example.com]}}]
+  reportcaller: true
+loglevel: info
+auth: {htpasswd: {realm: basic-realm, path: /dev/null}}
+middleware:
+  registry: [{name: ARegistryMiddleware, options: {foo: bar}}]
+  storage: [{name: cloudfront, options: {baseurl: https://cdn.example/}}]
+reporting:
+  bugsnag: {apikey: k, releasestage: production}
+  newrelic: {licensekey: k, name: registry, verbose: true}
+http:
+  prefix: /my/nested/registry/
+  host: https://myregistryaddress.org:5000
+  relativeurls: false
+  draintimeout: 60s
+  tls: {letsencrypt: {cachefile: /tmp/le, email: a@example.com, hosts: [r.example.com]}}
+  debug: {addr: localhost:5001, prometheus: {enabled: true, path: /metrics}}
+  headers: {X-Content-Type-Options: [nosniff]}
+  http2: {disabled: false}
+notifications:
+  events: {includereferences: true}
+  endpoints: [{name: alistener, url: https://my.listener.com/event, timeout: 1s, threshold: 10, backoff: 1s}]
+redis:
+  addrs: [localhost:6379]
+  db: 0
+  dialtimeout: 10ms
+  maxidleconns: 16
+  poolsize: 64
+  connmaxidletime: 300s
+health:
+  storagedriver: {enabled: true, interval: 10s, threshold: 3}
+  file: [{file: /path/to/checked/file, interval: 10s}]
+  http: [{uri: http://server.to.check/must/return/200, headers: {Authorization: [Basic x]}, statuscode: 200}]
+  tcp: [{addr: redis-server.domain.com:6379, timeout: 3s, interval: 10s, threshold: 3}]
+catalog: {maxentries: 100}
+proxy: {remoteurl: https://registry-1.docker.io, username: u, password: p, ttl: 168h}
+compatibility: {schema1: {signingkeyfile: /etc/registry/key.json, enabled: true}}
+validation:
+  manifests:
+    urls: {allow: ['^https?://([^/]+\\.)*example\\.com/'], deny: ['^https?://www\\.example\\.com/']}
+    indexes: {platforms: list, platformlist: [{architecture: amd64, os: linux}]}
+policy: {repository: {classes: [image]}}
+"""

@@ -68,3 +68,9 @@ async def test_access_log_writes_one_combined_line() -> None:
     lines = [r.getMessage() for r in records]
     assert len(lines) == 1, lines
     assert '"GET /v2/x?n=1 HTTP/1.1" 202 3 "" "ua/1"' in lines[0]
+
+
+def test_reportcaller_adds_func_and_file() -> None:
+    line = json.loads(logs.JSONFormatter({}, caller=True).format(_record()))
+    assert line["file"] == f"{__file__}:1" and line["func"].endswith(".None")
+    assert "func=" in logs.TextFormatter({}, caller=True).format(_record())
