@@ -447,3 +447,25 @@ validation:
     indexes: {platforms: list, platformlist: [{architecture: amd64, os: linux}]}
 policy: {repository: {classes: [image]}}
 """
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_a_request_still_in_flight_after_draintimeout_does_not_hold_the_stop(
+    spawn: Spawner, server: str
+) -> None:
+    started = spawn.ours(overrides={"http": {"draintimeout": "2s"}}, server=server)
+    with started.client() as client:
+        opened = client.post("/v2/drain/stuck/blobs/uploads/")
+        assert opened.status_code == 202, opened.text
+    target = httpx.URL(opened.headers["Location"]).raw_path.decode()
+    with socket.create_connection(("127.0.0.1", started.port), timeout=15) as conn:
+        conn.sendall(
+            f"PATCH {target} HTTP/1.1\r\nHost: {started.host}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: 1000000\r\n\r\n".encode()
+            + b"x" * 1000
+        )
+        time.sleep(0.5)
+        stopping = time.monotonic()
+        os.kill(started.pid, signal.SIGTERM)
+        started.proc.wait(12)  # the body never completes: the stop is bounded by draintimeout, not by it
+        assert time.monotonic() - stopping < 8, started.log_text()
