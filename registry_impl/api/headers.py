@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 
+from registry_spec import params as P
 from registry_spec.protocol import errors as _core_errors
 from registry_spec.protocol import ranges as _ranges
 from registry_spec.protocol.ranges import decimal, format_content_range, format_range
+from registry_spec.router import valid_value
 
 from registry_impl.errors import PaginationNumberInvalid, RangeInvalid
 
@@ -66,7 +68,7 @@ def parse_content_range(header: str | None) -> tuple[int, int] | None:
 
 # --- Pagination -------------------------------------------------------------------------------
 
-_DIGITS_RE = re.compile(r"[0-9]+")
+_VALID_N = valid_value(P.PAGE_N)  # the descriptor's grammar of ``n``
 
 
 def parse_pagination(n: str | None, last: str | None, max_n: int) -> tuple[int | None, str | None]:
@@ -80,7 +82,7 @@ def parse_pagination(n: str | None, last: str | None, max_n: int) -> tuple[int |
     """
     count: int | None = None
     if n is not None and n != "":
-        if not _DIGITS_RE.fullmatch(n):
+        if not _VALID_N(n):
             raise PaginationNumberInvalid("n must be a non-negative integer", detail={"n": n})
         count = min(decimal(n), max_n)
     return count, (last or None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import uuid as uuidlib
 from dataclasses import dataclass
@@ -15,12 +14,16 @@ from registry_impl.errors import BlobUploadUnknown, DigestInvalid
 from registry_impl.hashstate import ResumableSha256
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo, BlobStore
-from registry_impl.storage.driver.base import FileWriter, PathNotFoundError, StorageDriver
+from registry_impl.storage.driver.base import (
+    FileWriter,
+    InvalidPathError,
+    PathNotFoundError,
+    StorageDriver,
+    check_path,
+)
 from registry_impl.storage.hashpipe import HashPipe
 
 READ_CHUNK = 1 << 20
-#: Upload ids that can name a storage path component (every id this registry issues is a uuid4).
-_UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -110,9 +113,14 @@ class UploadStore:
         return UploadStatus(upload_id, 0, started)
 
     def check_id(self, upload_id: str) -> None:
-        """BlobUploadUnknown for an id no storage path can hold (the API grammar allows "=", "..")."""
-        if not _UPLOAD_ID_RE.fullmatch(upload_id) or upload_id in (".", ".."):
-            raise BlobUploadUnknown(detail={"uuid": upload_id})
+        """BlobUploadUnknown for an id no storage path can hold: the API grammar allows "=" and "..",
+        which the driver's path grammar refuses (every id this registry issues is a uuid4)."""
+        try:
+            if "/" in upload_id:
+                raise InvalidPathError(upload_id)
+            check_path(paths.upload_root(self.name, upload_id))
+        except InvalidPathError as exc:
+            raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
 
     def status(self, upload_id: str) -> UploadStatus:
         self.check_id(upload_id)

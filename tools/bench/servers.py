@@ -45,7 +45,7 @@ Process = Server
 READY_TIMEOUT = 60.0
 # A granian worker still starting when SIGTERM arrives can keep ours from exiting for good: don't wait long.
 STOP_TIMEOUT = 5.0
-QUIET = {"log": {"level": "warn"}}
+QUIET = {"log": {"level": "warn", "accesslog": {"disabled": True}}}  # both sides: no line per request
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
