@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from registry_impl import garbagecollect
 
-    gc = sub.add_parser("garbage-collect", help="delete unreferenced blobs (registry stopped or read-only)")
+    gc = sub.add_parser("garbage-collect", help="delete unreferenced blobs (registry stopped or read-only, or --online)")
     garbagecollect.add_arguments(gc)
     sub.add_parser("version", help="print the version and the registry API version")
     usage = sub.add_parser("usage", help="stored bytes per repository: unique and shared (read-only)")

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.types import ASGIApp
 
 from registry_impl import logs, server_options
-from registry_impl.api.context import AppState, PurgeSchedule
+from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.manifests import URLRules
@@ -57,6 +57,7 @@ def build_state(config: Config) -> AppState:
         extra_headers={k: tuple(v) for k, v in config.http.headers.items()},
         redirect_blobs=not storage.redirect.disable,
         purge=_purge_schedule(config),
+        gc=_gc_schedule(config),
         access=create_access(config.auth_scheme, config.auth_params),
     )
 
@@ -66,6 +67,13 @@ def _purge_schedule(config: Config) -> PurgeSchedule | None:
     if not purging.enabled or config.storage.maintenance.readonly.enabled:
         return None
     return PurgeSchedule(age=purging.age, interval=purging.interval, dry_run=purging.dryrun)
+
+
+def _gc_schedule(config: Config) -> GCSchedule | None:
+    gc = config.storage.maintenance.gc
+    if not gc.enabled or config.storage.maintenance.readonly.enabled:
+        return None
+    return GCSchedule(gc.interval, gc.graceperiod, delete_untagged=gc.deleteuntagged, dry_run=gc.dryrun)
 
 
 def app_from_environment() -> ASGIApp:

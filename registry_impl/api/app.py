@@ -38,7 +38,7 @@ from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMi
 from registry_impl.api.fastpath import FastReads
 from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
-from registry_impl.api.maintenance import purge_forever
+from registry_impl.api.maintenance import collect_forever, purge_forever
 from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
 from registry_impl.api.problems import refusal
 from registry_impl.services.offload import Offload
@@ -153,15 +153,17 @@ def load_specification() -> dict[str, Any]:
 
 
 def _lifespan(state: AppState) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """Background maintenance for as long as the application runs (upload purging)."""
+    """Background maintenance for as long as the application runs (upload purging, online GC)."""
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
-        task = asyncio.create_task(purge_forever(state)) if state.purge is not None else None
+        tasks = [asyncio.create_task(purge_forever(state))] if state.purge is not None else []
+        if state.gc is not None:
+            tasks.append(asyncio.create_task(collect_forever(state)))
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
 
     return lifespan

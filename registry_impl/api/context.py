@@ -29,6 +29,16 @@ class PurgeSchedule:
     first_delay: float = 5.0
 
 
+@dataclass(frozen=True)
+class GCSchedule:
+    """``storage.maintenance.gc``: online garbage collection every ``interval`` (see ``storage.onlinegc``)."""
+
+    interval: timedelta
+    grace: timedelta
+    delete_untagged: bool = False
+    dry_run: bool = False
+
+
 @dataclass
 class AppState:
     """Everything handlers need, built once at startup (no module-level singletons)."""
@@ -42,6 +52,7 @@ class AppState:
     extra_headers: dict[str, tuple[str, ...]] = field(default_factory=dict)
     redirect_blobs: bool = True
     purge: PurgeSchedule | None = None
+    gc: GCSchedule | None = None
     access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
     offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.services.offload``)
 

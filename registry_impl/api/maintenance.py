@@ -1,4 +1,4 @@
-"""Background maintenance a running server does: upload purging on its schedule."""
+"""Background maintenance a running server does on its schedules: upload purging, online garbage collection."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import asyncio
 import logging
 
 from registry_impl.api.context import AppState
+from registry_impl.storage.cache.base import NoCache
+from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
 from registry_impl.storage.purge import purge_uploads
+from registry_impl.storage.registry import Registry
 
 log = logging.getLogger("registry.purge")
+gc_log = logging.getLogger("registry.gc")
 
 
 async def purge_forever(state: AppState) -> None:
@@ -31,3 +35,27 @@ async def purge_forever(state: AppState) -> None:
         except Exception:  # a failed pass must not end the schedule
             log.exception("upload purge failed")
         await asyncio.sleep(schedule.interval.total_seconds())
+
+
+async def collect_forever(state: AppState) -> None:
+    """Online garbage collection every interval (the first after one interval), until cancelled. Every worker
+    and replica runs the schedule; the storage's GC claim lets one collection run at a time."""
+    schedule = state.gc
+    if schedule is None:
+        return
+    while True:
+        await asyncio.sleep(schedule.interval.total_seconds())
+        registry = Registry(state.registry.driver, cache=NoCache())  # decisions on storage, not a cache
+        try:
+            report = await asyncio.to_thread(
+                collect_garbage_online,
+                registry,
+                grace=schedule.grace,
+                dry_run=schedule.dry_run,
+                delete_untagged=schedule.delete_untagged,
+            )
+            gc_log.info("online garbage collection: %s", list(report.lines())[-1])
+        except GCBusy:
+            gc_log.debug("online garbage collection: another run holds the storage's GC claim")
+        except Exception:  # a failed pass must not end the schedule
+            gc_log.exception("online garbage collection failed")

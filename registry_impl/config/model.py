@@ -103,6 +103,17 @@ class UploadPurgingConfig:
 
 
 @dataclass(frozen=True)
+class OnlineGCConfig:
+    """``storage.maintenance.gc`` (this project's key): online garbage collection on a schedule."""
+
+    enabled: bool = False
+    interval: timedelta = timedelta(hours=24)
+    graceperiod: timedelta = timedelta(hours=1)
+    deleteuntagged: bool = False
+    dryrun: bool = False
+
+
+@dataclass(frozen=True)
 class ReadOnlyConfig:
     enabled: bool = False
 
@@ -111,6 +122,7 @@ class ReadOnlyConfig:
 class MaintenanceConfig:
     uploadpurging: UploadPurgingConfig = field(default_factory=UploadPurgingConfig)
     readonly: ReadOnlyConfig = field(default_factory=ReadOnlyConfig)
+    gc: OnlineGCConfig = field(default_factory=OnlineGCConfig)
 
 
 @dataclass(frozen=True)

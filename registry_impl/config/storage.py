@@ -12,6 +12,7 @@ from .model import (
     DeleteConfig,
     FilesystemConfig,
     MaintenanceConfig,
+    OnlineGCConfig,
     ReadOnlyConfig,
     RedirectConfig,
     StorageConfig,
@@ -100,7 +101,7 @@ def _cache(cache: Mapping[str, Any]) -> CacheConfig:
 
 def _maintenance(maintenance: Mapping[str, Any]) -> MaintenanceConfig:
     key = "storage.maintenance"
-    warn_unknown_keys(maintenance, frozenset({"uploadpurging", "readonly"}), key)
+    warn_unknown_keys(maintenance, frozenset({"uploadpurging", "readonly", "gc"}), key)
     purging = section(maintenance, "uploadpurging", key)
     readonly = section(maintenance, "readonly", key)
     purge_key, readonly_key = f"{key}.uploadpurging", f"{key}.readonly"
@@ -116,5 +117,24 @@ def _maintenance(maintenance: Mapping[str, Any]) -> MaintenanceConfig:
     if upload_purging.enabled and upload_purging.interval.total_seconds() <= 0:
         raise ConfigError(f"{purge_key}.interval", "must be positive")
     return MaintenanceConfig(
-        upload_purging, ReadOnlyConfig(get_bool(readonly, "enabled", readonly_key, False))
+        upload_purging,
+        ReadOnlyConfig(get_bool(readonly, "enabled", readonly_key, False)),
+        _online_gc(section(maintenance, "gc", key), f"{key}.gc"),
     )
+
+
+def _online_gc(gc: Mapping[str, Any], key: str) -> OnlineGCConfig:
+    warn_unknown_keys(gc, frozenset({"enabled", "interval", "graceperiod", "deleteuntagged", "dryrun"}), key)
+    d = OnlineGCConfig()
+    config = OnlineGCConfig(
+        enabled=get_bool(gc, "enabled", key, d.enabled),
+        interval=get_duration(gc, "interval", key, d.interval),
+        graceperiod=get_duration(gc, "graceperiod", key, d.graceperiod),
+        deleteuntagged=get_bool(gc, "deleteuntagged", key, d.deleteuntagged),
+        dryrun=get_bool(gc, "dryrun", key, d.dryrun),
+    )
+    if config.enabled and config.interval.total_seconds() <= 0:
+        raise ConfigError(f"{key}.interval", "must be positive")
+    if config.graceperiod.total_seconds() < 0:
+        raise ConfigError(f"{key}.graceperiod", "must not be negative")
+    return config

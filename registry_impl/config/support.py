@@ -78,6 +78,9 @@ KEYS: Mapping[str, KeyState] = {
     "log.reportcaller": _ok("func and file fields on every line"),
     "loglevel": _ok("deprecated: log.level"),
     "storage": _ok("filesystem, s3, inmemory; delete, redirect, cache, maintenance"),
+    "storage.maintenance.gc": _ok(
+        "this project's key: online garbage collection (enabled, interval, graceperiod, deleteuntagged, dryrun)"
+    ),
     "storage.tag": _warn("tag lookup concurrency is not configurable here"),
     "auth": _ok("silly, htpasswd, token"),
     "middleware": _refuse(

@@ -1,7 +1,8 @@
 """Offline garbage collection: distribution's mark and sweep over any storage driver.
 
 Run it with the registry stopped or read-only: a push that lands between the mark and the sweep can lose its
-blobs (nothing here takes the upload, tag or revision claims).
+blobs (nothing here takes the upload, tag or revision claims). :mod:`.onlinegc` collects while the registry
+serves, on this mark.
 
 Mark, repository by repository (all of it before anything is deleted, so an unreadable manifest aborts the run
 with nothing changed):
@@ -35,7 +36,7 @@ from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.manifests import MEDIA_TYPE_FILE
 from registry_impl.storage.registry import Registry
 
-__all__ = ["GCError", "GCReport", "collect_garbage"]
+__all__ = ["LINK", "GCError", "GCReport", "collect_garbage", "links_under"]
 
 log = logging.getLogger("registry.gc")
 LINK = "/link"
@@ -51,6 +52,7 @@ class GCReport:
 
     dry_run: bool
     marked: set[str] = field(default_factory=set)
+    kept: set[str] = field(default_factory=set)  # manifests read whose references are in ``marked``
     manifests: list[tuple[str, str]] = field(default_factory=list)  # (repository, digest)
     blobs: list[str] = field(default_factory=list)
     layer_links: list[tuple[str, str]] = field(default_factory=list)  # (repository, digest)
@@ -82,7 +84,7 @@ class _Repo:
     tagged: set[str]
 
 
-def _links(driver: StorageDriver, root: str) -> Iterator[tuple[str, str]]:
+def links_under(driver: StorageDriver, root: str) -> Iterator[tuple[str, str]]:
     """(directory of the link, digest it holds) for every ``link`` file under ``root``."""
     try:
         entries = [info.path for info in driver.walk(root) if not info.is_dir and info.path.endswith(LINK)]
@@ -119,7 +121,7 @@ def _load(registry: Registry, name: str) -> _Repo:
     driver = registry.driver
     revisions = {
         digest: _read(registry, name, digest)
-        for _, digest in _links(driver, paths.manifest_revisions_root(name))
+        for _, digest in links_under(driver, paths.manifest_revisions_root(name))
     }
     tagged = set()
     for tag in registry.repository(name).tags.all():
@@ -163,6 +165,7 @@ def collect_garbage(registry: Registry, *, dry_run: bool = False, delete_untagge
             if parsed is None:
                 continue
             report.marked.add(digest)
+            report.kept.add(digest)
             report.marked.update(d.digest for d in (*parsed.blobs, *parsed.manifests))
         report.manifests += [(repo.name, d) for d in doomed[repo.name]]
         report.referrers += _stale_referrers(driver, repo.name, set(repo.revisions) - doomed[repo.name])
@@ -170,7 +173,7 @@ def collect_garbage(registry: Registry, *, dry_run: bool = False, delete_untagge
     swept = set(report.blobs)
     for repo in repos:
         report.layer_links += [
-            (repo.name, d) for _, d in _links(driver, paths.layers_root(repo.name)) if d in swept
+            (repo.name, d) for _, d in links_under(driver, paths.layers_root(repo.name)) if d in swept
         ]
     report.manifests.sort()
     report.referrers.sort()
@@ -184,7 +187,7 @@ def collect_garbage(registry: Registry, *, dry_run: bool = False, delete_untagge
 def _stale_referrers(driver: StorageDriver, name: str, surviving: set[str]) -> list[tuple[str, str, str]]:
     root = f"{paths.repository_root(name)}/_referrers"
     stale = []
-    for directory, referrer in _links(driver, root):
+    for directory, referrer in links_under(driver, root):
         if referrer in surviving:
             continue
         subject_dir = directory[len(root) + 1 :].split("/")

@@ -17,6 +17,7 @@ from registry_impl.errors import (
 )
 from registry_impl.manifests import ParsedManifest, URLRules, detect_media_type, parse_manifest
 from registry_impl.storage import paths
+from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.manifestcache import ByteBoundedLRU
@@ -114,11 +115,15 @@ class ManifestStore:
             raise DigestInvalid(
                 "manifest digest did not match", detail={"digest": str(digest), "actual": actual}
             )
-        self._check_references(parsed)
-        self.store.put(content, digest.algorithm if digest else "sha256")
-        if not parsed.declares_media_type:
-            self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
-        self.revisions.link(actual)
+        referenced = [d.digest for d in (*parsed.blobs, *parsed.manifests)]
+        # Online GC deletes a blob only under its claim: from the check that the references exist until the
+        # revision link is written, none of them (nor the manifest's own blob) can go (see .blobclaims).
+        with blobs_claimed(self.driver, [actual, *referenced]):
+            self._check_references(parsed)
+            self.store.put(content, digest.algorithm if digest else "sha256")
+            if not parsed.declares_media_type:
+                self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
+            self.revisions.link(actual)
         if parsed.subject is not None:
             self.referrers.add(parsed.subject.digest, actual)
         if tag is not None:
@@ -126,13 +131,20 @@ class ManifestStore:
         return actual, parsed
 
     def _check_references(self, parsed: ParsedManifest) -> None:
-        missing = [d.digest for d in parsed.blobs if not self.blobs.exists(d.digest)]
-        missing += [d.digest for d in parsed.manifests if not self.exists(d.digest)]
+        """Every reference linked here with its data in storage (not the cache's word: online GC may have
+        deleted a blob another process cached)."""
+        missing = [d.digest for d in parsed.blobs if not self._stored(d.digest, self.blobs.links)]
+        missing += [d.digest for d in parsed.manifests if not self._stored(d.digest, self.revisions)]
+        for digest in missing:
+            self.blobs.invalidate(digest)
         if missing:
             raise ManifestBlobUnknown(
                 "manifest references unknown blobs or manifests",
                 detail=[{"digest": digest} for digest in dict.fromkeys(missing)],
             )
+
+    def _stored(self, digest: str, links: LinkSet) -> bool:
+        return links.linked(digest) and self.store.stat_storage(digest) is not None
 
     def delete(self, digest: str) -> None:
         """Delete a revision, every tag pointing at it, and its referrers entry."""

@@ -5,6 +5,8 @@ The layout (``<alg>/<hex>`` is a digest split at its ``:``; ``<hex[:2]>`` its fi
     /docker/registry/v2/
     ├── _claims/<name>/_<kind>/<key>          OUR addition: who holds an upload session (_uploads/<uuid>), a
     │                                         tag (_tags/<tag>) or a revision (_manifests/<alg>/<hex>) now
+    ├── _claims/_blobs/<alg>/<hex>            OUR addition: online GC and a writer adopting that blob
+    ├── _claims/_gc                           OUR addition: the one online GC run in progress
     ├── blobs/<alg>/<hex[:2]>/<hex>/
     │   └── data                              the blob's bytes (content-addressed, shared by all repositories)
     └── repositories/<name>/                  <name> may contain "/" (library/ubuntu)
@@ -35,10 +37,12 @@ from __future__ import annotations
 
 __all__ = [
     "ROOT",
+    "blob_claim_path",
     "blob_data_path",
     "blob_path",
     "blobs_root",
     "claim_path",
+    "gc_claim_path",
     "layer_link_path",
     "layers_root",
     "manifest_revision_link_path",
@@ -192,6 +196,17 @@ def claim_path(kind: str, name: str, key: str) -> str:
     if kind == "manifests":
         key = _digest_dir(key)
     return f"{ROOT}/_claims/{name}/_{kind}/{key}"
+
+
+def blob_claim_path(digest: str) -> str:
+    """The registry-wide claim on one blob that online GC and the writers adopting it take (``_blobs`` is no
+    repository name, which never starts with ``_``)."""
+    return f"{ROOT}/_claims/_blobs/{_digest_dir(digest)}"
+
+
+def gc_claim_path() -> str:
+    """Held by the one online garbage collection running against this storage."""
+    return f"{ROOT}/_claims/_gc"
 
 
 # ---- referrers (not in distribution) ----

@@ -8,6 +8,7 @@ from functools import cached_property
 from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
 from registry_impl.manifests import URLRules
 from registry_impl.storage import paths
+from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
 from registry_impl.storage.cache.base import BlobDescriptorCacheProvider
 from registry_impl.storage.cache.memory import MemoryCache
@@ -78,14 +79,16 @@ class Repository:
 
     def mount(self, digest: str, source: str | None) -> BlobInfo:
         """Link a blob from ``source`` (or, with no source, from anywhere in the registry)."""
-        if source is not None:
-            info = self.registry.repository(source).blobs.stat(digest)
-        else:
-            found = self.registry.blobs.stat(digest)
-            if found is None:
+        if source is not None and not self.registry.repository(source).blobs.links.linked(digest):
+            raise BlobUnknown(detail={"digest": digest})
+        # Under the blob's claim, the data checked in storage and the link rewritten (a fresh mtime): online
+        # GC keeps a blob with a link younger than its grace period (see .blobclaims and .onlinegc).
+        with blobs_claimed(self.registry.driver, [digest]):
+            info = self.registry.blobs.stat_storage(digest)
+            if info is None:
+                self.registry.blobs.invalidate(digest)
                 raise BlobUnknown(detail={"digest": digest})
-            info = found
-        self.blobs.link(digest)
+            self.registry.driver.put_content(paths.layer_link_path(self.name, digest), digest.encode())
         return info
 
 

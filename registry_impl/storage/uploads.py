@@ -13,6 +13,7 @@ from registry_impl.digests import Digest, Hasher, new_hasher
 from registry_impl.errors import BlobUploadUnknown, DigestInvalid
 from registry_impl.hashstate import ResumableSha256
 from registry_impl.storage import paths
+from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobInfo, BlobStore
 from registry_impl.storage.driver.base import (
     FileWriter,
@@ -177,7 +178,11 @@ class UploadStore:
                 "provided digest did not match uploaded content",
                 detail={"digest": str(digest), "actual": actual},
             )
-        self.blobs.adopt(paths.upload_data_path(self.name, upload_id), str(digest))
+        # Under the blob's claim, so online GC cannot delete what was just adopted; the layer link is written
+        # fresh (its mtime protects the blob for GC's grace period even when the upload's bytes are old).
+        with blobs_claimed(self.driver, [str(digest)]):
+            self.blobs.adopt(paths.upload_data_path(self.name, upload_id), str(digest))
+            self.driver.put_content(paths.layer_link_path(self.name, str(digest)), str(digest).encode())
         self._remove(upload_id)
         info = self.blobs.stat(str(digest))
         assert info is not None

@@ -54,6 +54,8 @@ LAYOUT: list[tuple[str, tuple[Any, ...], str]] = [
     ("referrer_link_path", (NAME, SHA256, SHA512), f"{REPO}/_referrers/sha256/{HEX}/sha512/{HEX512}/link"),
     # our claims: outside repositories/, the kind a "_" component no repository name can have
     ("claim_path", ("uploads", NAME, "u-1"), "/docker/registry/v2/_claims/library/ubuntu/_uploads/u-1"),
+    ("blob_claim_path", (SHA256,), f"/docker/registry/v2/_claims/_blobs/sha256/{HEX}"),
+    ("gc_claim_path", (), "/docker/registry/v2/_claims/_gc"),
     ("claim_path", ("tags", NAME, "v1.0"), "/docker/registry/v2/_claims/library/ubuntu/_tags/v1.0"),
     (
         "claim_path",
@@ -72,6 +74,7 @@ DIGEST_ARGS = {  # functions taking digests, with a digest placeholder to replac
     "referrers_root": (NAME, None),
     "referrer_link_path": (NAME, SHA256, None),
     "claim_path": ("manifests", NAME, None),
+    "blob_claim_path": (None,),
 }
 
 
