@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from testkit import s3
-from testkit.processes import Server, start_ours
+from testkit.processes import Server, ServerFailed, start_ours
 from testkit.workload import check, run_workload
 
 SECRET = "stress-crash-shared-secret"
@@ -52,10 +52,18 @@ class Fleet:
         for server in self.servers:
             server.proc.wait()
         self.kills += 1
-        self.servers = [
-            start_ours(d, self.overrides, port=old.port, root=old.root)
-            for d, old in zip(self.dirs, self.servers, strict=True)
-        ]
+        self.servers = [self._restart(d, old) for d, old in zip(self.dirs, self.servers, strict=True)]
+
+    def _restart(self, directory: Path, old: Server) -> Server:
+        """The same port and storage; a killed worker can hold the listening socket a moment longer."""
+        for attempt in range(20):
+            try:
+                return start_ours(directory, self.overrides, port=old.port, root=old.root)
+            except ServerFailed as exc:
+                if "already in use" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.25)
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         for server in self.servers:
