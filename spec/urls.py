@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote, urlencode
 
 from .routes import find_route
@@ -40,8 +41,12 @@ def tags(name: str, n: int | None = None, last: str | None = None) -> str:
     return url_for("tags", _page(n, last), name=name)
 
 
-def manifest(name: str, reference: str) -> str:
-    return path_for("manifest", name=name, reference=reference)
+def manifest(name: str, reference: str, tags: Sequence[str] = ()) -> str:
+    """A manifest's path; ``tags`` become repeated ``tag`` parameters (a PUT by digest that tags it too)."""
+    path = path_for("manifest", name=name, reference=reference)
+    if tags:
+        path += "?" + urlencode([("tag", tag) for tag in tags])
+    return path
 
 
 def blob(name: str, digest: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 
 from registry_client.descriptors import Descriptor, Manifest
 from registry_client.errors import ClientError, DigestMismatch
@@ -11,12 +12,18 @@ from registry_client.session import Session
 from registry_spec import mediatypes as mt
 from registry_spec import urls
 
-__all__ = ["ACCEPT", "MAX_MANIFEST_SIZE", "Manifests"]
+__all__ = ["ACCEPT", "MAX_MANIFEST_SIZE", "Manifests", "oci_tags"]
 
 #: Every manifest type this client understands, most specific first (the reference registry answers
 #: 404 for an OCI manifest unless Accept lists it).
 ACCEPT = (mt.OCI_INDEX, mt.OCI_MANIFEST, mt.DOCKER_MANIFEST_LIST, mt.DOCKER_MANIFEST)
 MAX_MANIFEST_SIZE = 4 << 20
+
+
+def oci_tags(values: Iterable[str]) -> Iterator[str]:
+    """The tags named by ``OCI-Tag`` response headers (one header per tag, or comma-separated)."""
+    for value in values:
+        yield from (tag.strip() for tag in value.split(",") if tag.strip())
 
 
 def _is_digest(reference: str) -> bool:
@@ -74,11 +81,27 @@ class Manifests:
         )
         return r.status_code == 200
 
-    def put(self, name: str, reference: str, manifest: Manifest) -> str:
-        """Store ``manifest`` under a tag or its digest; returns the digest the registry computed."""
+    def put(self, name: str, reference: str, manifest: Manifest, tags: Sequence[str] = ()) -> str:
+        """Store ``manifest`` under a tag or its digest; returns the digest the registry computed.
+
+        ``tags`` (with a digest ``reference``) go as ``?tag=`` parameters, which a registry of the OCI
+        distribution-spec 1.2 applies atomically and confirms in ``OCI-Tag`` headers; each tag the registry did not
+        confirm (one that ignores the parameter) is then pushed by its own PUT, so the result is the same either way.
+        """
+        if tags and not _is_digest(reference):
+            raise ValueError("tag parameters go with a PUT by digest")
+        served, confirmed = self._put(name, reference, manifest, tags)
+        for tag in tags:
+            if tag not in confirmed:
+                self._put(name, tag, manifest, ())
+        return served
+
+    def _put(
+        self, name: str, reference: str, manifest: Manifest, tags: Sequence[str]
+    ) -> tuple[str, set[str]]:
         r = self.session.request(
             "PUT",
-            urls.manifest(name, reference),
+            urls.manifest(name, reference, tags),
             content=manifest.content,
             headers={"Content-Type": manifest.media_type},
             expect=(201,),
@@ -86,7 +109,7 @@ class Manifests:
         served = r.headers.get("docker-content-digest") or manifest.digest
         if served != manifest.digest:
             raise DigestMismatch(manifest.digest, served, "pushed manifest")
-        return served
+        return served, set(oci_tags(r.headers.get_list("oci-tag")))
 
     def delete(self, name: str, reference: str) -> None:
         """Delete by digest (every tag pointing at it goes too), or a tag where the registry allows it."""
