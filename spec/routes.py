@@ -674,6 +674,21 @@ LIVENESS = Route(
                 ),
             ),
         ),
+        read_method(
+            "HEAD",
+            "alive_head",
+            "Liveness probe without a body",
+            "The GET answer without its body, for load balancers that probe with HEAD. distribution answers 200 to "
+            "every method on `/`; this registry answers GET and HEAD, and 405 `UNSUPPORTED` to the others.",
+            None,
+            Request(
+                "Liveness Probe (HEAD)",
+                "Ask whether the server is up, without a body.",
+                successes=(
+                    Response(200, "The server is up.", headers=(P.H_CACHE_CONTROL, P.H_CONTENT_LENGTH)),
+                ),
+            ),
+        ),
     ),
 )
 

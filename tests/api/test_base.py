@@ -29,6 +29,14 @@ async def test_root_is_distributions_liveness_answer(client: httpx.AsyncClient) 
     assert r.headers["Content-Length"] == "0"
 
 
+async def test_root_answers_head_as_get_and_refuses_writes(client: httpx.AsyncClient) -> None:
+    r = await client.head("/")
+    assert (r.status_code, r.content, r.headers["Cache-Control"]) == (200, b"", "no-cache")
+    r = await client.post("/")  # distribution answers 200 to any method here; we answer GET and HEAD only
+    assert r.status_code == 405
+    assert error_codes(r) == ["UNSUPPORTED"]
+
+
 async def test_root_stays_the_liveness_probe_under_a_path_prefix(state: AppState) -> None:
     app = PathPrefix(create_app(state), "/my/registry")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as c:

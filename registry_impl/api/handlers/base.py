@@ -1,4 +1,4 @@
-"""GET /v2/: the API version check; GET /: the liveness probe."""
+"""GET /v2/: the API version check; GET and HEAD /: the liveness probe."""
 
 from __future__ import annotations
 
@@ -11,4 +11,9 @@ async def check() -> Response:
 
 async def alive() -> Response:
     """GET /: distribution's liveness answer (200, no body, ``Cache-Control: no-cache``)."""
+    return Response(b"", headers={"Cache-Control": "no-cache"})
+
+
+async def alive_head() -> Response:
+    """HEAD /: the same answer, for load balancers that probe with HEAD."""
     return Response(b"", headers={"Cache-Control": "no-cache"})
