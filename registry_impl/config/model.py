@@ -301,17 +301,39 @@ class NotificationsConfig:
 
 
 @dataclass(frozen=True)
+class UpstreamConfig:
+    """One upstream of ``proxy.upstreams`` (this project's extension): repositories named ``<prefix>/...``
+    are pulled through from ``remoteurl`` (under the name without the prefix); an empty prefix is every
+    repository no longer prefix claims (distribution's single ``proxy.remoteurl``)."""
+
+    prefix: str
+    remoteurl: str
+    username: str = ""
+    password: str = ""
+    ttl: timedelta = timedelta(hours=168)
+
+
+@dataclass(frozen=True)
 class ProxyConfig:
-    """``proxy``: a pull-through cache when ``remoteurl`` is set; ``ttl`` 0 means cached content never expires."""
+    """``proxy``: a pull-through cache when ``remoteurl`` is set; ``ttl`` 0 means cached content never expires.
+
+    ``upstreams`` (this project's extension) adds upstreams chosen by repository prefix; repositories under
+    none of them (and no ``remoteurl``) stay local and writable."""
 
     remoteurl: str = ""
     username: str = ""
     password: str = ""
     ttl: timedelta = timedelta(hours=168)
+    upstreams: tuple[UpstreamConfig, ...] = ()
 
     @property
     def enabled(self) -> bool:
-        return bool(self.remoteurl)
+        return bool(self.remoteurl or self.upstreams)
+
+    def all_upstreams(self) -> tuple[UpstreamConfig, ...]:
+        """Every upstream, the top-level ``remoteurl`` as the one with the empty prefix."""
+        top = (UpstreamConfig("", self.remoteurl, self.username, self.password, self.ttl),)
+        return self.upstreams + (top if self.remoteurl else ())
 
 
 @dataclass(frozen=True)

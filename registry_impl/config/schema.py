@@ -218,7 +218,18 @@ CONFIGURATION = Struct(
         "health": _HEALTH,
         "catalog": Struct({"maxentries": INT}),
         "tags": Struct({"maxtags": INT}),  # this project's own section
-        "proxy": Struct({"remoteurl": STR, "username": STR, "password": STR, "ttl": DURATION}),
+        "proxy": Struct(
+            {
+                "remoteurl": STR,
+                "username": STR,
+                "password": STR,
+                "ttl": DURATION,
+                # this project's extension: several upstreams, chosen by repository prefix
+                "upstreams": ListOf(
+                    Struct({"prefix": STR, "remoteurl": STR, "username": STR, "password": STR, "ttl": DURATION})
+                ),
+            }
+        ),
         "compatibility": Struct(
             {
                 "schema1": Struct(

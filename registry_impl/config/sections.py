@@ -9,6 +9,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from registry_impl.errors import NameInvalid
+from registry_impl.references import validate_name
+
 from .duration import format_duration
 from .errors import ConfigError
 from .model import (
@@ -29,6 +32,7 @@ from .model import (
     RedisTLSConfig,
     TagsConfig,
     TLSConfig,
+    UpstreamConfig,
     ValidationConfig,
     split_host_port,
 )
@@ -320,18 +324,46 @@ def build_notifications(notifications: Mapping[str, Any]) -> NotificationsConfig
 
 
 def build_proxy(proxy: Mapping[str, Any]) -> ProxyConfig:
-    """``proxy``; an absent ``ttl`` is 168h, an explicit 0 never expires (distribution's pointer semantics)."""
+    """``proxy``; an absent ``ttl`` is 168h, an explicit 0 never expires (distribution's pointer semantics).
+
+    ``upstreams`` (this project's extension): each names a ``prefix`` (whole name components, unique) and
+    its own ``remoteurl``, credentials and ``ttl``."""
     remoteurl = proxy.get("remoteurl", "")
     if remoteurl:
-        parts = urlsplit(remoteurl)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError("proxy.remoteurl", f"invalid URL {remoteurl!r}")
+        _check_remote_url(remoteurl, "proxy.remoteurl")
+    upstreams: list[UpstreamConfig] = []
+    for i, entry in enumerate(proxy.get("upstreams") or ()):
+        key = f"proxy.upstreams[{i}]"
+        prefix = str(entry.get("prefix", "")).strip("/")
+        try:
+            validate_name(prefix)
+        except NameInvalid:
+            raise ConfigError(f"{key}.prefix", f"want repository name components, got {prefix!r}") from None
+        if any(u.prefix == prefix for u in upstreams):
+            raise ConfigError(f"{key}.prefix", f"{prefix!r} is listed twice")
+        _check_remote_url(entry.get("remoteurl", ""), f"{key}.remoteurl")
+        upstreams.append(
+            UpstreamConfig(
+                prefix=prefix,
+                remoteurl=entry["remoteurl"],
+                username=entry.get("username", ""),
+                password=entry.get("password", ""),
+                ttl=_non_negative(entry.get("ttl", ProxyConfig.ttl), f"{key}.ttl"),
+            )
+        )
     return ProxyConfig(
         remoteurl=remoteurl,
         username=proxy.get("username", ""),
         password=proxy.get("password", ""),
         ttl=_non_negative(proxy.get("ttl", ProxyConfig.ttl), "proxy.ttl"),
+        upstreams=tuple(upstreams),
     )
+
+
+def _check_remote_url(url: str, key: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(key, f"invalid URL {url!r}")
 
 
 def build_catalog(catalog: Mapping[str, Any]) -> CatalogConfig:

@@ -4,7 +4,7 @@ Every key ``schema.py`` knows resolves, by its longest dotted prefix listed in `
 
 * ``supported`` — the key does what distribution's documentation says;
 * ``refused`` — a configuration that sets it does not start: one line names the key and why (a user who
-  sets ``proxy.remoteurl`` must not believe they run a pull-through cache);
+  sets ``middleware`` must not believe their storage middleware runs);
 * ``warned`` — it starts, with one warning line naming the key: what it would do is not done, and
   nothing a client relies on changes.
 
@@ -133,9 +133,8 @@ KEYS: Mapping[str, KeyState] = {
     "health": _warn("health checks are not run: GET /v2/ answers 200 while storage is down"),
     "catalog": _ok(),
     "tags": _ok("this project's key"),
-    "proxy": _refuse(
-        "a pull-through cache (proxy) is not implemented: this registry would serve only what is pushed to it"
-    ),
+    "proxy": _ok("a pull-through cache, see Pull-through cache"),
+    "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),
     "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),
     "validation": _ok("layer URLs of pushed manifests checked against manifests.urls.allow/deny"),
     "validation.manifests.indexes": _warn("index platform checks (distribution 3) are not implemented"),

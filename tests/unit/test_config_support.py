@@ -87,7 +87,7 @@ def test_every_unsupported_section_gives_one_finding_naming_its_key() -> None:
     lines = [f.line for f in findings]
     keys = [f.key for f in findings]
     assert len(keys) == len(set(keys)), lines
-    for key in ("middleware", "http.tls.letsencrypt", "notifications", "proxy"):
+    for key in ("middleware", "http.tls.letsencrypt", "notifications"):
         assert any(f.key == key and f.state == "refused" for f in findings), lines
     for key in (
         "log.hooks",
@@ -128,8 +128,8 @@ def _tree(text: str) -> dict[str, object]:
 
 
 def test_environment_overrides_are_judged_too() -> None:
-    config = parse_config(MINIMAL, {"REGISTRY_PROXY_REMOTEURL": "https://registry-1.docker.io"})
-    assert [f.key for f in config.refused] == ["proxy"]
+    config = parse_config(MINIMAL, {"REGISTRY_HTTP_TLS_LETSENCRYPT_CACHEFILE": "/tmp/le"})
+    assert [f.key for f in config.refused] == ["http.tls.letsencrypt"]
 
 
 @pytest.mark.parametrize(
