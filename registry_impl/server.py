@@ -16,6 +16,7 @@ from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.manifests import URLRules
+from registry_impl.observability import instrument as observability
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -89,11 +90,14 @@ def app_from_environment() -> ASGIApp:
     from registry_impl.api.app import create_app
     from registry_impl.api.limits import RequestLimits
     from registry_impl.api.prefix import PathPrefix
+    from registry_impl.observability.instrument import instrument_app
+    from registry_impl.observability.requestids import RequestIds
 
-    app = create_app(build_state(config), check_spec=False)
+    state = build_state(config)
+    app = instrument_app(create_app(state, check_spec=False), config, state)
     if config.http.path_prefix:
         app = PathPrefix(app, config.http.path_prefix)
-    return logs.AccessLog(RequestLimits(app, config.http.limits))
+    return RequestIds(logs.AccessLog(RequestLimits(app, config.http.limits)))
 
 
 class ListenError(RuntimeError):
@@ -154,12 +158,17 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     target = listen_target(config)
     if not target.uds:
         check_listen(target.host, target.port)
+    observability.prepare_supervisor(config)  # before prometheus_client loads here or in a worker
     # Workers are forked from this process: loading the framework here once lets each of them start
     # with it already imported (copy-on-write) instead of importing it again.
     import registry_impl.api.app  # noqa: F401
 
     create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
     check_storage(config)
+    storage = config.storage
+    observability.start_debug_listener(
+        config, factory.create(storage.driver_name, dict(storage.driver_params))
+    )
     count = workers_for(config, workers)
     os.environ[WORKERS_ENV] = str(count)
     log.warning(

@@ -153,13 +153,15 @@ def load_specification() -> dict[str, Any]:
 
 
 def _lifespan(state: AppState) -> Callable[[Any], AbstractAsyncContextManager[None]]:
-    """Background maintenance for as long as the application runs (upload purging, online GC)."""
+    """Background work for as long as the application runs (upload purging, online GC, notification senders)."""
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(purge_forever(state))] if state.purge is not None else []
         if state.gc is not None:
             tasks.append(asyncio.create_task(collect_forever(state)))
+        if state.notifier is not None:
+            tasks.append(asyncio.create_task(state.notifier.run()))
         try:
             yield
         finally:

@@ -17,6 +17,8 @@ from registry_impl.storage.registry import Registry
 
 if TYPE_CHECKING:
     from registry_impl.auth.base import AccessController
+    from registry_impl.proxy.cache import PullThroughCache
+    from registry_impl.notifications import Notifier
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class AppState:
     purge: PurgeSchedule | None = None
     gc: GCSchedule | None = None
     access: AccessController | None = None  # the configured ``auth`` scheme; None: no authentication
+    proxy: PullThroughCache | None = None  # ``proxy``: the pull-through cache; None when nothing is proxied
+    notifier: Notifier | None = None  # ``notifications``: None when no endpoint is enabled
     offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.services.offload``)
 
     def __post_init__(self) -> None:

@@ -87,7 +87,10 @@ KEYS: Mapping[str, KeyState] = {
         "registry, repository and storage middleware (e.g. cloudfront, redirect) are not implemented",
         _any_enabled,
     ),
-    "reporting": _warn("bugsnag and newrelic reporting are not implemented"),
+    "reporting": _warn("bugsnag reporting is not implemented"),
+    "reporting.newrelic": _refuse(
+        "New Relic reporting is not implemented: export traces with OpenTelemetry (OTEL_* variables)"
+    ),
     "http": _ok(),
     "http.net": _ok("tcp (':5000' is IPv4 and IPv6), tcp4, tcp6, unix (http.addr is the socket path)"),
     "http.prefix": _ok("404 outside it; Locations and Links carry it"),
@@ -95,7 +98,7 @@ KEYS: Mapping[str, KeyState] = {
     "http.tls.letsencrypt": _refuse(
         "Let's Encrypt certificates are not implemented; set http.tls.certificate"
     ),
-    "http.debug": _warn("the debug server (pprof, expvar, Prometheus metrics) is not started"),
+    "http.debug": _ok("the debug listener: /debug/health, and Prometheus metrics when prometheus.enabled"),
     "http.limits": _ok("this project's keys, see HTTP limits"),
     "notifications": _refuse(
         "notifications are not implemented: an enabled endpoint would miss every event",
@@ -130,7 +133,7 @@ KEYS: Mapping[str, KeyState] = {
             "routerandomly",
         )
     },
-    "health": _warn("health checks are not run: GET /v2/ answers 200 while storage is down"),
+    "health": _ok("storagedriver (a write probe), file, http, tcp: 503 UNAVAILABLE while one fails"),
     "catalog": _ok(),
     "tags": _ok("this project's key"),
     "proxy": _ok("a pull-through cache, see Pull-through cache"),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from registry_impl.digests import parse_digest
+from registry_impl.services import events
 from registry_impl.services.offload import Offload
 from registry_impl.services.state import State
 from registry_impl.storage.blobs import BlobInfo
@@ -58,6 +59,8 @@ async def find(state: State, name: str, digest: str, method: str) -> BlobFound:
     """Blob ``digest`` of repository ``name`` (``BlobUnknown`` when it has none), with the redirect URL for
     a ``method`` request when there is one: one storage call (blob HEAD and GET are hot reads)."""
     info, url = await state.offload.storage(_find, state.registry, state.redirect_blobs, name, digest, method)
+    if state.notifier is not None:
+        await events.blob_pulled(state, name, info)
     return BlobFound(info, url, state.registry, state.offload)
 
 
@@ -66,4 +69,5 @@ async def delete(state: State, name: str, digest: str) -> str:
     state.registry.require_delete()
     parsed = str(parse_digest(digest))
     await state.offload.storage(state.registry.repository(name).blobs.delete, parsed)
+    await events.blob_deleted(state, name, parsed)
     return parsed

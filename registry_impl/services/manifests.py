@@ -14,6 +14,7 @@ from registry_impl.digests import Digest, digest_of
 from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid
 from registry_impl.manifests import ParsedManifest
 from registry_impl.references import parse_reference
+from registry_impl.services import events
 from registry_impl.services.claims import claimed
 from registry_impl.services.state import State
 from registry_impl.storage.manifests import StoredManifest
@@ -43,7 +44,10 @@ def _fetch(registry: Registry, name: str, reference: str) -> StoredManifest:
 
 async def fetch(state: State, name: str, reference: str) -> StoredManifest:
     """The manifest a tag or digest names (``ManifestUnknown`` when there is none): one storage call."""
-    return await state.offload.storage(_fetch, state.registry, name, reference)
+    manifest = await state.offload.storage(_fetch, state.registry, name, reference)
+    if state.notifier is not None:
+        await events.manifest_pulled(state, name, reference, manifest)
+    return manifest
 
 
 async def put(
@@ -63,6 +67,8 @@ async def put(
     digest = str(given) if given is not None else await offload.sized(len(body), digest_of, body)
     async with claimed(state, name, ("manifests", digest), ("tags", tag)):
         stored, parsed = await offload.sized(len(body), repo.manifests.put, body, content_type, tag, given)
+    if state.notifier is not None:
+        await events.manifest_pushed(state, name, stored, parsed, len(body), [tag])
     return Stored(stored, parsed)
 
 
@@ -76,12 +82,15 @@ async def delete(state: State, name: str, reference: str) -> None:
     if not isinstance(parsed_ref, Digest):
         async with claimed(state, name, ("tags", parsed_ref)):
             await offload.storage(repo.tags.untag, parsed_ref)
+        await events.tag_deleted(state, name, parsed_ref)
         return
     digest = str(parsed_ref)
     async with claimed(state, name, ("manifests", digest)):
         manifest = await offload.storage(repo.manifests.get, digest)  # ManifestUnknown before any tag
-        for tag in await offload.storage(repo.tags.pointing_at, digest):
+        pointing = await offload.storage(repo.tags.pointing_at, digest)
+        for tag in pointing:
             async with claimed(state, name, ("tags", tag)):
                 with contextlib.suppress(ManifestUnknown):
                     await offload.storage(partial(repo.tags.untag, tag, only_if=digest))
         await offload.sized(len(manifest.content), repo.manifests.delete, digest)  # parses it
+    await events.manifest_deleted(state, name, digest, pointing)

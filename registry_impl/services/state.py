@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from registry_impl.services.offload import Offload
 from registry_impl.storage.registry import Registry
+
+if TYPE_CHECKING:
+    from registry_impl.notifications import Notifier
+    from registry_impl.proxy.cache import PullThroughCache
 
 __all__ = ["State"]
 
@@ -35,3 +39,11 @@ class State(Protocol):
     @property
     def access(self) -> object | None:
         """The configured ``auth`` scheme; None: no access control (a mount may then search every repository)."""
+
+    @property
+    def proxy(self) -> PullThroughCache | None:
+        """``proxy``: the pull-through cache (``registry_impl.proxy``); None when no repository is proxied."""
+
+    @property
+    def notifier(self) -> Notifier | None:
+        """``notifications``: where the services write their events; None when no endpoint is enabled."""

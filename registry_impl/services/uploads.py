@@ -28,6 +28,7 @@ from registry_impl.errors import (
     SizeInvalid,
 )
 from registry_impl.references import validate_name
+from registry_impl.services import events
 from registry_impl.services.claims import ClaimBusy, claimed
 from registry_impl.services.state import State
 from registry_impl.storage.blobs import BlobInfo
@@ -182,6 +183,7 @@ async def start(
     if mount:
         mounted = await _try_mount(state, repo, mount, source or None)
         if mounted is not None:
+            await events.blob_mounted(state, name, mounted, source or None)
             return mounted
     expected = parse_digest(digest) if digest is not None else None
     offload = state.offload
@@ -194,7 +196,9 @@ async def start(
         with contextlib.suppress(BlobUploadUnknown):
             await offload.shielded(partial(repo.uploads.cancel, opened.uuid))
         raise
-    return await offload.slow(_commit, repo, opened.uuid, expected)
+    info = await offload.slow(_commit, repo, opened.uuid, expected)
+    await events.blob_pushed(state, name, info)
+    return info
 
 
 async def status(state: State, name: str, uuid: str, token: str | None) -> UploadStatus:
@@ -232,7 +236,9 @@ async def complete(
         current = await offload.storage(repo.uploads.status, uuid)
         bounds = _chunk_bounds(chunk, current)
         await _receive(state, repo, uuid, chunk.body, bounds, claim)
-        return await offload.slow(_commit, repo, uuid, expected)
+        info = await offload.slow(_commit, repo, uuid, expected)
+    await events.blob_pushed(state, name, info)
+    return info
 
 
 async def cancel(state: State, name: str, uuid: str, token: str | None) -> None:

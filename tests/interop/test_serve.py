@@ -147,9 +147,9 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
     started = spawn.ours(
         overrides={
             "log": {"formatter": "json", "fields": {"service": "registry"}},
-            "health": {"storagedriver": {"enabled": True, "interval": "10s", "threshold": 3}},
-            "reporting": {"newrelic": {"licensekey": "k"}},
-            "http": {"debug": {"addr": "127.0.0.1:0"}},
+            "policy": {"repository": {"classes": ["image"]}},
+            "compatibility": {"schema1": {"enabled": True}},
+            "storage": {"tag": {"concurrencylimit": 4}},
             "catalog": {"bogus": 1},
         },
         workers=2,
@@ -160,7 +160,7 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
     text = started.log_text(tail=None)
     warned = [line for line in text.splitlines() if ": ignored: " in line]
     assert len(warned) == 3, text  # one line per key, not one per worker
-    for key in ("health", "reporting", "http.debug"):
+    for key in ("policy", "compatibility", "storage.tag"):
         line = next(line for line in warned if f'"{key}: ignored: ' in line)
         assert json.loads(line)["service"] == "registry", line
     assert '"GET /v2/ HTTP/1.1" 200' in text, text  # the access log is on by default

@@ -1,0 +1,1 @@
+"""Seeing inside a running registry: health checks, the debug listener, Prometheus metrics, request ids."""

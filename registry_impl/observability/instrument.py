@@ -1,0 +1,82 @@
+"""What a worker adds around the application from the configuration: health gate, metrics, request ids."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from typing import Any
+
+from starlette.types import ASGIApp
+
+from registry_impl.config import Config, ConfigError
+from registry_impl.observability.debug import MULTIPROC_ENV, DebugServer
+from registry_impl.observability.health import HealthChecks, HealthGate, checks_from_config
+
+__all__ = ["health_checks", "instrument_app", "metrics_enabled", "prepare_supervisor", "start_debug_listener"]
+
+
+def metrics_enabled(config: Config) -> bool:
+    debug = config.http.debug
+    return bool(debug.addr and debug.prometheus.enabled)
+
+
+def health_checks(config: Config, driver: Any) -> HealthChecks:
+    storage = config.storage
+    return checks_from_config(
+        config.health, driver, storage.driver_name, writable=not storage.maintenance.readonly.enabled
+    )
+
+
+def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
+    """``app`` inside the health gate (when checks are configured) and the metrics (when enabled);
+    the storage driver and blob descriptor cache of ``state`` timed and counted."""
+    registry = state.registry
+    if metrics_enabled(config):
+        from registry_impl.observability import metrics
+
+        metrics.instrument_driver(registry.driver, config.storage.driver_name)
+        metrics.instrument_cache(registry.blob_cache)
+        app = metrics.RequestMetrics(app)
+    checks = health_checks(config, registry.driver)
+    if checks.checks:
+        app = HealthGate(app, checks)
+    return app
+
+
+def prepare_supervisor(config: Config) -> None:
+    """Before any worker starts: a fresh multiprocess directory for ``prometheus_client`` (unless the
+    environment names one), so every worker's metrics are merged by the debug listener."""
+    if not metrics_enabled(config) or os.environ.get(MULTIPROC_ENV):
+        return
+    directory = tempfile.mkdtemp(prefix="registry-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    if "prometheus_client" in sys.modules:  # loaded already: metrics made from now on go to the directory
+        from prometheus_client import values
+
+        values.ValueClass = values.get_value_class()
+    import atexit
+
+    atexit.register(shutil.rmtree, directory, True)
+
+
+def start_debug_listener(config: Config, driver: Any) -> DebugServer | None:
+    """The debug listener on ``http.debug.addr``, when set."""
+    debug = config.http.debug
+    if not debug.addr:
+        return None
+    from registry_impl.config.model import split_host_port
+
+    host, port = split_host_port(debug.addr)
+    try:
+        server = DebugServer(
+            host,
+            port,
+            health_checks(config, driver),
+            debug.prometheus.path if debug.prometheus.enabled else None,
+        )
+    except OSError as exc:
+        raise ConfigError("http.debug.addr", f"cannot listen on {debug.addr}: {exc.strerror}") from exc
+    server.start()
+    return server

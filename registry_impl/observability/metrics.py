@@ -1,0 +1,240 @@
+"""Prometheus metrics under distribution's names, recorded through ``prometheus_client``.
+
+HTTP (``RequestMetrics``, an ASGI middleware): ``registry_http_requests_total{code,handler,method}``,
+``registry_http_request_duration_seconds{handler,method}``, ``registry_http_in_flight_requests{handler}``,
+``registry_http_response_size_bytes{handler,method}``; ``handler`` is the descriptor's operationId
+(``get_manifest``) or ``other`` — never a repository name or a digest. Ours, from the same middleware:
+``registry_storage_bytes_pushed_total`` / ``registry_storage_bytes_pulled_total`` (blob bodies) and
+``registry_uploads_total{event}`` (started, completed, cancelled).
+
+Storage (``instrument_driver``): ``registry_storage_action_seconds{driver,action}`` per driver method.
+Cache (``instrument_cache``): ``registry_storage_cache_total{type}`` (Request, Hit, Miss), as distribution.
+GC (``gc_run``): ``registry_gc_runs_total`` and ``registry_gc_bytes_reclaimed_total``.
+
+Metrics are created once per process in ``prometheus_client``'s default registry, so whatever another
+module registers there is exported too; with several workers ``PROMETHEUS_MULTIPROC_DIR`` (set by
+``registry serve`` before they start) makes every process write its values where the debug listener's
+``MultiProcessCollector`` merges them. Nothing here runs unless ``http.debug.prometheus.enabled``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter, Gauge, Histogram
+from registry_spec.router import ROUTER
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["Metrics", "RequestMetrics", "gc_run", "instrument_cache", "instrument_driver", "metrics"]
+
+OTHER = "other"  # a request no route of the descriptor matches
+DRIVER_ACTIONS = (
+    "get_content",
+    "put_content",
+    "reader",
+    "writer",
+    "stat",
+    "list",
+    "move",
+    "delete",
+    "redirect_url",
+)
+PUSH_HANDLERS = frozenset({"start_upload", "patch_upload", "complete_upload"})
+PULL_HANDLERS = frozenset({"get_blob"})
+SIZE_BUCKETS = (256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864, 268435456)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    requests: Counter
+    duration: Histogram
+    in_flight: Gauge
+    response_size: Histogram
+    bytes_pushed: Counter
+    bytes_pulled: Counter
+    uploads: Counter
+    storage_action: Histogram
+    cache: Counter
+    gc_runs: Counter
+    gc_reclaimed: Counter
+
+
+@functools.cache
+def metrics() -> Metrics:
+    """This process's metrics, registered in the default registry on first use."""
+    return Metrics(
+        requests=Counter(
+            "registry_http_requests",
+            "Requests by status code, handler and method.",
+            ["code", "handler", "method"],
+        ),
+        duration=Histogram(
+            "registry_http_request_duration_seconds", "Time to answer a request.", ["handler", "method"]
+        ),
+        in_flight=Gauge(
+            "registry_http_in_flight_requests",
+            "Requests being answered.",
+            ["handler"],
+            multiprocess_mode="livesum",
+        ),
+        response_size=Histogram(
+            "registry_http_response_size_bytes",
+            "Response body sizes.",
+            ["handler", "method"],
+            buckets=SIZE_BUCKETS,
+        ),
+        bytes_pushed=Counter("registry_storage_bytes_pushed", "Blob bytes received in uploads."),
+        bytes_pulled=Counter("registry_storage_bytes_pulled", "Blob bytes served by blob GETs."),
+        uploads=Counter("registry_uploads", "Blob upload sessions by event.", ["event"]),
+        storage_action=Histogram(
+            "registry_storage_action_seconds", "Time a storage driver method takes.", ["driver", "action"]
+        ),
+        cache=Counter("registry_storage_cache", "Blob descriptor cache lookups by result.", ["type"]),
+        gc_runs=Counter("registry_gc_runs", "Garbage collection runs.", ["mode"]),
+        gc_reclaimed=Counter("registry_gc_bytes_reclaimed", "Bytes garbage collection removed."),
+    )
+
+
+def handler_of(scope: Scope) -> str:
+    routed = ROUTER.match(scope["path"])
+    if routed is None:
+        return OTHER
+    operation = routed[0].operations.get(scope["method"])
+    if operation is None and scope["method"] == "HEAD":
+        operation = routed[0].operations.get("GET")
+    return operation.operation_id if operation is not None else OTHER
+
+
+def _upload_event(handler: str, method: str, status: int) -> str | None:
+    if handler == "start_upload":
+        return "started" if status == 202 else "completed" if status == 201 else None
+    if handler == "complete_upload" and status == 201:
+        return "completed"
+    if handler == "cancel_upload" and status == 204:
+        return "cancelled"
+    return None
+
+
+class RequestMetrics:
+    """Counts, times and sizes every HTTP request (a few microseconds each: children are cached)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.m = metrics()
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        key = (metric._name, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handler, method = handler_of(scope), scope["method"]
+        status, size = 500, 0
+        pushed = 0
+
+        async def measured_send(message: Message) -> None:
+            nonlocal status, size
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name == b"content-length" and value.isdigit():
+                        size = -int(value)  # negative: known from the header
+            elif kind == "http.response.body" and size >= 0:
+                size += len(message.get("body", b""))
+            await send(message)
+
+        async def counted_receive() -> Message:
+            nonlocal pushed
+            message = await receive()
+            pushed += len(message.get("body", b""))
+            return message
+
+        in_flight = self._child(self.m.in_flight, handler)
+        in_flight.inc()
+        started = time.perf_counter()
+        try:
+            await self.app(scope, counted_receive if handler in PUSH_HANDLERS else receive, measured_send)
+        finally:
+            elapsed = time.perf_counter() - started
+            in_flight.dec()
+            size = abs(size) if method != "HEAD" else 0
+            self._child(self.m.requests, str(status), handler, method).inc()
+            self._child(self.m.duration, handler, method).observe(elapsed)
+            self._child(self.m.response_size, handler, method).observe(size)
+            if pushed:
+                self.m.bytes_pushed.inc(pushed)
+            if handler in PULL_HANDLERS and status in (200, 206):
+                self.m.bytes_pulled.inc(size)
+            event = _upload_event(handler, method, status)
+            if event is not None:
+                self._child(self.m.uploads, event).inc()
+
+
+def _timed(action: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            action.observe(time.perf_counter() - started)
+
+    return timed
+
+
+def instrument_driver(driver: Any, name: str) -> Any:
+    """Time each of ``driver``'s methods (on this instance) in ``registry_storage_action_seconds``."""
+    histogram = metrics().storage_action
+    for action in DRIVER_ACTIONS:
+        method = getattr(driver, action, None)
+        if method is not None:
+            setattr(driver, action, _timed(histogram.labels(name, action), method))
+    return driver
+
+
+def _counted_stat(stat: Callable[[str], Any]) -> Callable[[str], Any]:
+    counter = metrics().cache
+    request, hit, miss = counter.labels("Request"), counter.labels("Hit"), counter.labels("Miss")
+
+    def counted(digest: str) -> Any:
+        request.inc()
+        found = stat(digest)
+        (miss if found is None else hit).inc()
+        return found
+
+    return counted
+
+
+def instrument_cache(cache: Any) -> Any:
+    """Count the blob descriptor cache's lookups (registry-wide and per repository) by result."""
+    cache.stat = _counted_stat(cache.stat)
+    scoped = cache.repository_scoped
+
+    def repository_scoped(name: str) -> Any:
+        service = scoped(name)
+        with contextlib.suppress(AttributeError):  # a slotted service is left uncounted
+            service.stat = _counted_stat(service.stat)
+        return service
+
+    cache.repository_scoped = repository_scoped
+    return cache
+
+
+def gc_run(mode: str, bytes_reclaimed: int = 0) -> None:
+    """Record one garbage collection run (``mode``: online or offline) and what it removed."""
+    m = metrics()
+    m.gc_runs.labels(mode).inc()
+    if bytes_reclaimed:
+        m.gc_reclaimed.inc(bytes_reclaimed)
