@@ -11,12 +11,13 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
-from registry_impl import logs, server_options
+from registry_impl import logs, notifications, server_options
 from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.manifests import URLRules
 from registry_impl.observability import instrument as observability
+from registry_impl.notifications import Notifier
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -46,7 +47,7 @@ def build_state(config: Config) -> AppState:
         else URLRules(),
     )
     secret = config.http.secret or config.http.effective_secret
-    return AppState(
+    state = AppState(
         registry=Registry(
             driver, policy, cache_factory.create(storage.cache, config.redis, workers=worker_count())
         ),
@@ -60,6 +61,26 @@ def build_state(config: Config) -> AppState:
         purge=_purge_schedule(config),
         gc=_gc_schedule(config),
         access=create_access(config.auth_scheme, config.auth_params),
+    )
+    state.notifier = _notifier(config, state)
+    return state
+
+
+def _notifier(config: Config, state: AppState) -> Notifier | None:
+    """``notifications``: None (no cost on any request) unless an endpoint is enabled."""
+    endpoints = config.notifications.endpoints
+    if not any(not e.get("disabled") for e in endpoints):
+        return None
+    from registry_impl.api.eventsource import request_record  # the web framework: workers only
+
+    port = config.http.addr.rpartition(":")[2] if config.http.net != "unix" else ""
+    return notifications.create(
+        endpoints,
+        config.notifications.events.includereferences,
+        state.registry.driver,
+        state.offload,
+        request_record,
+        source_addr=f"{socket.gethostname()}:{port}" if port else socket.gethostname(),
     )
 
 

@@ -144,6 +144,7 @@ _ENDPOINT = Struct(
         "backoff": DURATION,
         "ignoredmediatypes": _STRINGS,
         "ignore": Struct({"mediatypes": _STRINGS, "actions": _STRINGS}),
+        "maxpending": INT,  # this project's key: the outbox cap per endpoint
     }
 )
 
@@ -218,6 +219,7 @@ CONFIGURATION = Struct(
         "health": _HEALTH,
         "catalog": Struct({"maxentries": INT}),
         "tags": Struct({"maxtags": INT}),  # this project's own section
+        "ui": Struct({"enabled": BOOL}),  # this project's own section: the web UI
         "proxy": Struct(
             {
                 "remoteurl": STR,

@@ -100,9 +100,11 @@ KEYS: Mapping[str, KeyState] = {
     ),
     "http.debug": _ok("the debug listener: /debug/health, and Prometheus metrics when prometheus.enabled"),
     "http.limits": _ok("this project's keys, see HTTP limits"),
-    "notifications": _refuse(
-        "notifications are not implemented: an enabled endpoint would miss every event",
-        lambda v: _any_enabled(v.get("endpoints", [])),
+    "notifications": _ok(
+        "webhook events kept in a durable outbox in storage until delivered, see Notifications"
+    ),
+    "notifications.endpoints.maxpending": _ok(
+        "this project's key: envelopes kept per endpoint (default 10000); the oldest beyond it are dropped"
     ),
     "redis": _ok("the blob descriptor cache"),
     "redis.pool.maxidle": _warn("redis-py's pool has no idle-connection cap"),
@@ -136,6 +138,7 @@ KEYS: Mapping[str, KeyState] = {
     "health": _ok("storagedriver (a write probe), file, http, tcp: 503 UNAVAILABLE while one fails"),
     "catalog": _ok(),
     "tags": _ok("this project's key"),
+    "ui": _ok("this project's key: the web UI and API docs under /ui, on unless enabled: false"),
     "proxy": _ok("a pull-through cache, see Pull-through cache"),
     "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),
     "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),

@@ -87,7 +87,7 @@ def test_every_unsupported_section_gives_one_finding_naming_its_key() -> None:
     lines = [f.line for f in findings]
     keys = [f.key for f in findings]
     assert len(keys) == len(set(keys)), lines
-    for key in ("middleware", "http.tls.letsencrypt", "notifications"):
+    for key in ("middleware", "http.tls.letsencrypt"):
         assert any(f.key == key and f.state == "refused" for f in findings), lines
     for key in (
         "log.hooks",
