@@ -115,7 +115,12 @@ def app_from_environment() -> ASGIApp:
     from registry_impl.observability.requestids import RequestIds
 
     state = build_state(config)
-    app = instrument_app(create_app(state, check_spec=False), config, state)
+    registry_app = create_app(state, check_spec=False)
+    if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps (registry_impl.ui)
+        from registry_impl.ui import with_ui
+
+        registry_app = with_ui(registry_app, delete_enabled=config.storage.delete.enabled)
+    app = instrument_app(registry_app, config, state)
     if config.http.path_prefix:
         app = PathPrefix(app, config.http.path_prefix)
     return RequestIds(logs.AccessLog(RequestLimits(app, config.http.limits)))

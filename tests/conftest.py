@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-TIERS = ("unit", "spec", "driver", "api", "interop", "stress", "hostile", "fuzz")
+TIERS = ("unit", "spec", "driver", "api", "interop", "stress", "hostile", "fuzz", "ui")
 ROOT = Path(__file__).parent
 
 

@@ -22,6 +22,7 @@ from .sections import (
     build_proxy,
     build_redis,
     build_tags,
+    build_ui,
     build_validation,
 )
 from .storage import build_storage
@@ -50,6 +51,8 @@ http:
   addr: 127.0.0.1:5000
   headers:
     X-Content-Type-Options: [nosniff]
+ui:
+  enabled: true
 """
 
 
@@ -103,6 +106,7 @@ def build_config(tree: Mapping[str, Any]) -> Config:
         proxy=build_proxy(tree.get("proxy", {})),
         catalog=build_catalog(tree.get("catalog", {})),
         tags=build_tags(tree.get("tags", {})),
+        ui=build_ui(tree.get("ui", {})),
         validation=build_validation(tree.get("validation", {})),
         middleware=tree.get("middleware", {}),
         health=tree.get("health", {}),

@@ -344,6 +344,14 @@ class CatalogConfig:
 
 
 @dataclass(frozen=True)
+class UIConfig:
+    """``ui.enabled`` (this project's section): the web UI and the live API documentation under ``/ui``; on unless
+    set to false."""
+
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class TagsConfig:
     """``tags.maxtags`` (this project's key, not distribution's): the most tags one tag-list page returns.
 
@@ -387,6 +395,7 @@ class Config:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     catalog: CatalogConfig = field(default_factory=CatalogConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
     middleware: Mapping[str, Any] = field(default_factory=_dict)
     health: Mapping[str, Any] = field(default_factory=_dict)

@@ -32,6 +32,7 @@ from .model import (
     RedisTLSConfig,
     TagsConfig,
     TLSConfig,
+    UIConfig,
     UpstreamConfig,
     ValidationConfig,
     split_host_port,
@@ -49,6 +50,7 @@ __all__ = [
     "build_proxy",
     "build_redis",
     "build_tags",
+    "build_ui",
     "build_validation",
     "generate_http_secret",
 ]
@@ -372,6 +374,10 @@ def build_catalog(catalog: Mapping[str, Any]) -> CatalogConfig:
 
 def build_tags(tags: Mapping[str, Any]) -> TagsConfig:
     return TagsConfig(_page_size(tags.get("maxtags", 0), "tags.maxtags"))
+
+
+def build_ui(ui: Mapping[str, Any]) -> UIConfig:
+    return UIConfig(enabled=bool(ui.get("enabled", True)))
 
 
 def _page_size(value: int, key: str) -> int:

@@ -1,0 +1,228 @@
+"""The UI's pages: repositories, a repository, a manifest or index, and the delete action.
+
+Each page asks the registry's API (``upstream``) with the browser's credentials and renders a template;
+an API refusal becomes the page's answer (401 with a Basic challenge, so the browser prompts; 403; 404).
+Lists use the API's own pagination (``n``/``last``), so a page costs the same on a registry of any size.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from registry_client import ACCEPT
+from registry_client.errors import ClientError
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from registry_impl.ui import content
+from registry_impl.ui.upstream import Upstream
+
+__all__ = ["ApiRefused", "Pages"]
+
+PAGE_SIZE = 50
+TAG_COUNT_LIMIT = 1000
+CONFIG_LIMIT = 256 * 1024  # image configs read for platform and creation time, when no larger
+MANIFEST_ACCEPT = ", ".join(ACCEPT)
+BROWSER_REALM = 'Basic realm="Registry", charset="UTF-8"'
+
+
+class ApiRefused(Exception):
+    """The API answered a page's request with an error status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        errors = response.json().get("errors") or []
+        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or response.reason_phrase
+    except (ValueError, AttributeError):
+        return response.reason_phrase
+
+
+@dataclass
+class Api:
+    """One browser request's view of the API."""
+
+    client: httpx.AsyncClient
+
+    async def get(
+        self, path: str, params: Mapping[str, str | int] | None = None, **headers: str
+    ) -> httpx.Response:
+        try:
+            response = await self.client.get(quote(path, safe="/:@"), params=params, headers=headers)
+        except ClientError as exc:  # the token realm refused the credentials
+            raise ApiRefused(401, str(exc)) from exc
+        if response.status_code >= 400:
+            raise ApiRefused(response.status_code, _message(response))
+        return response
+
+    async def manifest(self, name: str, reference: str) -> tuple[bytes, str, str]:
+        response = await self.get(f"/v2/{name}/manifests/{reference}", Accept=MANIFEST_ACCEPT)
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        return response.content, media_type, response.headers.get("docker-content-digest", "")
+
+    async def tag_count(self, name: str) -> str:
+        try:
+            response = await self.get(f"/v2/{name}/tags/list", {"n": TAG_COUNT_LIMIT})
+        except ApiRefused:
+            return "\u2013"
+        tags = response.json().get("tags") or []
+        return f"{len(tags)}+" if "link" in response.headers else str(len(tags))
+
+    async def image_config(self, name: str, summary: content.Summary) -> dict[str, Any]:
+        config = summary.config or {}
+        if (
+            summary.is_index
+            or int(config.get("size") or 0) > CONFIG_LIMIT
+            or "json" not in str(config.get("mediaType", ""))
+        ):
+            return {}
+        try:
+            document = (await self.get(f"/v2/{name}/blobs/{config['digest']}")).json()
+        except (ApiRefused, ValueError, KeyError):
+            return {}
+        return document if isinstance(document, dict) else {}
+
+
+class Pages:
+    def __init__(self, upstream: Upstream, templates: Jinja2Templates, delete_enabled: bool) -> None:
+        self.upstream = upstream
+        self.templates = templates
+        self.delete_enabled = delete_enabled
+
+    def api(self, request: Request) -> Api:
+        return Api(self.upstream.client(request.headers.get("authorization", "")))
+
+    def render(self, request: Request, template: str, code: int = 200, **values: Any) -> Response:
+        values.setdefault("host", request.headers.get("host", ""))
+        values.setdefault("human", content.human_size)
+        values.setdefault("platform_of", content.platform_of)
+        return self.templates.TemplateResponse(request, template, values, status_code=code)
+
+    def refused(self, request: Request, exc: ApiRefused) -> Response:
+        status = exc.status if exc.status in (401, 403, 404, 405) else 502
+        response = self.render(request, "error.html", status, status=status, message=exc.message)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = BROWSER_REALM
+        return response
+
+    async def repositories(self, request: Request) -> Response:
+        prefix = request.query_params.get("prefix", "").strip()
+        last = request.query_params.get("last", "")
+        if prefix and not last and prefix[-1] > "0":
+            last = (
+                prefix[:-1] + chr(ord(prefix[-1]) - 1) + "~"
+            )  # sorts just before every name with the prefix
+        params: dict[str, str | int] = {"n": PAGE_SIZE, **({"last": last} if last else {})}
+        api = self.api(request)
+        try:
+            response = await api.get("/v2/_catalog", params)
+        except ApiRefused as exc:
+            if exc.status != 403:
+                return self.refused(request, exc)
+            return self.render(request, "repositories.html", catalog=False, rows=[], prefix=prefix, next=None)
+        names: list[str] = response.json().get("repositories") or []
+        shown = [n for n in names if n.startswith(prefix)]
+        more = "link" in response.headers and len(shown) == len(names) and bool(names)
+        counts = await asyncio.gather(*(api.tag_count(n) for n in shown))
+        return self.render(
+            request,
+            "repositories.html",
+            catalog=True,
+            rows=list(zip(shown, counts, strict=True)),
+            prefix=prefix,
+            next=names[-1] if more else None,
+        )
+
+    async def repository(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        last = request.query_params.get("last", "")
+        params: dict[str, str | int] = {"n": PAGE_SIZE, **({"last": last} if last else {})}
+        api = self.api(request)
+        try:
+            response = await api.get(f"/v2/{name}/tags/list", params)
+            tags: list[str] = response.json().get("tags") or []
+            rows = await asyncio.gather(*(self._tag_row(api, name, tag) for tag in tags))
+        except ApiRefused as exc:
+            return self.refused(request, exc)
+        return self.render(
+            request,
+            "repository.html",
+            name=name,
+            rows=rows,
+            next=tags[-1] if "link" in response.headers and tags else None,
+            deleted=request.query_params.get("deleted", ""),
+            delete_enabled=self.delete_enabled,
+            pulls=content.pull_commands(request.headers.get("host", ""), name, tags[0]) if tags else [],
+        )
+
+    async def _tag_row(self, api: Api, name: str, tag: str) -> dict[str, Any]:
+        try:
+            body, media_type, digest = await api.manifest(name, tag)
+        except ApiRefused as exc:
+            return {"tag": tag, "error": exc.message}
+        summary = content.summarize(body, media_type)
+        config = await api.image_config(name, summary)
+        platform = content.platform_of(config)
+        return {
+            "tag": tag,
+            "digest": digest,
+            "summary": summary,
+            "platforms": summary.platforms or ([platform] if platform else []),
+            "created": str(config.get("created", "")),
+        }
+
+    async def manifest(self, request: Request) -> Response:
+        name, reference = request.path_params["name"], request.path_params["reference"]
+        api = self.api(request)
+        try:
+            body, media_type, digest = await api.manifest(name, reference)
+            summary = content.summarize(body, media_type)
+            config, referrers = await asyncio.gather(
+                api.image_config(name, summary), api.get(f"/v2/{name}/referrers/{digest}")
+            )
+        except ApiRefused as exc:
+            return self.refused(request, exc)
+        host = request.headers.get("host", "")
+        return self.render(
+            request,
+            "manifest.html",
+            name=name,
+            reference=reference,
+            digest=digest,
+            summary=summary,
+            config=config,
+            config_json=json.dumps(config, indent=2) if config else "",
+            platform=content.platform_of(config),
+            raw=body.decode("utf-8", "replace"),
+            referrers=content.group_referrers(referrers.json()),
+            delete_enabled=self.delete_enabled,
+            pulls=content.pull_commands(host, name, digest if ":" in reference else reference),
+        )
+
+    async def delete(self, request: Request) -> Response:
+        """POST from the delete button: a tag (``DELETE …/manifests/<tag>``) or a manifest by digest."""
+        name, reference = request.path_params["name"], request.path_params["reference"]
+        if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+            return self.refused(request, ApiRefused(403, "cross-site request refused"))
+        try:
+            response = await self.api(request).client.delete(
+                quote(f"/v2/{name}/manifests/{reference}", safe="/:@")
+            )
+        except ClientError as exc:
+            return self.refused(request, ApiRefused(401, str(exc)))
+        if response.status_code >= 400:
+            return self.refused(request, ApiRefused(response.status_code, _message(response)))
+        target = request.url_for("ui-repository", name=name).include_query_params(deleted=reference)
+        return RedirectResponse(str(target), status_code=303)
