@@ -220,7 +220,6 @@ CONFIGURATION = Struct(
         "catalog": Struct({"maxentries": INT}),
         "tags": Struct({"maxtags": INT}),  # this project's own section
         "ui": Struct({"enabled": BOOL}),  # this project's own section: the web UI
-        "ui": Struct({"enabled": BOOL}),  # this project's own section: the web UI
         "proxy": Struct(
             {
                 "remoteurl": STR,

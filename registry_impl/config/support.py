@@ -139,7 +139,6 @@ KEYS: Mapping[str, KeyState] = {
     "catalog": _ok(),
     "tags": _ok("this project's key"),
     "ui": _ok("this project's key: the web UI and API docs under /ui, on unless enabled: false"),
-    "ui": _ok("this project's key: the web UI and API docs under /ui, on unless enabled: false"),
     "proxy": _ok("a pull-through cache, see Pull-through cache"),
     "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),
     "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),
