@@ -1,0 +1,127 @@
+"""Observability with real processes: the health gate (503 UNAVAILABLE and back), the debug listener's
+``/debug/health`` and Prometheus ``/metrics`` merged across workers, request ids in JSON logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from testkit.processes import Server, Spawner, free_port
+
+SERVERS = [("granian", 1), ("granian", 2), ("uvicorn", 1), ("uvicorn", 2)]
+INTERVAL = "300ms"
+
+
+@contextmanager
+def unwritable(directory: Path) -> Iterator[None]:
+    """``directory`` refuses new entries for the block: immutable for root (which ignores modes), read-only else."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        chattr = shutil.which("chattr")
+        assert chattr, "chattr (e2fsprogs) is needed to make a directory unwritable for root"
+        subprocess.run([chattr, "+i", str(directory)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run([chattr, "-i", str(directory)], check=True)
+    else:
+        directory.chmod(0o555)
+        try:
+            yield
+        finally:
+            directory.chmod(0o755)
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if predicate():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{what} not within {timeout}s")
+
+
+def start(spawn: Spawner, server: str, workers: int, tmp_path: Path, **overrides: object) -> tuple[Server, str]:
+    debug_port = free_port()
+    config = {
+        "log": {"formatter": "json"},
+        "http": {"debug": {"addr": f"127.0.0.1:{debug_port}", "prometheus": {"enabled": True}}},
+        "health": {
+            "storagedriver": {"enabled": True, "interval": INTERVAL, "threshold": 2},
+            "file": [{"file": str(tmp_path / "out-of-rotation"), "interval": INTERVAL}],
+        },
+        **overrides,
+    }
+    started = spawn.ours(f"{server}-{workers}", overrides=config, server=server, workers=workers)
+    return started, f"http://127.0.0.1:{debug_port}"
+
+
+def all_answer(client: httpx.Client, status: int, tries: int = 8) -> bool:
+    """Every one of a few requests (landing on any worker) answers ``status``."""
+    return all(client.get("/v2/").status_code == status for _ in range(tries))
+
+
+@pytest.mark.parametrize(("server", "workers"), SERVERS)
+def test_health_gate_and_metrics(spawn: Spawner, tmp_path: Path, server: str, workers: int) -> None:
+    started, debug = start(spawn, server, workers, tmp_path)
+    with started.client() as client, httpx.Client(base_url=debug, timeout=5) as dbg:
+        assert dbg.get("/debug/health").json() == {}
+        assert client.get("/metrics").status_code == 404  # nothing of the debug listener on the main port
+        assert client.get("/debug/health").status_code == 404
+
+        # Metrics: counters match the requests made, whichever worker answered them.
+        count = 12
+        for i in range(count):
+            assert client.get(f"/v2/metrics/repo/manifests/t{i}").status_code == 404
+        families = {f.name: f for f in text_string_to_metric_families(dbg.get("/metrics").text)}
+        samples = families["registry_http_requests"].samples
+        got = [s for s in samples if s.labels == {"code": "404", "handler": "get_manifest", "method": "GET"}]
+        assert [s.value for s in got if s.name.endswith("_total")] == [count], samples
+        assert all("metrics/repo" not in json.dumps(s.labels) for f in families.values() for s in f.samples)
+        durations = families["registry_http_request_duration_seconds"].samples
+        assert any(s.name.endswith("_count") and s.value == count for s in durations), durations
+        actions = {s.labels["action"] for s in families["registry_storage_action_seconds"].samples}
+        assert {"put_content", "delete"} <= actions  # the health probe's writes, at least
+
+        # The "file exists -> out of rotation" switch, and back.
+        switch = tmp_path / "out-of-rotation"
+        switch.touch()
+        wait_for(lambda: all_answer(client, 503), 5, "503 after the switch file appeared")
+        r = client.get("/v2/")
+        assert r.json()["errors"][0]["code"] == "UNAVAILABLE"
+        wait_for(lambda: dbg.get("/debug/health").status_code == 503, 5, "/debug/health failing")
+        failing = dbg.get("/debug/health").json()
+        assert failing[str(switch)]["error"] and failing[str(switch)]["since"], failing
+        switch.unlink()
+        wait_for(lambda: all_answer(client, 200), 5, "200 after the switch file went")
+
+        # Storage made unwritable: 503 within the threshold, 200 again once repaired.
+        with unwritable(started.root):
+            took = wait_for(lambda: all_answer(client, 503), 5, "503 with storage unwritable")
+            assert took < 3.0
+            wait_for(lambda: "storagedriver_filesystem" in dbg.get("/debug/health").json(), 5, "debug health")
+        wait_for(lambda: all_answer(client, 200), 5, "200 after storage was repaired")
+        wait_for(lambda: dbg.get("/debug/health").json() == {}, 5, "/debug/health passing again")
+
+
+def test_json_logs_carry_the_request_id(spawn: Spawner, tmp_path: Path) -> None:
+    started = spawn.ours("logs", overrides={"log": {"formatter": "json", "accesslog": {"disabled": True}}})
+    with started.client() as client:
+        r = client.get("/v2/", headers={"X-Request-Id": "probe-1234"})
+        assert r.headers["x-request-id"] == "probe-1234"
+        generated = client.get("/v2/").headers["x-request-id"]
+        assert len(generated) == 32
+    started.stop()
+    lines = [line for line in started.log_text(tail=None).splitlines() if line.startswith("{")]
+    assert lines
+    for line in lines:
+        json.loads(line)
