@@ -135,6 +135,16 @@ ARTIFACT_TYPE = Param(
     example="application/vnd.example+type",
     repeatable=True,
 )
+TAG_QUERY = Param(
+    "tag",
+    "query",
+    "With a PUT by digest: a tag to point at the manifest, atomically with the others (repeat the parameter "
+    "for several tags). A value outside the tag grammar: 400 `TAG_INVALID`.",
+    pattern=TAG_PATTERN,
+    example="v1.0",
+    error=E.TAG_INVALID,
+    repeatable=True,
+)
 
 # --- request headers ------------------------------------------------------------------------------
 AUTHORIZATION = Param(
@@ -231,6 +241,12 @@ H_OCI_SUBJECT = Param(
     "header",
     "Digest of the manifest's subject, when it has one.",
     example="sha256:b5b2b2c507a0944348e0303114d8d93aaaa081732b86451d9bce1f432a537bc7",
+)
+H_OCI_TAG = Param(
+    "OCI-Tag",
+    "header",
+    "A tag the request's `tag` parameters applied (one header per tag).",
+    example="v1.0",
 )
 H_FILTERS_APPLIED = Param(
     "OCI-Filters-Applied", "header", "Filters applied to the referrers list.", example="artifactType"

@@ -64,7 +64,8 @@ BASE = Route(
     "base",
     "/v2/",
     "Base",
-    "Base V2 API route: tells a client that this server implements the registry API and whether it is authorised.",
+    "Base V2 API route: tells a client that this server implements the registry API and whether it is authorised. "
+    "`/v2` without the trailing slash is answered as `/v2/` (as distribution does), not redirected.",
     methods=(
         read_method(
             "GET",
@@ -271,14 +272,18 @@ MANIFEST = Route(
                 f"Bounds: at most {P.MANIFEST_MAX_BYTES // (1024 * 1024)} MiB (413), at most "
                 f"{P.MANIFEST_MAX_DESCRIPTORS:,} descriptors (objects with a `digest` member, wherever they are) "
                 f"and at most {P.MANIFEST_MAX_DEPTH} levels of nested objects and arrays; beyond either cap the "
-                "manifest is refused with 400 MANIFEST_INVALID before its schema is checked.",
+                "manifest is refused with 400 MANIFEST_INVALID before its schema is checked. "
+                "A PUT by digest may name tags (`?tag=a&tag=b`, OCI distribution-spec 1.2): the manifest is "
+                "stored and every tag points at it, or, on any failure, none was moved; each applied tag comes "
+                "back in an `OCI-Tag` header. Tag parameters with a PUT by tag: 400 TAG_INVALID.",
                 headers=(P.CONTENT_TYPE_MANIFEST,),
+                query=(P.TAG_QUERY,),
                 body=MANIFEST_BODY,
                 successes=(
                     Response(
                         201,
                         "The manifest was accepted.",
-                        headers=(P.H_LOCATION, P.H_CONTENT_LENGTH, P.H_DIGEST, P.H_OCI_SUBJECT),
+                        headers=(P.H_LOCATION, P.H_CONTENT_LENGTH, P.H_DIGEST, P.H_OCI_SUBJECT, P.H_OCI_TAG),
                     ),
                 ),
                 failures=(
@@ -605,7 +610,6 @@ REFERRERS_BODY = Body(
 )
 REFERRERS_FAILURES = (
     P.json_error(400, "The name or digest is invalid.", E.NAME_INVALID, E.DIGEST_INVALID),
-    P.json_error(404, "The repository is unknown.", E.NAME_UNKNOWN),
     *P.COMMON_FAILURES,
 )
 REFERRERS = Route(
@@ -619,7 +623,9 @@ REFERRERS = Route(
             "GET",
             "list_referrers",
             "List referrers",
-            "An index of the manifests that refer to the digest; an unknown digest has an empty list.",
+            "An index of the manifests that refer to the digest; an unknown digest has an empty list, in a "
+            "repository with content or in one with none yet (never 404: clients read 404 as a registry without "
+            "the referrers API).",
             (
                 Request(
                     "Referrers",

@@ -39,7 +39,13 @@ from registry_impl.api.fastpath import FastReads
 from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import collect_forever, purge_forever
-from registry_impl.api.middleware import HeadersMiddleware, ManifestSizeLimit, OwnExtensions, WriteGate
+from registry_impl.api.middleware import (
+    BareVersionPath,
+    HeadersMiddleware,
+    ManifestSizeLimit,
+    OwnExtensions,
+    WriteGate,
+)
 from registry_impl.api.problems import refusal
 from registry_impl.services.offload import Offload
 
@@ -225,7 +231,9 @@ def create_app(
     app.add_error_handler(Exception, _unexpected)
     inner: ASGIApp = FastReads(app, state) if fast_reads else app
     # Authentication wraps everything, the fast reads included; each request owns its extensions.
-    return OwnExtensions(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
+    return BareVersionPath(
+        OwnExtensions(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
+    )
 
 
 def operation_ids() -> list[str]:

@@ -144,3 +144,16 @@ class OwnExtensions:
                 "extensions": {k: dict(v) if isinstance(v, dict) else v for k, v in extensions.items()},
             }
         await self.app(scope, receive, send)
+
+
+class BareVersionPath:
+    """``/v2`` (no trailing slash) is answered as ``/v2/``, the version check, as distribution answers it,
+    rather than with the router's 307 redirect (which the redesigned OCI conformance suite notes)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") == "/v2":
+            scope = {**scope, "path": "/v2/", "raw_path": b"/v2/"}
+        await self.app(scope, receive, send)

@@ -6,14 +6,14 @@ Claims are taken in one global order, a manifest revision's before a tag's, so n
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 from registry_impl.digests import Digest, digest_of
 from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid
 from registry_impl.manifests import ParsedManifest
-from registry_impl.references import parse_reference
+from registry_impl.references import parse_reference, validate_tag
 from registry_impl.services import events
 from registry_impl.services.claims import claimed
 from registry_impl.services.state import State
@@ -29,6 +29,7 @@ class Stored:
 
     digest: str
     manifest: ParsedManifest
+    tags: tuple[str, ...] = ()  # the tag parameters applied
 
 
 def _fetch(registry: Registry, name: str, reference: str) -> StoredManifest:
@@ -51,25 +52,38 @@ async def fetch(state: State, name: str, reference: str) -> StoredManifest:
 
 
 async def put(
-    state: State, name: str, reference: str, read_body: Callable[[], Awaitable[bytes]], content_type: str
+    state: State,
+    name: str,
+    reference: str,
+    read_body: Callable[[], Awaitable[bytes]],
+    content_type: str,
+    tags: Sequence[str] = (),
 ) -> Stored:
     """Store and tag a manifest while holding its revision's claim and the tag's: a concurrent delete of
     the same digest cannot unlink the revision between the link and the tag (no tag to nothing).
 
-    The body is read (``read_body``) only once the registry is writable and the reference valid."""
+    ``tags`` (the ``tag`` parameters of a PUT by digest) are claimed too, in sorted order after the revision,
+    and move together: all of them point at the manifest, or none moved. The body is read (``read_body``)
+    only once the registry is writable and the reference and tags valid."""
     state.registry.require_writable()
     parsed_ref = parse_reference(reference)
+    extra = sorted({validate_tag(t) for t in tags})
+    if extra and not isinstance(parsed_ref, Digest):
+        raise TagInvalid("tag parameters go with a PUT by digest", detail={"reference": reference})
     body = await read_body()
     repo = state.registry.repository(name)
     tag = None if isinstance(parsed_ref, Digest) else parsed_ref
     given = parsed_ref if isinstance(parsed_ref, Digest) else None
     offload = state.offload
     digest = str(given) if given is not None else await offload.sized(len(body), digest_of, body)
-    async with claimed(state, name, ("manifests", digest), ("tags", tag)):
-        stored, parsed = await offload.sized(len(body), repo.manifests.put, body, content_type, tag, given)
+    claims = [("tags", t) for t in extra] if extra else [("tags", tag)]
+    async with claimed(state, name, ("manifests", digest), *claims):
+        stored, parsed = await offload.sized(
+            len(body), partial(repo.manifests.put, tags=extra), body, content_type, tag, given
+        )
     if state.notifier is not None:
         await events.manifest_pushed(state, name, stored, parsed, len(body), [tag])
-    return Stored(stored, parsed)
+    return Stored(stored, parsed, tuple(extra))
 
 
 async def delete(state: State, name: str, reference: str) -> None:

@@ -39,9 +39,9 @@ def _descriptor(repo: Repository, digest: str) -> dict[str, Any] | None:
 
 
 def _referrers(repo: Repository, subject: str) -> list[dict[str, Any]]:
-    # An unknown repository is 404 NAME_UNKNOWN (clients such as oras-go tell it apart from a
-    # registry without the API); an unknown subject in a known repository is an empty index.
-    repo.require()
+    # A registry that supports the API must not answer 404 (distribution-spec: a client reads 404 as "no
+    # referrers API" and falls back to tag schemes): an unknown subject, in a repository with content or
+    # in one with none yet, is an empty index.
     return [d for d in (_descriptor(repo, ref) for ref in repo.referrers.list(subject)) if d is not None]
 
 

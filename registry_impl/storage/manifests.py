@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from registry_impl.digests import Digest, digest_of
@@ -105,9 +106,15 @@ class ManifestStore:
         return paths.manifest_revision_path(self.name, digest) + "/" + MEDIA_TYPE_FILE
 
     def put(
-        self, content: bytes, content_type: str, tag: str | None, digest: Digest | None
+        self,
+        content: bytes,
+        content_type: str,
+        tag: str | None,
+        digest: Digest | None,
+        tags: Sequence[str] = (),
     ) -> tuple[str, ParsedManifest]:
-        """Validate and store a manifest, optionally tagging it; returns its digest and what it says."""
+        """Validate and store a manifest, optionally tagging it (``tag``, and every one of ``tags``: all of them
+        or, when a write fails, none moved); returns its digest and what it says."""
         parsed = parse_manifest(content, content_type)
         self.url_rules.check(parsed)
         actual = digest_of(content, digest.algorithm if digest else "sha256")
@@ -126,9 +133,29 @@ class ManifestStore:
             self.revisions.link(actual)
         if parsed.subject is not None:
             self.referrers.add(parsed.subject.digest, actual)
-        if tag is not None:
-            self.tags.tag(tag, actual)
+        self._tag_all([*([tag] if tag is not None else []), *tags], actual)
         return actual, parsed
+
+    def _tag_all(self, tags: Sequence[str], digest: str) -> None:
+        """Point every tag at ``digest``; if one write fails, the tags already moved go back to where they were
+        (or away, if they were new), so a request's tags move together. The caller holds every tag's claim."""
+        moved: list[tuple[str, str | None]] = []
+        try:
+            for tag in tags:
+                try:
+                    before: str | None = self.tags.resolve(tag)
+                except ManifestUnknown:
+                    before = None
+                moved.append((tag, before))
+                self.tags.tag(tag, digest)
+        except BaseException:
+            for tag, before in reversed(moved):
+                with contextlib.suppress(Exception):
+                    if before is None:
+                        self.tags.untag(tag, only_if=digest)
+                    else:
+                        self.tags.tag(tag, before)
+            raise
 
     def _check_references(self, parsed: ParsedManifest) -> None:
         """Every reference linked here with its data in storage (not the cache's word: online GC may have

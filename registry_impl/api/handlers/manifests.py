@@ -31,12 +31,16 @@ async def head_manifest(name: str, reference: str) -> Response:
 async def put_manifest(name: str, reference: str) -> Response:
     ctx = current()
     content_type = ctx.request.headers.get("content-type", "")
-    stored = await manifests.put(ctx.state, name, reference, ctx.request.body, content_type)
+    tags = ctx.request.query_params.getlist("tag")
+    stored = await manifests.put(ctx.state, name, reference, ctx.request.body, content_type, tags)
     location = absolute(ctx, urls.manifest(name, stored.digest))
     headers = {"Location": location, "Docker-Content-Digest": stored.digest}
     if stored.manifest.subject is not None:
         headers["OCI-Subject"] = stored.manifest.subject.digest
-    return Response(status_code=201, headers=headers)
+    response = Response(status_code=201, headers=headers)
+    for tag in stored.tags:
+        response.headers.append("OCI-Tag", tag)
+    return response
 
 
 async def delete_manifest(name: str, reference: str) -> Response:
