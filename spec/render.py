@@ -30,17 +30,26 @@ INFO = {
 }
 
 
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def _tojson(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(", ", ": "))
+    return json.dumps(value, ensure_ascii=False, sort_keys=False, separators=(", ", ": "), default=_plain)
 
 
 def _without_name(value: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k != "name"}
 
 
-def environment() -> jinja2.Environment:
+def environment(*search: Path) -> jinja2.Environment:
+    """The Jinja environment of every document: StrictUndefined, ``tojson`` (dataclasses as objects), templates
+    looked up in ``search`` first, then in this package's own ``templates/`` (a user's template may include ours).
+    """
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
+        loader=jinja2.FileSystemLoader([*search, TEMPLATES]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -50,6 +59,48 @@ def environment() -> jinja2.Environment:
     env.filters["tojson"] = _tojson
     env.filters["without_name"] = _without_name
     return env
+
+
+@dataclasses.dataclass(frozen=True)
+class SchemaView:
+    """A JSON Schema of the descriptor: ``schema`` as a value, ``text`` indented JSON."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    text: str
+
+
+def template_context() -> dict[str, Any]:
+    """What every template sees, ours and a user's (``registry-spec template``); documented in the README.
+
+    ``routes`` (the descriptor: Route → Method → Request → Response/Param/Body), ``paths`` (the same per
+    OpenAPI path, request variants merged), ``error_codes`` (ErrorCode), ``media_types`` ((type, meaning)),
+    ``manifest_types`` ((type, schema name)), ``schemas`` (SchemaView), ``tags``, ``info``, and the helpers
+    ``example_request(route, method, request)`` and ``merged_responses(method)``.
+    """
+    from .views import example_request, merged_responses
+
+    return {
+        "info": INFO,
+        "routes": ROUTES,
+        "paths": path_views(),
+        "tags": [{"name": r.entity, "description": r.description} for r in ROUTES],
+        "error_codes": error_codes(),
+        "media_types": list(mt.MEDIA_TYPE_DESCRIPTIONS.items()),
+        "manifest_types": list(mt.MANIFEST_SCHEMA_BY_TYPE.items()),
+        "schemas": [
+            SchemaView(name, mt.SCHEMA_DESCRIPTIONS[name], schema, json.dumps(schema, indent=2))
+            for name, schema in mt.SCHEMAS.items()
+        ],
+        "example_request": example_request,
+        "merged_responses": merged_responses,
+    }
+
+
+def render_template(env: jinja2.Environment, name: str) -> str:
+    """One template against the descriptor: the path of generated/ and of a user's templates alike."""
+    return env.get_template(name).render(**template_context())
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -77,38 +128,28 @@ def parse_openapi(text: str) -> dict[str, Any]:
 
 
 def render_openapi(env: jinja2.Environment) -> str:
-    text = env.get_template("openapi.yaml.j2").render(
-        info=INFO,
-        tags=[{"name": r.entity, "description": r.description} for r in ROUTES],
-        paths=path_views(),
-        schemas=list(mt.SCHEMAS.items()),
-        error_codes=[dataclasses.asdict(c) for c in error_codes()],
-    )
+    text = render_template(env, "openapi.yaml.j2")
     parse_openapi(text)
     return text
 
 
 def render_api_md(env: jinja2.Environment) -> str:
-    from .views import example_request, merged_responses
-
-    return env.get_template("api.md.j2").render(
-        info=INFO,
-        routes=ROUTES,
-        error_codes=error_codes(),
-        example_request=example_request,
-        merged_responses=merged_responses,
-    )
+    return render_template(env, "api.md.j2")
 
 
 def render_formats_md(env: jinja2.Environment) -> str:
-    return env.get_template("formats.md.j2").render(
-        media_types=list(mt.MEDIA_TYPE_DESCRIPTIONS.items()),
-        schemas=[
-            (name, mt.SCHEMA_DESCRIPTIONS[name], json.dumps(mt.SCHEMAS[name], indent=2))
-            for name in mt.SCHEMAS
-        ],
-        manifest_types=list(mt.MANIFEST_SCHEMA_BY_TYPE.items()),
-    )
+    return render_template(env, "formats.md.j2")
+
+
+def render_user_templates(templates: list[Path]) -> dict[str, str]:
+    """Each of a third party's Jinja templates rendered against the descriptor, by output name (the file's
+    name without a trailing ``.j2``); an undefined name in a template raises (StrictUndefined)."""
+    out: dict[str, str] = {}
+    for template in templates:
+        env = environment(template.resolve().parent)
+        name = template.name[: -len(".j2")] if template.name.endswith(".j2") else template.name
+        out[name] = render_template(env, template.name)
+    return out
 
 
 def render_all() -> dict[str, str]:
