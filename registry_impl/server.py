@@ -17,6 +17,7 @@ from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.manifests import URLRules
 from registry_impl.observability import instrument as observability
+from registry_impl.proxy import PullThroughCache
 from registry_impl.notifications import Notifier
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
@@ -61,6 +62,7 @@ def build_state(config: Config) -> AppState:
         purge=_purge_schedule(config),
         gc=_gc_schedule(config),
         access=create_access(config.auth_scheme, config.auth_params),
+        proxy=PullThroughCache.from_config(config.proxy),
     )
     state.notifier = _notifier(config, state)
     return state

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from registry_impl.digests import parse_digest
+from registry_impl.errors import BlobUnknown
 from registry_impl.services import events
 from registry_impl.services.offload import Offload
+from registry_impl.services.proxied import refuse_proxied
 from registry_impl.services.state import State
 from registry_impl.storage.blobs import BlobInfo
 from registry_impl.storage.registry import Registry
@@ -58,7 +60,13 @@ def _find(
 async def find(state: State, name: str, digest: str, method: str) -> BlobFound:
     """Blob ``digest`` of repository ``name`` (``BlobUnknown`` when it has none), with the redirect URL for
     a ``method`` request when there is one: one storage call (blob HEAD and GET are hot reads)."""
-    info, url = await state.offload.storage(_find, state.registry, state.redirect_blobs, name, digest, method)
+    try:
+        info, url = await state.offload.storage(_find, state.registry, state.redirect_blobs, name, digest, method)
+    except BlobUnknown:
+        proxied = None if state.proxy is None else await state.proxy.find_blob(state, name, digest, method)
+        if proxied is None:
+            raise
+        return proxied  # a pull-through cache's miss, from its upstream
     if state.notifier is not None:
         await events.blob_pulled(state, name, info)
     return BlobFound(info, url, state.registry, state.offload)
@@ -67,6 +75,7 @@ async def find(state: State, name: str, digest: str, method: str) -> BlobFound:
 async def delete(state: State, name: str, digest: str) -> str:
     """Unlink a blob from repository ``name``; returns its digest."""
     state.registry.require_delete()
+    refuse_proxied(state, name)
     parsed = str(parse_digest(digest))
     await state.offload.storage(state.registry.repository(name).blobs.delete, parsed)
     await events.blob_deleted(state, name, parsed)

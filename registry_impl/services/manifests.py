@@ -16,6 +16,7 @@ from registry_impl.manifests import ParsedManifest
 from registry_impl.references import parse_reference, validate_tag
 from registry_impl.services import events
 from registry_impl.services.claims import claimed
+from registry_impl.services.proxied import refuse_proxied
 from registry_impl.services.state import State
 from registry_impl.storage.manifests import StoredManifest
 from registry_impl.storage.registry import Registry
@@ -45,7 +46,9 @@ def _fetch(registry: Registry, name: str, reference: str) -> StoredManifest:
 
 async def fetch(state: State, name: str, reference: str) -> StoredManifest:
     """The manifest a tag or digest names (``ManifestUnknown`` when there is none): one storage call."""
-    manifest = await state.offload.storage(_fetch, state.registry, name, reference)
+    manifest = None if state.proxy is None else await state.proxy.fetch_manifest(state, name, reference)
+    if manifest is None:  # not a proxied repository
+        manifest = await state.offload.storage(_fetch, state.registry, name, reference)
     if state.notifier is not None:
         await events.manifest_pulled(state, name, reference, manifest)
     return manifest
@@ -66,6 +69,7 @@ async def put(
     and move together: all of them point at the manifest, or none moved. The body is read (``read_body``)
     only once the registry is writable and the reference and tags valid."""
     state.registry.require_writable()
+    refuse_proxied(state, name)
     parsed_ref = parse_reference(reference)
     extra = sorted({validate_tag(t) for t in tags})
     if extra and not isinstance(parsed_ref, Digest):
@@ -90,6 +94,7 @@ async def delete(state: State, name: str, reference: str) -> None:
     """By tag: the tag, under its claim. By digest: under the revision's claim (no PUT can point a tag at
     it meanwhile), each tag that points at it, under the tag's claim and only while it still does."""
     state.registry.require_delete()
+    refuse_proxied(state, name)
     repo = state.registry.repository(name)
     parsed_ref = parse_reference(reference)
     offload = state.offload

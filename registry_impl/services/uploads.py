@@ -30,6 +30,7 @@ from registry_impl.errors import (
 from registry_impl.references import validate_name
 from registry_impl.services import events
 from registry_impl.services.claims import ClaimBusy, claimed
+from registry_impl.services.proxied import refuse_proxied
 from registry_impl.services.state import State
 from registry_impl.storage.blobs import BlobInfo
 from registry_impl.storage.driver.claims import Claim, ClaimLost
@@ -179,6 +180,7 @@ async def start(
     """POST: the blob mounted from ``source`` (or found registry-wide), else a new session; with a
     ``digest``, the session takes ``chunk`` and is completed at once (the blob), or is cancelled."""
     state.registry.require_writable()
+    refuse_proxied(state, name)
     repo = state.registry.repository(name)
     if mount:
         mounted = await _try_mount(state, repo, mount, source or None)
@@ -210,6 +212,7 @@ async def status(state: State, name: str, uuid: str, token: str | None) -> Uploa
 async def append(state: State, name: str, uuid: str, token: str | None, chunk: Chunk) -> UploadStatus:
     """PATCH: append ``chunk`` to session ``uuid`` while holding the session."""
     state.registry.require_writable()
+    refuse_proxied(state, name)
     _check_token(state.secret, name, uuid, token)
     repo = state.registry.repository(name)
     repo.uploads.check_id(uuid)
@@ -227,6 +230,7 @@ async def complete(
     """PUT: the last chunk, verification and the blob's commit (complete, then link), all while holding
     the session: a concurrent PATCH or PUT waits, then finds the session gone (404)."""
     state.registry.require_writable()
+    refuse_proxied(state, name)
     _check_token(state.secret, name, uuid, token)
     expected = parse_digest(digest)
     repo = state.registry.repository(name)
@@ -244,6 +248,7 @@ async def complete(
 async def cancel(state: State, name: str, uuid: str, token: str | None) -> None:
     """DELETE: drop session ``uuid`` while holding it."""
     state.registry.require_writable()
+    refuse_proxied(state, name)
     _check_token(state.secret, name, uuid, token)
     uploads = state.registry.repository(name).uploads
     uploads.check_id(uuid)

@@ -1,0 +1,197 @@
+"""Blobs of a proxied repository: one upstream stream per blob, stored while the first client receives it.
+
+A GET that misses takes the blob's proxy claim (``_claims/_proxy/<alg>/<hex>``, a storage claim: one
+holder across threads, workers and replicas sharing the storage). The holder opens the upstream GET,
+answers its client with the upstream's size, and, chunk by chunk, writes what arrives into an upload
+session of the repository and sends it on. At the end the session is completed by the registry's own
+upload machinery, which verifies the bytes against the digest before the blob is adopted and linked; a
+broken, truncated or mismatching transfer cancels the session, so nothing is left behind (the client's
+response is cut short: it never receives a complete wrong blob). Concurrent GETs of the same blob wait
+while the claim is held and are then served from storage (single flight); if the holder failed, the
+next one takes the claim and fetches. A HEAD that misses asks the upstream for the size only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import anyio
+
+from registry_impl.digests import parse_digest
+from registry_impl.errors import BlobUnknown
+from registry_impl.proxy.upstream import STATS, BlobStream, Upstream, UpstreamUnavailable
+from registry_impl.services.blobs import BlobFound
+from registry_impl.services.state import State
+from registry_impl.storage import paths
+from registry_impl.storage.blobs import BlobInfo
+from registry_impl.storage.driver.claims import Claim
+from registry_impl.storage.registry import Repository
+from registry_impl.storage.uploads import UploadWriter
+
+__all__ = ["FETCH_WAIT", "find"]
+
+log = logging.getLogger("registry.proxy")
+
+#: Seconds a GET waits for another request's fetch of the same blob before answering 503.
+FETCH_WAIT = 300.0
+#: Seconds between renewals of the proxy claim while a fetch streams (leases on S3).
+RENEW_EVERY = 5.0
+CLAIM_TTL = 30.0
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.005, 0.1
+
+
+def claim_path(digest: str) -> str:
+    algorithm, _, hex_ = digest.partition(":")
+    return f"{paths.ROOT}/_claims/_proxy/{algorithm}/{hex_}"
+
+
+def _local(repo: Repository, digest: str) -> BlobInfo | None:
+    """The blob linked here; else linked now when another repository's fetch already stored its data."""
+    try:
+        return repo.blobs.stat(digest)
+    except BlobUnknown:
+        pass
+    if repo.registry.blobs.stat_storage(digest) is None:
+        return None
+    try:
+        return repo.mount(digest, None)
+    except BlobUnknown:
+        return None
+
+
+@dataclass(frozen=True)
+class FetchingBlob(BlobFound):
+    """A blob being fetched by this request: ``open`` streams it from the upstream while storing it."""
+
+    _state: State = field(repr=False)
+    _repo: Repository = field(repr=False)
+    _stream: BlobStream = field(repr=False)
+    _claim: Claim = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # A response that never opens the body (304) must not keep the claim and the connection.
+        weakref.finalize(self, _abandon, self._stream, self._claim)
+
+    async def open(self, start: int, length: int) -> AsyncIterator[bytes]:
+        offload = self._state.offload
+        status = await offload.storage(self._repo.uploads.start)
+        writer = await offload.slow(self._repo.uploads.writer, status.uuid)
+        return _relay(self, writer, status.uuid, start, length)
+
+
+def _abandon(stream: BlobStream, claim: Claim) -> None:
+    if not claim.released:
+        stream.close()
+        claim.release()
+
+
+async def _relay(
+    blob: FetchingBlob, writer: UploadWriter, uuid: str, start: int, length: int
+) -> AsyncIterator[bytes]:
+    """Upstream → upload session → client (the client's ``[start, start+length)`` part of it).
+
+    The last chunk is held back until the blob is verified and linked: a client that has the whole body
+    finds the blob stored on its next request, and a client that goes away after it does not abort the
+    commit (it is shielded)."""
+    offload, repo, stream, claim = blob._state.offload, blob._repo, blob._stream, blob._claim
+    digest = blob.info.digest
+    done, position, renewed = False, 0, time.monotonic()
+    end = start + length
+    held = b""
+    try:
+        while chunk := await offload.slow(stream.read):
+            await offload.storage(writer.write, chunk)
+            if held:
+                yield held
+            held = chunk[max(0, start - position) : end - position] if position + len(chunk) > start else b""
+            position += len(chunk)
+            if time.monotonic() - renewed > RENEW_EVERY:
+                await offload.storage(claim.renew)
+                renewed = time.monotonic()
+        with anyio.CancelScope(shield=True):
+            await offload.slow(writer.close)
+            if stream.size is not None and position != stream.size:
+                reason = f"transfer ended at {position} of {stream.size} bytes"
+                raise UpstreamUnavailable(stream.upstream.url, reason)
+            await offload.slow(repo.uploads.complete, uuid, parse_digest(digest))  # verifies, adopts, links
+            STATS["blob_fetch"] += 1
+            done = True
+        if held:
+            yield held
+    finally:
+        if not done:
+            log.warning("fetch of %s for %s failed at byte %d: discarded", digest, repo.name, position)
+            await offload.shielded(lambda: _discard(writer, repo, uuid), slow=True)
+        await offload.shielded(lambda: _abandon(stream, claim))
+
+
+def _discard(writer: UploadWriter, repo: Repository, uuid: str) -> None:
+    try:
+        writer.close()
+    except Exception:
+        log.debug("closing the writer of %s failed", uuid, exc_info=True)
+    try:
+        repo.uploads.cancel(uuid)
+    except Exception:
+        log.debug("cancelling %s failed", uuid, exc_info=True)
+
+
+def _found(state: State, info: BlobInfo) -> BlobFound:
+    url = state.registry.blobs.redirect_url(info, "GET") if state.redirect_blobs else None
+    return BlobFound(info, url, state.registry, state.offload)
+
+
+async def find(state: State, upstream: Upstream, name: str, digest: str, method: str) -> BlobFound:
+    """A blob missing from proxied repository ``name``: from the upstream (see the module docstring)."""
+    digest = str(parse_digest(digest))
+    repo = state.registry.repository(name)
+    offload, driver = state.offload, state.registry.driver
+    if method == "HEAD":
+        info = await offload.storage(_local, repo, digest)
+        if info is not None:
+            return _found(state, info)
+        size = await offload.slow(upstream.head_blob, name, digest)
+        return BlobFound(BlobInfo(digest, size, ""), None, state.registry, offload)
+    deadline, pause = time.monotonic() + FETCH_WAIT, _FIRST_PAUSE
+    while True:
+        claim = await offload.storage(driver.try_claim, claim_path(digest), CLAIM_TTL)
+        if claim is not None:
+            fetching = await _take_over(state, upstream, repo, digest, claim)
+            if fetching is not None:
+                return fetching
+        info = await offload.storage(_local, repo, digest)
+        if info is not None:
+            return _found(state, info)
+        if time.monotonic() >= deadline:
+            raise UpstreamUnavailable(
+                upstream.url, f"another request's fetch of {digest} did not finish in time"
+            )
+        await anyio.sleep(pause)
+        pause = min(pause * 2, _LONGEST_PAUSE)
+
+
+async def _take_over(
+    state: State, upstream: Upstream, repo: Repository, digest: str, claim: Claim
+) -> BlobFound | None:
+    """Holding the claim: the blob as stored (another holder stored it meanwhile), else a fetch of it."""
+    offload = state.offload
+    try:
+        info = await offload.storage(_local, repo, digest)
+        if info is None:
+            stream = await offload.slow(upstream.open_blob, repo.name, digest)
+            size = (
+                stream.size
+                if stream.size is not None
+                else await offload.slow(upstream.head_blob, repo.name, digest)
+            )
+            found = BlobInfo(digest, size, "")
+            return FetchingBlob(found, None, state.registry, offload, state, repo, stream, claim)
+    except BaseException:
+        await offload.shielded(claim.release)
+        raise
+    await offload.shielded(claim.release)
+    return _found(state, info)

@@ -1,0 +1,70 @@
+"""The pull-through cache as the services see it: which repositories are proxied, and the calls for them.
+
+The services hold one :class:`PullThroughCache` (``state.proxy``, None when no upstream is configured) and
+call it at one place per operation: a manifest read of a proxied repository, a blob read that missed, and
+every write (refused there). It imports nothing of the services' callers, so ``registry_impl.services``
+needs no import of this package.
+"""
+
+from __future__ import annotations
+
+from registry_impl.config.model import ProxyConfig
+from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid, Unsupported
+from registry_impl.proxy import blobs, manifests
+from registry_impl.proxy.upstream import Upstream
+from registry_impl.services.blobs import BlobFound
+from registry_impl.services.state import State
+from registry_impl.storage.manifests import StoredManifest
+
+__all__ = ["PullThroughCache"]
+
+
+class PullThroughCache:
+    """Every configured upstream, longest prefix first."""
+
+    def __init__(self, upstreams: list[Upstream]) -> None:
+        self.upstreams = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
+
+    @classmethod
+    def from_config(cls, config: ProxyConfig) -> PullThroughCache | None:
+        """None when no upstream is configured."""
+        if not config.enabled:
+            return None
+        return cls([Upstream(u) for u in config.all_upstreams()])
+
+    def upstream_for(self, name: str) -> Upstream | None:
+        """The upstream repository ``name`` falls under (its prefix, then ``/``); None: a local repository."""
+        for upstream in self.upstreams:
+            if not upstream.prefix or name.startswith(upstream.prefix + "/"):
+                return upstream
+        return None
+
+    def refuse_writes(self, name: str) -> None:
+        """UNSUPPORTED for a push, delete or upload into a proxied repository."""
+        upstream = self.upstream_for(name)
+        if upstream is not None:
+            raise Unsupported(
+                f"repository {name} is a pull-through cache of {upstream.url}: it cannot be written",
+                detail={"name": name, "upstream": upstream.url},
+            )
+
+    async def fetch_manifest(self, state: State, name: str, reference: str) -> StoredManifest | None:
+        """The manifest of a proxied repository (stored, revalidated or fetched); None: not proxied."""
+        upstream = self.upstream_for(name)
+        if upstream is None:
+            return None
+        try:
+            return await manifests.fetch(state, upstream, name, reference)
+        except (TagInvalid, DigestInvalid) as exc:
+            raise ManifestUnknown(detail={"reference": reference}) from exc
+
+    async def find_blob(self, state: State, name: str, digest: str, method: str) -> BlobFound | None:
+        """A blob this registry does not have, from the upstream; None: ``name`` is not proxied."""
+        upstream = self.upstream_for(name)
+        if upstream is None:
+            return None
+        return await blobs.find(state, upstream, name, digest, method)
+
+    def close(self) -> None:
+        for upstream in self.upstreams:
+            upstream.close()

@@ -1,0 +1,169 @@
+"""The configured upstreams, the one a repository falls under, and the calls made to it.
+
+Calls go through ``registry_client`` (its auth answers Basic and Bearer challenges with the configured
+credentials; its transport retries briefly). An upstream that cannot be reached, or answers 5xx or 429,
+raises :class:`UpstreamUnavailable` (503, naming the upstream and the problem); a 404 raises the
+caller's "unknown" error; any other refusal (401, 403) is reported as unavailable too: to our client
+it is a problem of the upstream, not of its request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from registry_client import Credential, RegistryClient, RetryPolicy
+from registry_client.errors import ClientError, RegistryError
+from registry_client.manifests import ACCEPT
+from registry_spec import urls
+
+from registry_impl.config.model import UpstreamConfig
+from registry_impl.errors import BlobUnknown, ManifestUnknown, Unavailable
+
+__all__ = ["STATS", "BlobStream", "Upstream", "UpstreamUnavailable"]
+
+log = logging.getLogger("registry.proxy")
+
+#: Counters of this process: ``stale_tag`` (a tag served from its last known value through an outage),
+#: ``upstream_unavailable`` (a call that failed), ``blob_fetch`` / ``manifest_fetch`` (upstream fetches).
+STATS: Counter[str] = Counter()
+
+#: Connecting to an upstream gives up after this many seconds; reading after ``READ_TIMEOUT``.
+CONNECT_TIMEOUT = 3.0
+READ_TIMEOUT = 30.0
+RETRY = RetryPolicy(attempts=2, backoff=0.2, max_delay=1.0)
+CHUNK = 1 << 20
+
+
+class UpstreamUnavailable(Unavailable):
+    """The upstream could not answer (unreachable, 5xx, 429, refused our credentials)."""
+
+    def __init__(self, upstream: str, reason: str) -> None:
+        super().__init__(
+            f"upstream registry {upstream} is unavailable: {reason}",
+            detail={"upstream": upstream, "reason": reason},
+        )
+
+
+@dataclass
+class Upstream:
+    """One upstream registry and the repositories it serves (``prefix``; empty: every other one)."""
+
+    config: UpstreamConfig
+    _client: RegistryClient | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def prefix(self) -> str:
+        return self.config.prefix
+
+    @property
+    def url(self) -> str:
+        return self.config.remoteurl.rstrip("/")
+
+    @property
+    def ttl(self) -> timedelta:
+        return self.config.ttl
+
+    def remote_name(self, name: str) -> str:
+        """The repository's name at the upstream: without the prefix."""
+        return name[len(self.prefix) + 1 :] if self.prefix else name
+
+    @property
+    def client(self) -> RegistryClient:
+        with self._lock:  # made on first use, in the worker process
+            if self._client is None:
+                credential = (
+                    Credential(self.config.username, self.config.password) if self.config.username else None
+                )
+                self._client = RegistryClient(
+                    self.url,
+                    credentials=credential,
+                    retry=RETRY,
+                    timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                )
+            return self._client
+
+    @contextlib.contextmanager
+    def failures(
+        self, unknown: type[ManifestUnknown] | type[BlobUnknown], what: dict[str, str]
+    ) -> Iterator[None]:
+        """Turn the client's exceptions into registry errors (see the module docstring)."""
+        try:
+            yield
+        except RegistryError as exc:
+            if exc.status == 404:
+                raise unknown(detail=what) from exc
+            STATS["upstream_unavailable"] += 1
+            raise UpstreamUnavailable(self.url, f"HTTP {exc.status} {exc.code or ''}".strip()) from exc
+        except (ClientError, httpx.HTTPError) as exc:
+            STATS["upstream_unavailable"] += 1
+            raise UpstreamUnavailable(self.url, str(exc) or type(exc).__name__) from exc
+
+    # --- calls (blocking: the services run them in a worker thread) ---------------------------------
+
+    def head_manifest(self, name: str, reference: str) -> str:
+        """The digest a tag (or digest) names at the upstream."""
+        with self.failures(ManifestUnknown, {"reference": reference}):
+            return self.client.manifests.resolve(self.remote_name(name), reference).digest
+
+    def get_manifest(self, name: str, reference: str) -> tuple[bytes, str, str]:
+        """The manifest's bytes (verified against a digest reference), media type and digest."""
+        with self.failures(ManifestUnknown, {"reference": reference}):
+            manifest = self.client.manifests.get(self.remote_name(name), reference, ACCEPT)
+        STATS["manifest_fetch"] += 1
+        return manifest.content, manifest.media_type, manifest.digest
+
+    def head_blob(self, name: str, digest: str) -> int:
+        """The blob's size at the upstream."""
+        with self.failures(BlobUnknown, {"digest": digest}):
+            size = self.client.blobs.exists(self.remote_name(name), digest)
+        if size is None:
+            raise BlobUnknown(detail={"digest": digest})
+        return size
+
+    def open_blob(self, name: str, digest: str) -> BlobStream:
+        """A GET of the blob, its headers read; the caller reads and closes it."""
+        session = self.client.session
+        with self.failures(BlobUnknown, {"digest": digest}):
+            cm = session.stream(
+                "GET",
+                urls.blob(self.remote_name(name), digest),
+                not_found="BLOB_UNKNOWN",
+                headers={"Accept-Encoding": "identity"},
+                follow_redirects=True,
+            )
+            response = cm.__enter__()
+        length = response.headers.get("content-length", "")
+        return BlobStream(self, cm, response.iter_raw(CHUNK), int(length) if length.isdigit() else None)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+@dataclass
+class BlobStream:
+    """An open upstream GET: ``read`` the next chunk (b"" at the end), ``close`` when done."""
+
+    upstream: Upstream
+    _cm: contextlib.AbstractContextManager[httpx.Response]
+    _chunks: Iterator[bytes]
+    size: int | None
+
+    def read(self) -> bytes:
+        try:
+            return next(self._chunks, b"")
+        except httpx.HTTPError as exc:
+            STATS["upstream_unavailable"] += 1
+            raise UpstreamUnavailable(self.upstream.url, f"transfer broken: {exc}") from exc
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._cm.__exit__(None, None, None)

