@@ -7,6 +7,7 @@ per-noun APIs over one :class:`~.session.Session`. Thread-safe: share one client
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable
 from types import TracebackType
@@ -48,7 +49,7 @@ class RegistryClient:
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        verify: bool = True,
+        verify: bool | ssl.SSLContext = True,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         chunk_size: int | None = None,
         monolithic_max: int = 16 << 20,
@@ -83,15 +84,19 @@ class RegistryClient:
         *,
         insecure: bool = False,
         credentials: Credential | CredentialSource | DockerConfig | None = None,
+        tls: ssl.SSLContext | None = None,
         **kwargs: Any,
     ) -> RegistryClient:
         """A client for ``host[:port]``: plain HTTP on loopback; with ``insecure``, HTTPS without verification
-        and plain HTTP when the host does not speak TLS. ``credentials`` defaults to the Docker config file."""
+        and plain HTTP when the host does not speak TLS. ``tls`` (trusted CAs, a client certificate) means HTTPS
+        verified with it, loopback included. ``credentials`` defaults to the Docker config file."""
         source = DockerConfig() if credentials is None else credentials
         found: Credential | CredentialSource | None = (
             source.get if isinstance(source, DockerConfig) else source
         )
         api_host = DOCKER_HUB_API if host == DOCKER_HUB else host
+        if tls is not None and not insecure:
+            return cls(f"https://{api_host}", credentials=found, verify=tls, **kwargs)
         if is_loopback(host):
             return cls(f"http://{api_host}", credentials=found, **kwargs)
         if not insecure:

@@ -10,12 +10,16 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
 from registry_client.descriptors import host_platform
 from registry_client.errors import ClientError
 from registry_spec.protocol.errors import ProtocolError
 
-from .commands import COMMANDS, Context
+from .artifacts import cmd_attach, cmd_referrers, cmd_tag
+from .commands import COMMANDS
+from .context import Context
+from .mirror import cmd_sync
 from .stores import StoreError
 
 __all__ = ["build_parser", "main"]
@@ -36,8 +40,29 @@ def _common(*, jobs: bool = False) -> argparse.ArgumentParser:
         "--config", metavar="DIR", help="Docker config directory (default $DOCKER_CONFIG or ~/.docker)"
     )
     parent.add_argument("-v", "--verbose", action="store_true", help="log retries and resumes on stderr")
+    parent.add_argument(
+        "--authfile",
+        metavar="FILE",
+        help="credentials file (auth.json; default $REGISTRY_AUTH_FILE, else --config)",
+    )
+    parent.add_argument("--cacert", metavar="FILE", help="also trust this CA certificate (PEM)")
+    parent.add_argument(
+        "--cert-dir",
+        metavar="DIR",
+        help="*.crt CAs and a *.cert/*.key client pair (default /etc/docker/certs.d/HOST:PORT/, base $DIST_CERTS_D)",
+    )
     if jobs:
         parent.add_argument("-j", "--jobs", type=int, default=4, help="parallel blob transfers (default 4)")
+        parent.add_argument("--src-creds", metavar="USER[:PASS]", help="credentials for the source registry")
+        parent.add_argument("--dest-creds", metavar="USER[:PASS]", help="credentials for the destination")
+        parent.add_argument(
+            "--referrers",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="copy signatures, SBOMs and other referrers too (default: on between two registries)",
+        )
+    else:
+        parent.add_argument("--creds", metavar="USER[:PASS]", help="credentials for the registry")
     return parent
 
 
@@ -56,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=LOCATIONS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"dist {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common, transfer = _common(), _common(jobs=True)
 
@@ -69,7 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source")
     p.add_argument("destination")
     p.add_argument("--all", action="store_true", help="copy every image of an index (digests unchanged)")
+    p.add_argument(
+        "--all-tags",
+        action="store_true",
+        help="copy every tag of a repository (HOST/REPO to HOST/REPO), as sync",
+    )
     _platform_options(p)
+
+    p = sub.add_parser(
+        "sync", parents=[transfer], help="mirror repositories: every tag, skipping what is there"
+    )
+    p.add_argument("source", help="HOST/REPO, or HOST[/PREFIX] with --file")
+    p.add_argument("destination", help="HOST/REPO, or HOST[/PREFIX] with --file")
+    p.add_argument("--tags", metavar="REGEX", help="only tags matching this regex (the whole tag)")
+    p.add_argument("--file", metavar="YAML", help="the repositories to mirror (see the README)")
+    p.add_argument("-P", "--parallel", type=int, default=4, help="tags copied at once (default 4)")
 
     for name, text in (
         ("inspect", "describe an image or index"),
@@ -79,15 +119,35 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, parents=[common], help=text)
         p.add_argument("reference", help="a location (registry, oci:, docker-archive:)")
         _platform_options(p)
+        if name == "inspect":
+            p.add_argument("--format", metavar="TEMPLATE", help="a Jinja template over the JSON value")
 
     p = sub.add_parser("ls", parents=[common], help="list a repository's tags")
     p.add_argument("repository", help="HOST[:PORT]/REPO")
     p.add_argument("-n", "--page-size", type=int, help="tags per request")
+    p.add_argument(
+        "--format", metavar="TEMPLATE", help="a Jinja template per tag ({{ tag }}, {{ repository }})"
+    )
     p = sub.add_parser("catalog", parents=[common], help="list a registry's repositories")
     p.add_argument("host", help="HOST[:PORT]")
     p.add_argument("-n", "--page-size", type=int, help="repositories per request")
     p = sub.add_parser("delete", parents=[common], help="delete a manifest (a tag resolves to its digest)")
     p.add_argument("reference", help="HOST[:PORT]/REPO:TAG or @DIGEST")
+    p.add_argument("--tag", action="store_true", help="delete only the tag (where the registry allows it)")
+    p = sub.add_parser(
+        "tag", parents=[common], help="add tags to an image (a manifest PUT, no blob transfer)"
+    )
+    p.add_argument("reference", help="HOST[:PORT]/REPO:TAG or @DIGEST")
+    p.add_argument("tags", nargs="+", metavar="NEWTAG")
+    p = sub.add_parser("referrers", parents=[common], help="list the artifacts whose subject is an image")
+    p.add_argument("reference", help="HOST[:PORT]/REPO:TAG or @DIGEST")
+    p.add_argument("--artifact-type", metavar="TYPE", help="only this artifactType")
+    p = sub.add_parser("attach", parents=[common], help="push a file as an artifact referring to an image")
+    p.add_argument("reference", help="HOST[:PORT]/REPO:TAG or @DIGEST (the subject)")
+    p.add_argument("file")
+    p.add_argument("--artifact-type", required=True, metavar="TYPE")
+    p.add_argument("--media-type", default="application/octet-stream", help="the file's layer media type")
+    p.add_argument("--annotation", action="append", metavar="KEY=VALUE", help="a manifest annotation")
 
     blob = sub.add_parser("blob", help="get or put one blob").add_subparsers(
         dest="blob", required=True, metavar="ACTION"
@@ -117,8 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     command = f"blob {args.blob}" if args.command == "blob" else args.command
     ctx = Context(args)
+    commands = {
+        **COMMANDS,
+        "sync": cmd_sync,
+        "tag": cmd_tag,
+        "referrers": cmd_referrers,
+        "attach": cmd_attach,
+    }
     try:
-        return COMMANDS[command](ctx)
+        return commands[command](ctx)
     except (ClientError, ProtocolError, StoreError, OSError) as exc:
         print(f"dist: error: {exc}", file=sys.stderr)
         return 1
@@ -127,6 +194,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         ctx.close()
+
+
+def _version() -> str:
+    try:
+        return metadata.version("pydistribution")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def run() -> None:

@@ -9,67 +9,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from registry_client import Credential, DockerConfig, Manifest, RegistryClient
+from registry_client import Credential, Manifest, RegistryClient
 from registry_client.descriptors import Descriptor, Platform
 from registry_client.errors import ClientError, RegistryError
 from registry_client.references import ImageReference, parse_reference
 
-from .archive import ArchiveStore
-from .copy import Selection, copy_image, select
-from .layout import LayoutStore
+from .context import Context
+from .copy import CopyResult, Selection, copy_image, select
+from .formats import render
 from .progress import Progress, human_size
+from .referrers import copy_referrers
 from .stores import Location, RegistryStore, Store, StoreError, parse_location
 
 __all__ = ["COMMANDS", "Context"]
-
-
-class Context:
-    """Per-invocation state: options, the Docker config, one client per registry host (shared by threads)."""
-
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
-        config_dir = getattr(args, "config", None)
-        self.docker_config = DockerConfig(Path(config_dir) / "config.json" if config_dir else None)
-        self.clients: dict[str, RegistryClient] = {}
-
-    def client(self, host: str) -> RegistryClient:
-        if host not in self.clients:
-            jobs = int(getattr(self.args, "jobs", 4) or 4)
-            self.clients[host] = RegistryClient.for_host(
-                host,
-                insecure=bool(getattr(self.args, "insecure", False)),
-                credentials=self.docker_config,
-                max_connections=max(8, jobs * 2),
-            )
-        return self.clients[host]
-
-    def store(self, location: Location) -> Store:
-        if location.kind == "oci":
-            assert location.path is not None
-            return LayoutStore(location.path, location.tag)
-        if location.kind == "docker-archive":
-            assert location.path is not None
-            return ArchiveStore(location.path, location.tag)
-        assert location.reference is not None
-        return RegistryStore(self.client(location.reference.host), location.reference)
-
-    def progress(self) -> Progress:
-        return Progress(quiet=bool(self.args.quiet or self.args.json))
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
-
-    def emit(self, value: Any, text: str | None = None) -> None:
-        """Print ``value`` as JSON with --json, else ``text`` (or the value itself)."""
-        if self.args.json:
-            print(json.dumps(value, indent=2))
-        elif text is not None:
-            print(text)
-        elif isinstance(value, list):
-            print("\n".join(str(v) for v in value))
-        else:
-            print(value)
 
 
 def _selection(args: argparse.Namespace) -> Selection:
@@ -78,6 +30,10 @@ def _selection(args: argparse.Namespace) -> Selection:
 
 
 def _destination(ctx: Context, text: str, source: Store) -> Store:
+    return _destination_at(ctx, text, source, "dest")
+
+
+def _destination_at(ctx: Context, text: str, source: Store, role: str) -> Store:
     location = parse_location(text)
     if location.kind == "registry" and location.reference is not None:
         ref = location.reference
@@ -87,16 +43,44 @@ def _destination(ctx: Context, text: str, source: Store) -> Store:
             location = Location("registry", reference=ref.with_tag(tag) if tag else ref)
     elif location.kind == "oci" and location.tag is None and (name := source.name()):
         location = Location("oci", path=location.path, tag=name.rpartition(":")[2])
-    return ctx.store(location)
+    return ctx.store(location, role)
+
+
+def wants_referrers(args: argparse.Namespace, source: Store, destination: Store) -> bool:
+    """On by default between two registries; ``--referrers`` elsewhere is an error, ``--no-referrers`` opts out."""
+    both = isinstance(source, RegistryStore) and isinstance(destination, RegistryStore)
+    asked = getattr(args, "referrers", None)
+    if asked and not both:
+        raise StoreError("--referrers copies between two registries only")
+    return both if asked is None else bool(asked)
+
+
+def copy_with_referrers(
+    ctx: Context, source: Store, destination: Store, selection: Selection, progress: Progress
+) -> CopyResult:
+    """``copy_image``, then (between registries, unless ``--no-referrers``) every referrer of what was copied."""
+    result = copy_image(source, destination, selection, jobs=ctx.args.jobs, progress=progress)
+    if wants_referrers(ctx.args, source, destination):
+        assert isinstance(source, RegistryStore) and isinstance(destination, RegistryStore)
+        followed = copy_referrers(
+            source, destination, result.manifest_digests, jobs=ctx.args.jobs, progress=progress
+        )
+        result.referrers = followed.digests
+        result.bytes += followed.bytes
+    return result
 
 
 def cmd_copy(ctx: Context) -> int:
     args = ctx.args
     if args.all and args.platform:
         raise StoreError("--all and --platform exclude each other")
-    source = ctx.store(parse_location(args.source))
+    if args.all_tags:
+        from .mirror import copy_all_tags
+
+        return copy_all_tags(ctx)
+    source = ctx.store(parse_location(args.source), "src")
     destination = _destination(ctx, args.destination, source)
-    result = copy_image(source, destination, _selection(args), jobs=args.jobs, progress=ctx.progress())
+    result = copy_with_referrers(ctx, source, destination, _selection(args), ctx.progress())
     if args.json or not args.quiet:
         ctx.emit(result.to_json(source.describe(), destination.describe()), result.digest)
     return 0
@@ -142,7 +126,8 @@ def cmd_inspect(ctx: Context) -> int:
         info["manifests"] = [_child(d) for d in manifest.manifests]
     else:
         info.update(_image(store, manifest))
-    ctx.emit(info, _inspect_text(info))
+    text = render(ctx.args.format, info) if ctx.args.format else _inspect_text(info)
+    ctx.emit(info, text)
     return 0
 
 
@@ -214,7 +199,11 @@ def _registry_ref(text: str) -> ImageReference:
 def cmd_ls(ctx: Context) -> int:
     ref = _registry_ref(ctx.args.repository)
     tags = ctx.client(ref.host).tags.list(ref.repository, page_size=ctx.args.page_size)
-    ctx.emit(tags)
+    if ctx.args.format:
+        text = "\n".join(render(ctx.args.format, {"tag": t, "repository": ref.repository_ref}) for t in tags)
+        ctx.emit(tags, text)
+    else:
+        ctx.emit(tags)
     return 0
 
 
@@ -229,6 +218,12 @@ def cmd_catalog(ctx: Context) -> int:
 def cmd_delete(ctx: Context) -> int:
     ref = _registry_ref(ctx.args.reference)
     client = ctx.client(ref.host)
+    if ctx.args.tag:
+        if ref.tag is None or ref.digest is not None:
+            raise StoreError("delete --tag needs host/repository:tag")
+        client.manifests.delete(ref.repository, ref.tag)
+        ctx.emit({"deleted": str(ref)}, f"Deleted tag {ref}")
+        return 0
     digest = ref.digest or client.manifests.resolve(ref.repository, ref.reference).digest
     client.manifests.delete(ref.repository, digest)
     ctx.emit({"deleted": f"{ref.repository_ref}@{digest}"}, f"Deleted {ref.repository_ref}@{digest}")

@@ -38,6 +38,10 @@ class CopyResult:
     blobs: dict[str, int] = field(default_factory=lambda: {"copied": 0, "skipped": 0, "mounted": 0})
     bytes: int = 0
     seconds: float = 0.0
+    #: Every manifest pushed, children before their index (the subjects whose referrers may follow).
+    manifest_digests: list[str] = field(default_factory=list)
+    #: Referrers copied after the image (filled in by the caller that copies them).
+    referrers: list[str] | None = None
 
     def to_json(self, source: str, destination: str) -> dict[str, Any]:
         return {
@@ -49,6 +53,7 @@ class CopyResult:
             "blobs": self.blobs,
             "bytes": self.bytes,
             "seconds": round(self.seconds, 3),
+            **({"referrers": self.referrers} if self.referrers is not None else {}),
         }
 
 
@@ -99,7 +104,9 @@ def copy_image(
     manifests = select(source, source.root(), selection, destination.holds_indexes)
     blobs = blobs_of(manifests)
     root = manifests[-1]
-    result = CopyResult(root.digest, root.media_type, manifests=len(manifests))
+    result = CopyResult(
+        root.digest, root.media_type, manifests=len(manifests), manifest_digests=[m.digest for m in manifests]
+    )
     progress.begin(f"Copying {len(blobs)} blobs", sum(b.size for b in blobs), len(blobs))
     try:
         _transfer(source, destination, blobs, jobs, progress, result)
@@ -128,7 +135,7 @@ def _transfer(
     lock = threading.Lock()
 
     def one(blob: Descriptor) -> None:
-        outcome = destination.put_blob(blob, source, progress.advance)
+        outcome = destination.put_blob(blob, source, progress.task(blob.digest, blob.size))
         progress.item(blob.digest, outcome, blob.size)
         with lock:
             result.blobs[outcome] += 1
