@@ -116,6 +116,29 @@ def accept_digest_mismatch(
     return status, headers, body
 
 
+WRITE_PATH = re.compile(r"^/v2/(?P<name>.+)/(?:blobs|manifests)/")
+REFERRERS_PATH = re.compile(r"^/v2/(?P<name>.+)/referrers/[^/]+$")
+
+
+def referrers_404_without_content(app: ASGIApp) -> ASGIApp:
+    """(h) answers 404 NAME_UNKNOWN to the referrers of a repository nothing was written to (this registry's
+    answer before the redesigned OCI suite named it)."""
+    written: set[str] = set()
+
+    def rewrite(scope: Scope, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+        write = WRITE_PATH.match(scope["path"])
+        if write and scope["method"] in ("PUT", "POST", "PATCH") and status < 300:
+            written.add(write["name"])
+        read = REFERRERS_PATH.match(scope["path"])
+        if read and read["name"] not in written and status == 200:
+            error = {"code": "NAME_UNKNOWN", "message": "repository name not known to registry", "detail": {}}
+            headers = [*without(headers, b"content-type"), (b"content-type", b"application/json")]
+            return 404, headers, json.dumps({"errors": [error]}).encode()
+        return status, headers, body
+
+    return Buffered(app, rewrite)
+
+
 class IgnoreRange:
     """(c) drops the Range header of every request: blobs always come whole (200)."""
 
@@ -160,5 +183,10 @@ FAULTS = (
         "accepts-digest-mismatch",
         buffered(accept_digest_mismatch),
         frozenset({"push.upload-digest-mismatch"}),
+    ),
+    Fault(
+        "referrers-404-without-content",
+        referrers_404_without_content,
+        frozenset({"discovery.referrers-empty-repository"}),
     ),
 )

@@ -221,6 +221,34 @@ def referrers_empty(ctx: Context) -> None:
     ctx.expect(found == [], f"{len(found)} referrers listed for a digest nothing refers to", reply)
 
 
+@suite.check(
+    "referrers-empty-repository",
+    "Referrers in a repository nothing was pushed to: 200 with an empty image index, never 404",
+    "end-12a",
+    feature="referrers",
+)
+def referrers_empty_repository(ctx: Context) -> None:
+    """The redesigned OCI suite asks this first, before any push: a registry with the referrers API must not
+    answer 404 (clients read it as "no referrers API"), also where the repository has no content yet."""
+    name = f"{ctx.namespace}/never-pushed-{ctx.content.token(8)}"
+    reply = ctx.request("GET", urls.referrers(name, ctx.dummy_digest))
+    if reply.status == 404 and not _is_registry_error(reply):
+        ctx.unsupported("referrers", "GET /v2/<name>/referrers/<digest> is not routed (404)", reply)
+    ctx.expect(
+        reply.status != 404,
+        f"404 {error_codes(reply)} for a repository without content: the referrers API must answer 200",
+        reply,
+    )
+    ctx.expect_status(reply, 200)
+    ctx.expect_header(reply, "Content-Type", OCI_INDEX)
+    document = reply.json()
+    ctx.expect(
+        isinstance(document, dict) and document.get("manifests") == [] and document.get("schemaVersion") == 2,
+        "not an empty image index",
+        reply,
+    )
+
+
 def _expect_descriptors(
     ctx: Context, reply: Reply, found: list[dict[str, Any]], wanted: list[Manifest]
 ) -> None:
