@@ -18,8 +18,10 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.config import LogConfig
+from registry_impl.observability.requestids import current_request, request_id
 
-__all__ = ["ACCESS_LOGGER", "AccessLog", "JSONFormatter", "TextFormatter", "configure"]
+__all__ = ["ACCESS_LOGGER", "AccessJSONFormatter", "AccessLog", "JSONFormatter", "TextFormatter", "configure"]
+REQUEST_ID_FIELD = "http.request.id"  # distribution's field name
 
 ACCESS_LOGGER = "registry.access"
 _LEVELS = {"error": logging.ERROR, "warn": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
@@ -45,7 +47,12 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = [f"time={json.dumps(_timestamp(record))}", f"level={_level_name(record)}"]
         parts.append(f"msg={json.dumps(record.getMessage())}")
-        for key, value in {**self.fields, "logger": record.name, **_caller(record, self.caller)}.items():
+        for key, value in {
+            **self.fields,
+            "logger": record.name,
+            **_caller(record, self.caller),
+            **_rid(),
+        }.items():
             text = value if isinstance(value, str) else json.dumps(value)
             parts.append(f"{key}={json.dumps(text) if ' ' in text or not text else text}")
         if record.exc_info:
@@ -69,9 +76,26 @@ class JSONFormatter(logging.Formatter):
             line.update({"@timestamp": _timestamp(record), "@version": "1", "message": record.getMessage()})
         else:
             line.update({"time": _timestamp(record), "msg": record.getMessage()})
-        line.update({"level": _level_name(record), "logger": record.name, **_caller(record, self.caller)})
+        line.update(
+            {"level": _level_name(record), "logger": record.name, **_caller(record, self.caller), **_rid()}
+        )
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def _rid() -> dict[str, str]:
+    """The request id of the request being handled, as a field ({} outside a request)."""
+    rid = request_id()
+    return {REQUEST_ID_FIELD: rid} if rid else {}
+
+
+class AccessJSONFormatter(JSONFormatter):
+    """The access log under a JSON formatter: the combined line as the message, its parts as fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = json.loads(super().format(record))
+        line.update(getattr(record, "access", {}))
         return json.dumps(line, default=str)
 
 
@@ -100,9 +124,27 @@ def configure(log: LogConfig) -> None:
     access.propagate = False
     access.setLevel(logging.INFO)
     out = logging.StreamHandler(sys.stdout)
-    out.setFormatter(logging.Formatter("%(message)s"))
+    if log.formatter == "text":
+        out.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        out.setFormatter(AccessJSONFormatter(log.fields, logstash=log.formatter == "logstash"))
     access.handlers[:] = [] if log.accesslog.disabled else [out]
     access.disabled = log.accesslog.disabled
+
+
+def server_log_config(log: LogConfig) -> dict[str, Any] | None:
+    """The ``logging.config`` dict handed to granian and uvicorn: under a JSON formatter their own lines
+    (startup, workers, shutdown) go through the root logger, so every line of the run is JSON; None
+    (their defaults) under ``text``."""
+    if log.formatter == "text":
+        return None
+    through_root = {"handlers": [], "propagate": True}
+    names = ("_granian", "granian.access", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {n: dict(through_root) for n in names},
+    }
 
 
 class AccessLog:
@@ -117,6 +159,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         status, size = 0, 0
+        started = time.perf_counter()
 
         async def counting_send(message: Message) -> None:
             nonlocal status, size
@@ -132,10 +175,22 @@ class AccessLog:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            self.log.info("%s", combined_line(scope, status or 500, abs(size)))
+            status, size = status or 500, abs(size)
+            info = current_request()
+            user = info.user if info is not None else ""
+            fields = {
+                "http.request.method": scope.get("method", ""),
+                "http.request.uri": scope.get("path", ""),
+                "http.request.remoteaddr": (scope.get("client") or ("",))[0],
+                "http.response.status": status,
+                "http.response.written": size,
+                "http.response.duration": round(time.perf_counter() - started, 6),
+                "auth.user.name": user,
+            }
+            self.log.info("%s", combined_line(scope, status, size, user=user), extra={"access": fields})
 
 
-def combined_line(scope: Scope, status: int, size: int, now: float | None = None) -> str:
+def combined_line(scope: Scope, status: int, size: int, now: float | None = None, user: str = "") -> str:
     """``host - user [time] "METHOD target HTTP/v" status size "referer" "user-agent"``."""
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
     client = scope.get("client") or ("-", 0)
@@ -145,6 +200,6 @@ def combined_line(scope: Scope, status: int, size: int, now: float | None = None
     when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
     request = f"{scope.get('method', '-')} {target} HTTP/{scope.get('http_version', '1.1')}"
     return (
-        f"{client[0]} - - [{when}] {json.dumps(request)} {status} {size} "
+        f"{client[0]} - {user or '-'} [{when}] {json.dumps(request)} {status} {size} "
         f"{json.dumps(headers.get('referer', ''))} {json.dumps(headers.get('user-agent', ''))}"
     )

@@ -47,6 +47,7 @@ from registry_impl.api.middleware import (
     WriteGate,
 )
 from registry_impl.api.problems import refusal
+from registry_impl.observability.requestids import request_id
 from registry_impl.services.offload import Offload
 
 log = logging.getLogger("registry.api")
@@ -106,7 +107,7 @@ def _cut_short(_request: ConnexionRequest, _exc: Exception) -> ConnexionResponse
 
 
 def _unexpected(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    return _to_connexion(api_errors.unknown_error(exc, uuid.uuid4().hex))
+    return _to_connexion(api_errors.unknown_error(exc, request_id() or uuid.uuid4().hex))
 
 
 def _body_validators(offload: Offload) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from registry_impl.api.errors import error_response
 from registry_impl.api.query import query_of
 from registry_impl.auth.scopes import required_access
 from registry_impl.errors import Denied, RegistryError, Unauthorized
+from registry_impl.observability.requestids import note_user
 
 __all__ = ["GRANT_KEY", "AuthMiddleware"]
 
@@ -64,4 +65,5 @@ class AuthMiddleware:
             await Response(status_code=400)(scope, receive, send)
             return
         scope[GRANT_KEY] = grant
+        note_user(grant.user)  # for the access log
         await self.app(scope, receive, send)

@@ -55,7 +55,7 @@ def prepare_supervisor(config: Config) -> None:
     if "prometheus_client" in sys.modules:  # loaded already: metrics made from now on go to the directory
         from prometheus_client import values
 
-        values.ValueClass = values.get_value_class()
+        values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
     import atexit
 
     atexit.register(shutil.rmtree, directory, True)

@@ -1,25 +1,47 @@
 """A request id per request: an incoming ``X-Request-Id`` is honoured (when sane), else one is made;
 it is returned in the response's ``X-Request-Id`` and readable from ``request_id()`` on every log line
-of the request (threads the request offloads to inherit it)."""
+of the request (threads the request offloads to inherit it). The authenticated user is noted beside
+it (``note_user``) for the access log."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["HEADER", "RequestIds", "request_id"]
+__all__ = ["HEADER", "RequestIds", "RequestInfo", "current_request", "note_user", "request_id"]
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
-_current: ContextVar[str] = ContextVar("registry_request_id", default="")
+
+
+@dataclass(slots=True)
+class RequestInfo:
+    id: str
+    user: str = ""
+
+
+_current: ContextVar[RequestInfo | None] = ContextVar("registry_request_info", default=None)
+
+
+def current_request() -> RequestInfo | None:
+    return _current.get()
 
 
 def request_id() -> str:
     """The id of the request being handled ("" outside one)."""
-    return _current.get()
+    info = _current.get()
+    return info.id if info is not None else ""
+
+
+def note_user(user: str) -> None:
+    """Remember who the request authenticated as (for the access log)."""
+    info = _current.get()
+    if info is not None:
+        info.user = user
 
 
 class RequestIds:
@@ -41,7 +63,7 @@ class RequestIds:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        token = _current.set(rid)
+        token = _current.set(RequestInfo(rid))
         try:
             await self.app(scope, receive, send_with_id)
         finally:

@@ -113,15 +113,18 @@ def test_health_gate_and_metrics(spawn: Spawner, tmp_path: Path, server: str, wo
         wait_for(lambda: dbg.get("/debug/health").json() == {}, 5, "/debug/health passing again")
 
 
-def test_json_logs_carry_the_request_id(spawn: Spawner, tmp_path: Path) -> None:
-    started = spawn.ours("logs", overrides={"log": {"formatter": "json", "accesslog": {"disabled": True}}})
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_json_logs_carry_the_request_id(spawn: Spawner, server: str) -> None:
+    started = spawn.ours(f"logs-{server}", overrides={"log": {"formatter": "json"}}, server=server)
     with started.client() as client:
         r = client.get("/v2/", headers={"X-Request-Id": "probe-1234"})
         assert r.headers["x-request-id"] == "probe-1234"
-        generated = client.get("/v2/").headers["x-request-id"]
+        generated = client.get("/v2/logs/none/manifests/latest").headers["x-request-id"]
         assert len(generated) == 32
     started.stop()
-    lines = [line for line in started.log_text(tail=None).splitlines() if line.startswith("{")]
-    assert lines
-    for line in lines:
-        json.loads(line)
+    lines = started.log_text(tail=None).splitlines()
+    parsed = [json.loads(line) for line in lines]  # every line of the run is JSON
+    access = {line["http.request.id"]: line for line in parsed if "http.response.status" in line}
+    assert access["probe-1234"]["http.request.uri"] == "/v2/", access
+    assert access[generated]["http.response.status"] == 404, access
+    assert access[generated]["http.response.duration"] >= 0, access
