@@ -3,9 +3,8 @@ test starts on loopback.
 
 Each action produces its events exactly once although two workers run a sender each; a receiver that is
 down for a while (``NOTIFY_DOWN_SECONDS``, 3 s by default; the issue's 30 s with ``NOTIFY_DOWN_SECONDS=30``)
-gets everything, in order, once it is back; kill -9 of the registry after a push was acknowledged loses
-none of its events (the restarted registry delivers them); two replicas on one S3 bucket deliver each
-event once.
+gets everything, in order, once it is back, even when the registry was killed (-9) meanwhile and restarted
+(the restarted registry delivers them); two replicas on one S3 bucket deliver each event once.
 """
 
 from __future__ import annotations
@@ -88,7 +87,7 @@ def summary(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
 def exactly_once(receiver: Receiver, expected: int) -> list[dict[str, Any]]:
     """Wait for ``expected`` events, then a little longer: no duplicate, no extra."""
     receiver.wait_count(expected)
-    time.sleep(1.2)  # longer than a sender's poll: a second delivery would have arrived
+    time.sleep(1.0)  # twice a sender's poll: a second delivery would have arrived
     events = receiver.events
     ids = Counter(e["id"] for e in events)
     assert len(events) == expected and max(ids.values()) == 1, summary(events)
@@ -125,47 +124,40 @@ def test_each_action_is_delivered_once_with_two_workers(spawn: Spawner, server: 
         assert len({e["source"]["instanceID"] for e in events}) <= 2  # one per worker
 
         # Several clients at once: every push delivered, once.
-        with ThreadPoolExecutor(8) as pool:
-            pushed = list(pool.map(lambda i: push_image(registry, f"n/par{i}", "latest", f"p{i}"), range(8)))
-        events = exactly_once(receiver, 8 + 8 * 3)[8:]
+        with ThreadPoolExecutor(6) as pool:
+            pushed = list(pool.map(lambda i: push_image(registry, f"n/par{i}", "latest", f"p{i}"), range(6)))
+        events = exactly_once(receiver, 8 + 6 * 3)[8:]
         assert {
             (e["target"]["repository"], e["target"].get("tag")) for e in events if e["target"].get("tag")
-        } == {(f"n/par{i}", "latest") for i in range(8)}
+        } == {(f"n/par{i}", "latest") for i in range(6)}
         for i, (digest, _, _) in enumerate(pushed):  # per repository, in order: blobs before the manifest
             mine = [e for e in events if e["target"]["repository"] == f"n/par{i}"]
             assert mine[-1]["target"]["digest"] == digest, summary(mine)
 
 
-def test_a_receiver_down_for_a_while_gets_every_event_in_order(spawn: Spawner) -> None:
-    receiver = Receiver()
-    registry = spawn.ours(overrides=notifying(receiver), server="granian", workers=2)
-    pushed = [push_image(registry, "down/app", f"t{i}", f"d{i}") for i in range(4)]
-    time.sleep(DOWN_SECONDS)
-    assert "delivery failed" in registry.log_text(tail=None)
-    with receiver:
-        events = exactly_once(receiver, 12)
-    tags = [e["target"]["tag"] for e in events if e["target"].get("tag")]
-    assert tags == ["t0", "t1", "t2", "t3"]
-    assert [e["target"]["digest"] for e in events if e["target"].get("tag")] == [p[0] for p in pushed]
-
-
-@pytest.mark.parametrize("server", ["granian", "uvicorn"])
-def test_kill_9_after_the_push_was_acknowledged_loses_no_event(spawn: Spawner, server: str) -> None:
+def test_a_receiver_down_then_kill_9_of_the_registry_loses_no_event(spawn: Spawner) -> None:
+    """Pushes acknowledged while the receiver is down, the registry killed (-9) while they wait, restarted on
+    the other server: the receiver, once up, gets every event, once, in order."""
     receiver = Receiver()  # down: nothing can be delivered before the kill
     overrides = notifying(receiver)
-    first = spawn.ours("first", overrides, server=server, workers=2)
-    digest, _, blobs = push_image(first, "crash/app", "v1", "crash")
+    first = spawn.ours("first", overrides, server="granian", workers=2)
+    pushed = [push_image(first, "down/app", f"t{i}", f"d{i}") for i in range(3)]
+    time.sleep(DOWN_SECONDS)
+    assert "delivery failed" in first.log_text(tail=None)
     os.killpg(first.pid, signal.SIGKILL)
     first.proc.wait(10)
     with receiver:
-        spawn.ours("second", overrides, server=server, workers=2, root=first.root)
-        events = exactly_once(receiver, 3)
-    assert summary(events) == [
-        ("push", "crash/app", blobs[0]),
-        ("push", "crash/app", blobs[1]),
-        ("push", "crash/app", "v1"),
-    ]
-    assert events[2]["target"]["digest"] == digest
+        spawn.ours("second", overrides, server="uvicorn", workers=2, root=first.root)
+        events = exactly_once(receiver, 9)
+    expected = []
+    for i, (_, _, blobs) in enumerate(pushed):
+        expected += [
+            ("push", "down/app", blobs[0]),
+            ("push", "down/app", blobs[1]),
+            ("push", "down/app", f"t{i}"),
+        ]
+    assert summary(events) == expected
+    assert [e["target"]["digest"] for e in events if e["target"].get("tag")] == [p[0] for p in pushed]
 
 
 def test_two_replicas_on_one_s3_bucket_deliver_each_event_once(
