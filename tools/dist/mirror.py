@@ -51,6 +51,9 @@ class Summary:
     failed: dict[str, str] = field(default_factory=dict)
     referrers: int = 0
     bytes: int = 0
+    #: Per destination repository and digest: copied by this run (tags of one image copy it once).
+    images: dict[tuple[str, str], threading.Lock] = field(default_factory=dict, repr=False)
+    complete: set[tuple[str, str]] = field(default_factory=set, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def to_json(self, source: str, destination: str, seconds: float) -> dict[str, Any]:
@@ -141,18 +144,26 @@ class Mirror:
             with self.summary.lock:
                 self.summary.unchanged.append(name)
             return
-        at_source = RegistryStore(src.client, src.ref.with_tag(None).with_digest(digest))
-        at_destination = RegistryStore(dst.client, dst.ref.with_tag(None).with_digest(digest))
-        result = copy_with_referrers(
-            self.ctx, at_source, at_destination, Selection(all_platforms=True), Progress(quiet=True)
-        )
+        key = (dst.ref.repository_ref, digest)
+        with self.summary.lock:
+            image_lock = self.summary.images.setdefault(key, threading.Lock())
+        copied, referrers = 0, 0
+        with image_lock:  # another tag of the same image waits, then only tags
+            if key not in self.summary.complete:
+                at_source = RegistryStore(src.client, src.ref.with_tag(None).with_digest(digest))
+                at_destination = RegistryStore(dst.client, dst.ref.with_tag(None).with_digest(digest))
+                result = copy_with_referrers(
+                    self.ctx, at_source, at_destination, Selection(all_platforms=True), Progress(quiet=True)
+                )
+                copied, referrers = result.bytes, len(result.referrers or [])
+                self.summary.complete.add(key)
         root = src.client.manifests.get(src.ref.repository, digest)
         dst.client.manifests.put(dst.ref.repository, tag, root)  # the tag goes last: it names a whole image
         with self.summary.lock:
             self.summary.copied.append(name)
-            self.summary.referrers += len(result.referrers or [])
-            self.summary.bytes += result.bytes
-        self.progress.message(f"Copied {name} ({digest}, {human_size(result.bytes)})")
+            self.summary.referrers += referrers
+            self.summary.bytes += copied
+        self.progress.message(f"Copied {name} ({digest}, {human_size(copied)})")
 
 
 def _run(ctx: Context, pairs: list[tuple[RegistryStore, RegistryStore, str | None]]) -> Summary:
@@ -161,7 +172,9 @@ def _run(ctx: Context, pairs: list[tuple[RegistryStore, RegistryStore, str | Non
     for source, destination, pattern in pairs:
         mirror = Mirror(ctx, source, destination, summary)
         work += [(mirror, tag) for tag in mirror.tags(pattern)]
-    with ThreadPoolExecutor(max_workers=max(1, ctx.args.parallel), thread_name_prefix="dist-tag") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, getattr(ctx.args, "parallel", 4)), thread_name_prefix="dist-tag"
+    ) as pool:
         for future in [pool.submit(mirror.one, tag) for mirror, tag in work]:
             future.result()
     return summary

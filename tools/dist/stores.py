@@ -11,6 +11,7 @@ Every store can be read from and written to through the same few calls, so ``cop
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,17 @@ def parse_location(text: str) -> Location:
     return Location("registry", reference=parse_reference(text))
 
 
+_claims: dict[tuple[str, str, str], threading.Lock] = {}
+_claims_lock = threading.Lock()
+
+
+def _claim(key: tuple[str, str, str]) -> threading.Lock:
+    """One lock per (registry, repository, digest) in this process: parallel copies sharing a blob (``sync``)
+    upload it once, the others then find it there (two concurrent uploads of one blob upset distribution 2.8.2)."""
+    with _claims_lock:
+        return _claims.setdefault(key, threading.Lock())
+
+
 class RegistryStore:
     """An image in a registry repository."""
 
@@ -119,6 +131,10 @@ class RegistryStore:
         return self.client.blobs.opener(self.ref.repository, descriptor.digest)
 
     def put_blob(self, descriptor: Descriptor, source: Store, progress: Progress) -> BlobOutcome:
+        with _claim((self.client.base_url, self.ref.repository, descriptor.digest)):
+            return self._put_blob(descriptor, source, progress)
+
+    def _put_blob(self, descriptor: Descriptor, source: Store, progress: Progress) -> BlobOutcome:
         blobs, repository = self.client.blobs, self.ref.repository
         if blobs.exists(repository, descriptor.digest) is not None:
             progress(descriptor.size)
