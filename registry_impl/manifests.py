@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import jsonschema
 from registry_spec import mediatypes as mt
 from registry_spec import params as P
-from registry_spec.protocol.descriptors import Descriptor
+from registry_spec.protocol.descriptors import Descriptor, Platform
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, ManifestInvalid
@@ -73,6 +73,35 @@ class URLRules:
                 raise ManifestInvalid(
                     "layer url not allowed by validation.manifests.urls", detail={"url": url}
                 )
+
+
+@dataclass(frozen=True)
+class SparseRules:
+    """Which references of a pushed manifest must exist (the rest may be missing: a *sparse* manifest).
+
+    ``platforms`` is distribution 3's ``validation.manifests.indexes.platforms``: ``all`` children of an index
+    (the default), ``none``, or (``list``) those whose platform is in ``platform_list``. ``layers`` is this
+    project's ``validation.manifests.layers.required``: ``all`` (the default) or ``none`` of an image's layers;
+    an image's config is always required.
+    """
+
+    platforms: str = "all"
+    platform_list: tuple[Platform, ...] = ()
+    layers: str = "all"
+
+    def required_children(self, parsed: ParsedManifest) -> tuple[Descriptor, ...]:
+        if self.platforms == "none":
+            return ()
+        if self.platforms == "list":
+            return tuple(
+                d for d in parsed.manifests if any(p.matches(d.platform) for p in self.platform_list)
+            )
+        return parsed.manifests
+
+    def required_blobs(self, parsed: ParsedManifest) -> tuple[Descriptor, ...]:
+        if self.layers == "none" and parsed.config_media_type is not None:
+            return parsed.blobs[:1]  # the config
+        return parsed.blobs
 
 
 @cache

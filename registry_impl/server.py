@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry_spec.protocol.descriptors import Platform
 from starlette.types import ASGIApp
 
 from registry_impl import logs, notifications, server_options
 from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
-from registry_impl.manifests import URLRules
+from registry_impl.manifests import SparseRules, URLRules
 from registry_impl.observability import instrument as observability
 from registry_impl.proxy import PullThroughCache
 from registry_impl.notifications import Notifier
@@ -46,6 +47,11 @@ def build_state(config: Config) -> AppState:
         manifest_urls=URLRules.from_lists(validation.allow, validation.deny)
         if validation.enabled
         else URLRules(),
+        sparse=SparseRules(
+            validation.index_platforms,
+            tuple(Platform(os, arch) for os, arch in validation.platform_list),
+            validation.layers_required,
+        ),
     )
     secret = config.http.secret or config.http.effective_secret
     state = AppState(
@@ -216,7 +222,6 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
             lifespan="on",
             log_level=config.log.level.replace("warn", "warning"),
             access_log=False,
-            log_config=logs.server_log_config(config.log),
             **target.uvicorn_options(),
             **server_options.uvicorn_options(config.http),
             **_tls_uvicorn(config),
@@ -231,7 +236,6 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         workers=count,
         factory=True,
         log_access=False,
-        log_dictconfig=logs.server_log_config(config.log),
         **target.granian_options(),
         **server_options.granian_options(config.http),
         **_tls_granian(config),

@@ -366,12 +366,18 @@ class TagsConfig:
 class ValidationConfig:
     """``validation``: while ``enabled`` (``disabled`` inverted; on by default), a pushed manifest's layer
     URLs must match one of ``allow`` (when any is given) and none of ``deny`` (Go regular expressions,
-    unanchored); ``manifests.indexes`` (distribution 3) is kept as given."""
+    unanchored). Sparse manifests: ``index_platforms`` (distribution 3's ``manifests.indexes.platforms``:
+    ``all``, ``none`` or ``list`` of ``platform_list``, as ``(os, architecture)``) names the children of an
+    index that must exist, ``layers_required`` (``manifests.layers.required``: ``all`` or ``none``) the
+    layers of an image."""
 
     enabled: bool = True
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
     indexes: Mapping[str, Any] = field(default_factory=_dict)
+    index_platforms: str = "all"
+    platform_list: tuple[tuple[str, str], ...] = ()
+    layers_required: str = "all"
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,11 @@ CONFIGURATION = Struct(
                 "enabled": BOOL,
                 "disabled": BOOL,
                 "manifests": Struct(
-                    {"urls": Struct({"allow": _STRINGS, "deny": _STRINGS}), "indexes": _PARAMETERS}
+                    {
+                        "urls": Struct({"allow": _STRINGS, "deny": _STRINGS}),
+                        "indexes": _PARAMETERS,
+                        "layers": Struct({"required": STR}),  # this project's key (sparse images)
+                    }
                 ),
             }
         ),

@@ -399,9 +399,34 @@ def build_validation(validation: Mapping[str, Any]) -> ValidationConfig:
             raise ConfigError(
                 f"validation.manifests.urls.{name}", f"invalid regular expression: {exc}"
             ) from None
+    indexes = manifests.get("indexes", {})
+    platforms = _choice(indexes.get("platforms", "all"), ("all", "none", "list"), "indexes.platforms")
+    platform_list = tuple(_platform(entry) for entry in indexes.get("platformlist") or ())
+    if platforms == "list" and not platform_list:
+        raise ConfigError("validation.manifests.indexes.platformlist", "platforms is list: name at least one")
+    layers = manifests.get("layers", {})
     return ValidationConfig(
         enabled=validation.get("enabled", False) or not validation.get("disabled", False),
         allow=rules["allow"],
         deny=rules["deny"],
-        indexes=manifests.get("indexes", {}),
+        indexes=indexes,
+        index_platforms=platforms,
+        platform_list=platform_list,
+        layers_required=_choice(layers.get("required", "all"), ("all", "none"), "layers.required"),
     )
+
+
+def _choice(value: Any, allowed: tuple[str, ...], key: str) -> str:
+    text = str(value).lower()  # distribution compares case-insensitively ("List")
+    if text not in allowed:
+        raise ConfigError(
+            f"validation.manifests.{key}", f"must be one of {', '.join(allowed)}, got {value!r}"
+        )
+    return text
+
+
+def _platform(entry: Any) -> tuple[str, str]:
+    key = "validation.manifests.indexes.platformlist"
+    if not isinstance(entry, Mapping) or not entry.get("os") or not entry.get("architecture"):
+        raise ConfigError(key, f"each entry needs os and architecture, got {entry!r}")
+    return str(entry["os"]), str(entry["architecture"])

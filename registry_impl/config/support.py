@@ -143,7 +143,10 @@ KEYS: Mapping[str, KeyState] = {
     "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),
     "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),
     "validation": _ok("layer URLs of pushed manifests checked against manifests.urls.allow/deny"),
-    "validation.manifests.indexes": _warn("index platform checks (distribution 3) are not implemented"),
+    "validation.manifests.indexes": _ok(
+        "platforms all (default), none or list (platformlist): the children of a pushed index that must exist"
+    ),
+    "validation.manifests.layers": _ok("this project's key: required all (default) or none (sparse images)"),
     "policy": _warn("repository class policy is not implemented"),
 }
 

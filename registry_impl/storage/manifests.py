@@ -8,6 +8,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from registry_spec.protocol.descriptors import Descriptor
+
 from registry_impl.digests import Digest, digest_of
 from registry_impl.errors import (
     BlobUnknown,
@@ -16,7 +18,7 @@ from registry_impl.errors import (
     ManifestInvalid,
     ManifestUnknown,
 )
-from registry_impl.manifests import ParsedManifest, URLRules, detect_media_type, parse_manifest
+from registry_impl.manifests import ParsedManifest, SparseRules, URLRules, detect_media_type, parse_manifest
 from registry_impl.storage import paths
 from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
@@ -48,8 +50,10 @@ class ManifestStore:
         cache: ByteBoundedLRU[StoredManifest] | None = None,
         *,
         url_rules: URLRules | None = None,
+        sparse: SparseRules | None = None,
     ) -> None:
         self.url_rules = url_rules or URLRules()
+        self.sparse = sparse or SparseRules()
         self.cache = cache
         self.driver = driver
         self.store = store
@@ -122,11 +126,12 @@ class ManifestStore:
             raise DigestInvalid(
                 "manifest digest did not match", detail={"digest": str(digest), "actual": actual}
             )
-        referenced = [d.digest for d in (*parsed.blobs, *parsed.manifests)]
+        required = (*self.sparse.required_blobs(parsed), *self.sparse.required_children(parsed))
+        referenced = [d.digest for d in required]
         # Online GC deletes a blob only under its claim: from the check that the references exist until the
         # revision link is written, none of them (nor the manifest's own blob) can go (see .blobclaims).
         with blobs_claimed(self.driver, [actual, *referenced]):
-            self._check_references(parsed)
+            self._check_references(parsed, required)
             self.store.put(content, digest.algorithm if digest else "sha256")
             if not parsed.declares_media_type:
                 self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
@@ -157,11 +162,15 @@ class ManifestStore:
                         self.tags.tag(tag, before)
             raise
 
-    def _check_references(self, parsed: ParsedManifest) -> None:
-        """Every reference linked here with its data in storage (not the cache's word: online GC may have
-        deleted a blob another process cached)."""
-        missing = [d.digest for d in parsed.blobs if not self._stored(d.digest, self.blobs.links)]
-        missing += [d.digest for d in parsed.manifests if not self._stored(d.digest, self.revisions)]
+    def _check_references(self, parsed: ParsedManifest, required: tuple[Descriptor, ...]) -> None:
+        """Every required reference (all of them, unless ``validation`` allows sparse manifests) linked here
+        with its data in storage (not the cache's word: online GC may have deleted a blob another process
+        cached)."""
+        wanted = {d.digest for d in required}
+        blobs = [d.digest for d in parsed.blobs if d.digest in wanted]
+        children = [d.digest for d in parsed.manifests if d.digest in wanted]
+        missing = [digest for digest in blobs if not self._stored(digest, self.blobs.links)]
+        missing += [digest for digest in children if not self._stored(digest, self.revisions)]
         for digest in missing:
             self.blobs.invalidate(digest)
         if missing:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
-from registry_impl.manifests import URLRules
+from registry_impl.manifests import SparseRules, URLRules
 from registry_impl.storage import paths
 from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
@@ -29,11 +29,13 @@ CONTENT_DIRS = frozenset({"_layers", MANIFESTS_DIR})
 @dataclass(frozen=True)
 class Policy:
     """What the registry allows: deletes (``storage.delete.enabled``), writes (maintenance read-only) and
-    the layer URLs of pushed manifests (``validation.manifests.urls``)."""
+    the layer URLs of pushed manifests (``validation.manifests.urls``) and which of their references may be
+    missing (``validation.manifests.indexes`` and ``layers``: sparse manifests)."""
 
     delete_enabled: bool = True
     read_only: bool = False
     manifest_urls: URLRules = field(default_factory=URLRules)
+    sparse: SparseRules = field(default_factory=SparseRules)
 
 
 class Repository:
@@ -55,6 +57,7 @@ class Repository:
             self.referrers,
             registry.manifest_cache,
             url_rules=registry.policy.manifest_urls,
+            sparse=registry.policy.sparse,
         )
 
     @cached_property
