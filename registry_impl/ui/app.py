@@ -64,6 +64,7 @@ def create_ui(registry: ASGIApp, *, delete_enabled: bool) -> ASGIApp:
         Route(repo, pages.repository, name="ui-repository"),
         Route(f"{PREFIX}/api/", docs.swagger, name="ui-swagger"),
         Route(f"{PREFIX}/api/openapi.yaml", docs.openapi, name="ui-openapi"),
+        Route(f"{PREFIX}/api/openapi-3.0.json", docs.swagger_spec, name="ui-swagger-spec"),
         Route(f"{PREFIX}/api/reference", docs.reference, name="ui-reference"),
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="ui-static"),
     ]

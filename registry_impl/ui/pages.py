@@ -42,6 +42,13 @@ class ApiRefused(Exception):
         self.message = message
 
 
+def _status(response: httpx.Response) -> int:
+    """The API's status, with a token lacking the scope (401 ``insufficient_scope``) shown as the denial it is."""
+    if response.status_code == 401 and "insufficient_scope" in response.headers.get("www-authenticate", ""):
+        return 403
+    return response.status_code
+
+
 def _message(response: httpx.Response) -> str:
     try:
         errors = response.json().get("errors") or []
@@ -64,7 +71,7 @@ class Api:
         except ClientError as exc:  # the token realm refused the credentials
             raise ApiRefused(401, str(exc)) from exc
         if response.status_code >= 400:
-            raise ApiRefused(response.status_code, _message(response))
+            raise ApiRefused(_status(response), _message(response))
         return response
 
     async def manifest(self, name: str, reference: str) -> tuple[bytes, str, str]:
@@ -223,6 +230,6 @@ class Pages:
         except ClientError as exc:
             return self.refused(request, ApiRefused(401, str(exc)))
         if response.status_code >= 400:
-            return self.refused(request, ApiRefused(response.status_code, _message(response)))
+            return self.refused(request, ApiRefused(_status(response), _message(response)))
         target = request.url_for("ui-repository", name=name).include_query_params(deleted=reference)
         return RedirectResponse(str(target), status_code=303)

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 import httpx
@@ -28,6 +30,14 @@ CLIENTS_KEPT = 64
 TIMEOUT = 30.0
 
 
+def _not_in_process(record: logging.LogRecord) -> bool:
+    return INTERNAL_HOST not in record.getMessage()
+
+
+# httpx logs every request at INFO: the access log already has the page, not its in-process API calls.
+logging.getLogger("httpx").addFilter(_not_in_process)
+
+
 def credential_of(authorization: str) -> Credential | None:
     """The credential of a ``Basic`` Authorization header, else None."""
     scheme, _, encoded = authorization.partition(" ")
@@ -38,6 +48,22 @@ def credential_of(authorization: str) -> Credential | None:
     except ValueError:
         return None
     return Credential(username=username, password=password) if colon else None
+
+
+class _AsyncAuth(RegistryAuth):
+    """``RegistryAuth``'s flow (written for sync clients) driven by an async client: each response is read
+    before the flow sees it, so its token parsing never reads from a stream."""
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        flow = self.sync_auth_flow(request)
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            await response.aread()
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                return
 
 
 class _Routing(httpx.AsyncBaseTransport):
@@ -77,7 +103,7 @@ class Upstream:
         client = httpx.AsyncClient(
             transport=self._transport,
             base_url=f"http://{INTERNAL_HOST}",
-            auth=RegistryAuth(credential),
+            auth=_AsyncAuth(credential),
             timeout=TIMEOUT,
         )
         self._clients[key] = client

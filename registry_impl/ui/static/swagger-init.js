@@ -2,5 +2,5 @@
 "use strict";
 window.addEventListener("load", function () {
   var node = document.getElementById("swagger-ui");
-  window.ui = SwaggerUIBundle({ url: node.dataset.spec, dom_id: "#swagger-ui", deepLinking: true });
+  window.ui = SwaggerUIBundle({ url: node.dataset.spec, dom_id: "#swagger-ui", deepLinking: true, validatorUrl: null });
 });
