@@ -13,8 +13,9 @@ from typing import Any
 class Dist:
     """Runs ``dist`` with ``HOME`` and ``DOCKER_CONFIG`` under ``home``, so logins stay in the test."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.env = dict(env or {})  # added to each run's environment (DIST_CERTS_D, REGISTRY_AUTH_FILE)
         home.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -24,7 +25,7 @@ class Dist:
     def __call__(
         self, *args: str, check: bool = True, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
-        env = {**os.environ, "HOME": str(self.home), "DOCKER_CONFIG": str(self.home / ".docker")}
+        env = {**os.environ, "HOME": str(self.home), "DOCKER_CONFIG": str(self.home / ".docker"), **self.env}
         done = subprocess.run(
             [sys.executable, "-m", "registry_toolkit.dist", *args],
             capture_output=True, text=True, env=env, input=stdin, timeout=300, check=False,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,16 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
+def _tls_refused(exc: BaseException) -> bool:
+    """A TLS failure (an untrusted certificate, a client certificate refused): waiting does not mend it."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) or "alert" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class RetryTransport(httpx.BaseTransport):
     """Wraps ``inner``; repeats requests the policy allows, sleeping with ``sleep`` between tries."""
 
@@ -93,7 +104,7 @@ class RetryTransport(httpx.BaseTransport):
             except httpx.TransportError as exc:
                 idempotent = request.extensions.get("idempotent", request.method in IDEMPOTENT)
                 safe = isinstance(exc, _NOT_SENT) or idempotent
-                if last_try or not safe:
+                if last_try or not safe or _tls_refused(exc):
                     raise
                 delay = self.policy.delay(retry)
                 log.info("%s %s: %s; retrying in %.1fs", request.method, request.url, exc, delay)

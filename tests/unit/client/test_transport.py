@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
@@ -115,3 +116,14 @@ def test_client_errors_are_not_retried() -> None:
 def test_retry_after_values(value: str | None, expected: float | None) -> None:
     now = datetime(2015, 10, 21, 7, 28, 0, tzinfo=UTC)
     assert retry_after(value, now) == expected
+
+
+def test_a_tls_refusal_is_not_retried() -> None:
+    """An untrusted certificate or a refused client certificate does not mend by waiting: one try."""
+    refused = httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    refused.__cause__ = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    inner, seen = scripted(refused, httpx.Response(200))
+    sleeps: list[float] = []
+    with pytest.raises(httpx.ConnectError):
+        client(inner, sleeps).get("/v2/")
+    assert (len(seen), sleeps) == (1, [])
