@@ -29,6 +29,7 @@ from testkit.token_server import write_htpasswd
 
 USER, PASSWORD = "mirror", "mirror-pw"
 BIG = 6 << 20
+TTL, TTL_S = "1s", 1.0
 FIELD = re.compile(r'(http\.request\.method|http\.request\.uri|http\.response\.status)=("[^"]*"|\S+)')
 ACCEPT = ", ".join(
     [
@@ -49,18 +50,25 @@ def upstream_requests(upstream: Server) -> list[tuple[str, str, int]]:
         fields = {k: v.strip('"') for k, v in FIELD.findall(line)}
         if "http.request.uri" in fields:
             found.append(
-                (fields["http.request.method"], fields["http.request.uri"], int(fields["http.response.status"]))
+                (
+                    fields["http.request.method"],
+                    fields["http.request.uri"],
+                    int(fields["http.response.status"]),
+                )
             )
     return found
 
 
 def blob_gets(upstream: Server, digest: str = "") -> int:
     return sum(
-        1 for m, path, status in upstream_requests(upstream) if m == "GET" and "/blobs/" + digest in path and status == 200
+        1
+        for m, path, status in upstream_requests(upstream)
+        if m == "GET" and "/blobs/" + digest in path and status == 200
     )
 
 
 def start_upstream(tmp: Path) -> Server:
+    tmp.mkdir(parents=True, exist_ok=True)
     users = write_htpasswd(tmp / "users.htpasswd", {USER: PASSWORD})
     auth = {"auth": {"htpasswd": {"realm": "upstream", "path": str(users)}}, "log": {"level": "info"}}
     return start_reference(tmp / "upstream", auth)
@@ -70,7 +78,13 @@ def proxy_config(*upstreams: tuple[str, Server, str]) -> dict[str, Any]:
     return {
         "proxy": {
             "upstreams": [
-                {"prefix": prefix, "remoteurl": server.url, "username": USER, "password": PASSWORD, "ttl": ttl}
+                {
+                    "prefix": prefix,
+                    "remoteurl": server.url,
+                    "username": USER,
+                    "password": PASSWORD,
+                    "ttl": ttl,
+                }
                 for prefix, server, ttl in upstreams
             ]
         }
@@ -99,7 +113,9 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, layout: OciLayout) -> Ite
 
 
 @pytest.fixture(scope="module", params=["granian", "uvicorn"])
-def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, upstream: Server) -> Iterator[Server]:
+def proxy(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, upstream: Server
+) -> Iterator[Server]:
     server = start_ours(
         tmp_path_factory.mktemp(f"proxy-{request.param}"),
         proxy_config(("hub", upstream, "1h")),
@@ -115,12 +131,9 @@ def proxy(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def test_skopeo_pulls_an_image_and_an_index_byte_identical_and_the_second_pull_is_local(
     proxy: Server, upstream: Server, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
 ) -> None:
-    repo = f"hub/lib/app"
+    repo = "hub/lib/app"
     for tag, options in (("single", ()), ("multi", ("--all",))):
-        expected = skopeo.inspect_raw(f"docker://{upstream.host}/lib/app:{tag}") if False else layout.read_blob(
-            layout.refs()[tag].digest
-        )
-        assert skopeo.inspect_raw(proxy.ref(repo, tag)) == expected
+        assert skopeo.inspect_raw(proxy.ref(repo, tag)) == layout.read_blob(layout.refs()[tag].digest)
         skopeo.copy(proxy.ref(repo, tag), f"oci:{tmp_path / tag}:{tag}", *options)
         pulled = OciLayout(tmp_path / tag)
         digest = pulled.refs()[tag].digest
@@ -163,14 +176,110 @@ def test_pushes_deletes_and_uploads_into_a_proxied_namespace_are_refused(
             ("DELETE", "/v2/hub/lib/app/manifests/single", b""),
             ("DELETE", f"/v2/hub/lib/app/blobs/{layout.refs()['single'].digest}", b""),
         ):
-            media_type = "application/vnd.oci.image.manifest.v1+json" if content else "application/octet-stream"
+            media_type = (
+                "application/vnd.oci.image.manifest.v1+json" if content else "application/octet-stream"
+            )
             r = client.request(method, path, headers={"Content-Type": media_type}, content=content)
             assert r.status_code == 405, (method, path, r.status_code, r.text)
             assert r.json()["errors"][0]["code"] == "UNSUPPORTED"
         done = skopeo.run(
-            "copy", "--dest-tls-verify=false", f"oci:{layout.path}:other", proxy.ref("hub/lib/pushed", "v1"), check=False
+            "copy",
+            "--dest-tls-verify=false",
+            f"oci:{layout.path}:other",
+            proxy.ref("hub/lib/pushed", "v1"),
+            check=False,
         )
         assert done.returncode != 0
         # Everything outside the proxied prefixes is an ordinary, writable registry.
         skopeo.copy(f"oci:{layout.path}:other", proxy.ref("local/app", "v1"))
         assert client.get("/v2/local/app/manifests/v1", headers={"Accept": ACCEPT}).status_code == 200
+
+
+def _push_blob(server: Server, repository: str, data: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    with server.client(auth=(USER, PASSWORD)) as client:
+        r = client.post(f"/v2/{repository}/blobs/uploads/")
+        assert client.put(r.headers["Location"] + f"&digest={digest}", content=data).status_code == 201
+    return digest
+
+
+def _manifest(client: httpx.Client, path: str) -> httpx.Response:
+    return client.get(path, headers={"Accept": ACCEPT})
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
+    server: str, spawn: Spawner, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
+) -> None:
+    first, second = start_upstream(tmp_path / "a"), start_upstream(tmp_path / "b")
+    spawn.servers += [first, second]
+    cutter = CuttingProxy(first.port, cut_after=BIG // 2, direction="down")
+    cut = Server("cut", cutter.port, first.proc, first.root, first.log)
+    with first.client(auth=(USER, PASSWORD)) as client:
+        layout.push(client, "lib/app", "single")
+    with second.client(auth=(USER, PASSWORD)) as client:
+        layout.push(client, "lib/other", "other")
+    big = os.urandom(BIG)
+    big_digest = _push_blob(first, "lib/big", big)
+    proxy = spawn.ours(
+        "proxy",
+        proxy_config(("a", first, TTL), ("b", second, TTL), ("cut", cut, TTL)),
+        server=server,
+    )
+    try:
+        with proxy.client() as client:
+            # Two upstreams by prefix: each repository comes from its own upstream only.
+            skopeo.copy(proxy.ref("a/lib/app", "single"), f"oci:{tmp_path / 'a-app'}:v1")
+            skopeo.copy(proxy.ref("b/lib/other", "other"), f"oci:{tmp_path / 'b-other'}:v1")
+            assert not any("lib/other" in path for _, path, _ in upstream_requests(first))
+            assert not any("lib/app" in path for _, path, _ in upstream_requests(second))
+            assert _manifest(client, "/v2/b/lib/app/manifests/single").status_code == 404
+
+            # Within ttl a tag is served as stored; after it, one HEAD finds where it points now.
+            assert _manifest(client, "/v2/a/lib/app/manifests/single").status_code == 200
+            seen = len(upstream_requests(first))
+            assert _manifest(client, "/v2/a/lib/app/manifests/single").status_code == 200
+            assert len(upstream_requests(first)) == seen
+            with first.client(auth=(USER, PASSWORD)) as push:
+                moved = layout.push(push, "lib/app", "other")
+                r = push.put(
+                    "/v2/lib/app/manifests/single",
+                    content=layout.read_blob(moved),
+                    headers={"Content-Type": layout.refs()["other"].media_type},
+                )
+                assert r.status_code == 201
+            time.sleep(TTL_S + 0.1)
+            r = _manifest(client, "/v2/a/lib/app/manifests/single")
+            assert r.headers["Docker-Content-Digest"] == moved
+            assert ("HEAD", "/v2/lib/app/manifests/single", 200) in upstream_requests(first)[seen:]
+            skopeo.copy(proxy.ref("a/lib/app", "single"), f"oci:{tmp_path / 'a-moved'}:v1")
+
+            # A transfer cut mid-blob reaches the client cut short and leaves nothing behind.
+            with pytest.raises(httpx.HTTPError):
+                client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
+            assert cutter.cuts == 1
+            hex_ = big_digest.split(":")[1]
+            v2 = proxy.root / "docker" / "registry" / "v2"
+            assert not (v2 / "blobs" / "sha256" / hex_[:2] / hex_).exists()
+            assert not list((v2 / "repositories" / "cut" / "lib" / "big").glob("_uploads/*"))
+            r = client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
+            assert r.status_code == 200 and r.content == big
+
+            # The upstream gone: what is cached still pulls, a stale tag from its last known value...
+            first.stop()
+            time.sleep(TTL_S + 0.1)
+            skopeo.copy(proxy.ref("a/lib/app", "single"), f"oci:{tmp_path / 'a-outage'}:v1")
+            assert OciLayout(tmp_path / "a-outage").refs()["v1"].digest == moved
+            # ...and what is not cached answers 503 naming the upstream, without hanging.
+            for path in ("/v2/a/lib/app/manifests/never", f"/v2/a/lib/app/blobs/sha256:{'0' * 64}"):
+                started = time.monotonic()
+                r = _manifest(client, path)
+                assert time.monotonic() - started < 10
+                assert r.status_code == 503, r.text
+                error = r.json()["errors"][0]
+                assert error["code"] == "UNAVAILABLE" and first.url in error["message"], error
+            assert "served from its last known value" in proxy.log_text(tail=None)
+            # The other upstream is unaffected.
+            assert _manifest(client, "/v2/b/lib/other/manifests/other").status_code == 200
+    finally:
+        cutter.close()
