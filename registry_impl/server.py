@@ -12,14 +12,13 @@ from typing import Any
 from registry_spec.protocol.descriptors import Platform
 from starlette.types import ASGIApp
 
-from registry_impl import logs, notifications, server_options
+from registry_impl import logs, server_options
 from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.manifests import SparseRules, URLRules
 from registry_impl.observability import instrument as observability
 from registry_impl.proxy import PullThroughCache
-from registry_impl.notifications import Notifier
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -74,12 +73,15 @@ def build_state(config: Config) -> AppState:
     return state
 
 
-def _notifier(config: Config, state: AppState) -> Notifier | None:
+def _notifier(config: Config, state: AppState) -> Any:
     """``notifications``: None (no cost on any request) unless an endpoint is enabled."""
     endpoints = config.notifications.endpoints
     if not any(not e.get("disabled") for e in endpoints):
         return None
-    from registry_impl.api.eventsource import request_record  # the web framework: workers only
+    # Imported here: the web framework and prometheus_client load in workers only (after the supervisor
+    # has set up multiprocess metrics).
+    from registry_impl import notifications
+    from registry_impl.api.eventsource import request_record
 
     port = config.http.addr.rpartition(":")[2] if config.http.net != "unix" else ""
     return notifications.create(

@@ -19,11 +19,20 @@ from typing import Any
 
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import EVENTS_MEDIA_TYPE, RequestRecord, Target
-from registry_impl.notifications.notifier import Notifier
+from registry_impl.notifications.notifier import Notifier, outbox_status
+from registry_impl.notifications.outbox import Outbox
 from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.base import StorageDriver
 
-__all__ = ["EVENTS_MEDIA_TYPE", "Endpoint", "Notifier", "RequestRecord", "Target", "create"]
+__all__ = [
+    "EVENTS_MEDIA_TYPE",
+    "Endpoint",
+    "Notifier",
+    "RequestRecord",
+    "Target",
+    "create",
+    "delivery_status",
+]
 
 
 def create(
@@ -46,3 +55,16 @@ def create(
         include_references=include_references,
         source_addr=source_addr,
     )
+
+
+def delivery_status(endpoints: tuple[Mapping[str, Any], ...], driver: StorageDriver) -> list[dict[str, Any]]:
+    """Per enabled endpoint: pending envelopes, last success and last failure (Unix times), the last error
+    and the consecutive failures, as storage has them: any process can call it (the debug listener
+    does, in a thread: it is a blocking storage call)."""
+    report = []
+    for entry in endpoints:
+        if entry.get("disabled"):
+            continue
+        endpoint = Endpoint.from_config(entry)
+        report.append(outbox_status(endpoint, Outbox(driver, endpoint.key, "status")))
+    return report

@@ -85,18 +85,42 @@ class Notifier:
         await asyncio.gather(*(sender.run() for sender in self.senders))
 
     def status(self) -> list[dict[str, Any]]:
-        """Per endpoint: pending envelopes (counted in storage, so every worker's), the last success and
-        failure this process saw, and whether this process is the one delivering. A blocking storage call
-        (the debug listener runs it in a thread)."""
+        """Per endpoint: pending envelopes (counted in storage, so every worker's and replica's), the last
+        success and failure (this process's when it delivered, else what the last sender recorded in
+        storage), and whether this process is the one delivering. A blocking storage call."""
         report = []
         for sender in self.senders:
-            sender.status.pending = len(sender.outbox.names())
-            report.append(dict(vars(sender.status)))
+            entry = outbox_status(sender.endpoint, sender.outbox)
+            local = sender.status
+            if local.last_success is not None or local.last_failure is not None:
+                entry.update(
+                    last_success=local.last_success,
+                    last_failure=local.last_failure,
+                    last_error=local.last_error,
+                    failures=local.failures,
+                )
+            entry["delivering"] = local.delivering
+            report.append(entry)
         return report
 
     def log_status(self) -> None:
         for entry in self.status():
             log.info("notifications: status %s", entry)
+
+
+def outbox_status(endpoint: Endpoint, outbox: Outbox) -> dict[str, Any]:
+    """One endpoint's delivery status as storage has it (a blocking storage call)."""
+    saved = outbox.load_status()
+    return {
+        "endpoint": endpoint.name,
+        "url": endpoint.url,
+        "pending": len(outbox.names()),
+        "last_success": saved.get("last_success"),
+        "last_failure": saved.get("last_failure"),
+        "last_error": saved.get("last_error", ""),
+        "failures": saved.get("failures", 0),
+        "delivering": False,
+    }
 
 
 def _put_all(writes: list[tuple[Sender, bytes]]) -> None:

@@ -2,7 +2,8 @@
 
 Layout (OUR addition; distribution ignores anything under ``_events``)::
 
-    /docker/registry/v2/_events/<endpoint key>/<20-digit ns time>-<instance>-<seq>   one envelope (JSON)
+    /docker/registry/v2/_events/<endpoint key>/<20-digit ns time>-<instance>   one envelope (JSON)
+    /docker/registry/v2/_events/<endpoint key>/status                          the last delivery's outcome
     /docker/registry/v2/_claims/_events/<endpoint key>                               the sender's claim
 
 Every worker and replica on the same storage shares it. An entry is written with ``put_content`` (atomic:
@@ -15,8 +16,10 @@ started is delivered first; requests that overlap in time have no order to keep.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
+from typing import Any
 
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.paths import ROOT
@@ -72,6 +75,17 @@ class Outbox:
     def remove(self, name: str) -> None:
         with contextlib.suppress(PathNotFoundError):
             self.driver.delete(f"{self.root}/{name}")
+
+    def save_status(self, status: dict[str, Any]) -> None:
+        self.driver.put_content(f"{self.root}/status", json.dumps(status).encode())
+
+    def load_status(self) -> dict[str, Any]:
+        """What the last sender recorded (last success, last failure, its error), {} before any delivery."""
+        try:
+            loaded = json.loads(self.driver.get_content(f"{self.root}/status"))
+        except (PathNotFoundError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
 
     def trim(self, names: list[str], cap: int) -> list[str]:
         """Drop the oldest entries beyond ``cap``; returns the names dropped."""

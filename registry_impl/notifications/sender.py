@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from prometheus_client import Counter
 
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import EVENTS_MEDIA_TYPE
@@ -28,7 +29,7 @@ from registry_impl.notifications.outbox import Outbox
 from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.claims import Claim, ClaimLost
 
-__all__ = ["DROPPED", "Sender", "Status"]
+__all__ = ["Sender", "Status", "counters"]
 
 log = logging.getLogger("registry.notifications")
 
@@ -36,20 +37,38 @@ log = logging.getLogger("registry.notifications")
 #: entries wake the sender at once), and between attempts to take a claim another process holds.
 POLL = 0.5
 RETRY_PAUSE = 0.05
+#: Seconds between writes of the delivery status to storage while nothing changes.
+STATUS_EVERY = 1.0
 #: Seconds a sender's claim outlives its holder on storage where claims are leases (S3).
 CLAIM_TTL = 15.0
 
-DROPPED = Counter(
-    "registry_notifications_dropped_events_total",
-    "Envelopes dropped from an endpoint's outbox because it held more than maxpending",
-    ["endpoint"],
-)
-DELIVERED = Counter(
-    "registry_notifications_delivered_total", "Envelopes an endpoint acknowledged (2xx)", ["endpoint"]
-)
-FAILED = Counter(
-    "registry_notifications_failures_total", "Delivery attempts that failed (no 2xx)", ["endpoint"]
-)
+
+@dataclass(frozen=True)
+class Counters:
+    dropped: Any
+    delivered: Any
+    failed: Any
+
+
+@functools.cache
+def counters() -> Counters:
+    """The ``prometheus_client`` counters, created on first use: importing this module does not load
+    prometheus_client (the supervisor sets up multiprocess metrics before it loads)."""
+    from prometheus_client import Counter
+
+    return Counters(
+        Counter(
+            "registry_notifications_dropped_events_total",
+            "Envelopes dropped from an endpoint's outbox because it held more than maxpending",
+            ["endpoint"],
+        ),
+        Counter(
+            "registry_notifications_delivered_total", "Envelopes an endpoint acknowledged (2xx)", ["endpoint"]
+        ),
+        Counter(
+            "registry_notifications_failures_total", "Delivery attempts that failed (no 2xx)", ["endpoint"]
+        ),
+    )
 
 
 @dataclass
@@ -76,6 +95,7 @@ class Sender:
         self._wake: asyncio.Event | None = None
         self._headers = [(k, v) for k, vs in endpoint.headers.items() for v in vs]
         self._headers.append(("Content-Type", EVENTS_MEDIA_TYPE))
+        self._saved_at = 0.0  # when the status was last written to storage
 
     def wake(self) -> None:
         """An entry was just written by this process: deliver without waiting for the next poll."""
@@ -136,7 +156,7 @@ class Sender:
         if len(names) <= cap:
             return names
         dropped = await self.offload.slow(self.outbox.trim, names, cap)
-        DROPPED.labels(self.endpoint.name).inc(len(dropped))
+        counters().dropped.labels(self.endpoint.name).inc(len(dropped))
         log.error(
             "notifications: endpoint %s: %d undelivered envelope(s) dropped (more than maxpending=%d pending)",
             self.endpoint.name,
@@ -154,9 +174,9 @@ class Sender:
             error = await self._post(client, body)
             if error is None:
                 await self.offload.storage(self.outbox.remove, name)
-                self._succeeded()
+                await self._save(changed=self._succeeded())
                 return
-            self._failed(error)
+            await self._save(changed=self._failed(error))
             pause = self.endpoint.backoff if self.status.failures >= self.endpoint.threshold else RETRY_PAUSE
             await asyncio.sleep(pause)
             await self.offload.storage(claim.renew)
@@ -170,8 +190,24 @@ class Sender:
             return None
         return f"HTTP {response.status_code}"
 
-    def _succeeded(self) -> None:
+    async def _save(self, changed: bool) -> None:
+        """Record the outcome in storage (any process's status report reads it): on a change between
+        failing and delivering, else at most every ``STATUS_EVERY`` seconds."""
+        now = time.monotonic()
+        if not changed and now - self._saved_at < STATUS_EVERY:
+            return
+        self._saved_at = now
+        keys = ("last_success", "last_failure", "last_error", "failures")
+        saved = {key: getattr(self.status, key) for key in keys}
+        try:
+            await self.offload.storage(self.outbox.save_status, saved)
+        except Exception:  # a status that cannot be written must not stop delivery
+            log.exception("notifications: endpoint %s: cannot record the delivery status", self.endpoint.name)
+
+    def _succeeded(self) -> bool:
+        """Count a 2xx; True when it ends a run of failures."""
         status = self.status
+        recovered = status.failures > 0
         if status.failures:
             log.info(
                 "notifications: endpoint %s: delivering again after %d failed attempt(s)",
@@ -180,14 +216,16 @@ class Sender:
             )
         status.failures = 0
         status.last_success = time.time()
-        DELIVERED.labels(status.endpoint).inc()
+        counters().delivered.labels(status.endpoint).inc()
+        return recovered
 
-    def _failed(self, error: str) -> None:
+    def _failed(self, error: str) -> bool:
+        """Count a failed attempt; True when it is the first of a run."""
         status = self.status
         status.failures += 1
         status.last_failure = time.time()
         status.last_error = error
-        FAILED.labels(status.endpoint).inc()
+        counters().failed.labels(status.endpoint).inc()
         if status.failures == 1 or status.failures % self.endpoint.threshold == 0:
             log.warning(
                 "notifications: endpoint %s: delivery failed (%s); %d pending, %d consecutive failure(s), retrying",
@@ -196,3 +234,4 @@ class Sender:
                 status.pending,
                 status.failures,
             )
+        return status.failures == 1

@@ -1,5 +1,6 @@
-"""The debug listener on ``http.debug.addr`` (off by default, as distribution): ``/debug/health`` and,
-with ``http.debug.prometheus.enabled``, the metrics at ``http.debug.prometheus.path``.
+"""The debug listener on ``http.debug.addr`` (off by default, as distribution): ``/debug/health``,
+``/debug/notifications`` (each endpoint's delivery status) when notifications are configured and, with
+``http.debug.prometheus.enabled``, the metrics at ``http.debug.prometheus.path``.
 
 It runs in the supervising process (``registry serve``), in a thread, beside the workers: with several
 workers the metrics are merged from ``PROMETHEUS_MULTIPROC_DIR`` by ``MultiProcessCollector``, and the
@@ -13,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -40,9 +42,17 @@ def exposition() -> tuple[bytes, str]:
 class DebugServer:
     """A small threaded HTTP server; ``start()`` returns at once, ``stop()`` closes it."""
 
-    def __init__(self, host: str, port: int, checks: HealthChecks, metrics_path: str | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        checks: HealthChecks,
+        metrics_path: str | None,
+        notifications: Callable[[], list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.checks = checks
         self.metrics_path = metrics_path
+        self.notifications = notifications  # delivery status per endpoint (``/debug/notifications``)
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +61,8 @@ class DebugServer:
                 if path == "/debug/health":
                     failing = owner.checks.status()
                     self._answer(503 if failing else 200, json.dumps(failing).encode(), "application/json")
+                elif owner.notifications is not None and path == "/debug/notifications":
+                    self._answer(200, json.dumps(owner.notifications()).encode(), "application/json")
                 elif owner.metrics_path is not None and path == owner.metrics_path:
                     self._answer(200, *exposition())
                 else:

@@ -75,8 +75,20 @@ def start_debug_listener(config: Config, driver: Any) -> DebugServer | None:
             port,
             health_checks(config, driver),
             debug.prometheus.path if debug.prometheus.enabled else None,
+            _notification_status(config, driver),
         )
     except OSError as exc:
         raise ConfigError("http.debug.addr", f"cannot listen on {debug.addr}: {exc.strerror}") from exc
     server.start()
     return server
+
+
+def _notification_status(config: Config, driver: Any) -> Any:
+    """``/debug/notifications``: every enabled endpoint's pending count, last success and last failure, as
+    storage has them (None without notifications)."""
+    endpoints = config.notifications.endpoints
+    if not any(not e.get("disabled") for e in endpoints):
+        return None
+    from registry_impl.notifications import delivery_status
+
+    return lambda: delivery_status(endpoints, driver)

@@ -23,7 +23,7 @@ from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
 from registry_impl.api.eventsource import request_record
 from registry_impl.notifications import sender as sender_module
-from registry_impl.notifications.sender import DROPPED
+from registry_impl.notifications.sender import counters
 from registry_impl.storage.driver.base import StorageDriver
 from registry_impl.storage.registry import Policy, Registry
 
@@ -215,12 +215,17 @@ async def test_the_outbox_is_written_before_the_answer_and_kept_while_the_endpoi
             status = state.notifier.status()[0]
             assert status["pending"] == 3 and status["failures"] >= 2
             assert status["last_failure"] is not None and status["last_success"] is None
+            stored = notifications.delivery_status((endpoint,), driver)[0]  # what another process sees
+            assert stored["pending"] == 3 and stored["failures"] >= 1 and stored["last_success"] is None
+            assert stored["last_error"].startswith("ConnectError")
             receiver.start()
             events = await wait_count(receiver, 3)
             assert [e["target"]["digest"] for e in events] == [sha256(b"blob %d" % i) for i in range(3)]
             status = state.notifier.status()[0]
             assert status["pending"] == 0 and status["last_success"] is not None
             assert outbox.names() == []
+            stored = notifications.delivery_status((endpoint,), driver)[0]
+            assert stored["pending"] == 0 and stored["failures"] == 0 and stored["last_success"] is not None
         finally:
             task.cancel()
 
@@ -232,7 +237,7 @@ async def test_beyond_maxpending_the_oldest_are_dropped_with_a_log_line_and_a_co
     endpoint = {"name": "capped", "url": receiver.url, "maxpending": 2, "backoff": timedelta(seconds=5)}
     state = make_state(driver, endpoint)
     assert state.notifier is not None
-    before = DROPPED.labels("capped")._value.get()
+    before = counters().dropped.labels("capped")._value.get()
     transport = httpx.ASGITransport(app=create_app(state))
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
         for i in range(5):
@@ -245,7 +250,7 @@ async def test_beyond_maxpending_the_oldest_are_dropped_with_a_log_line_and_a_co
         assert [e["target"]["digest"] for e in events] == [sha256(b"blob %d" % i) for i in (3, 4)]
     finally:
         task.cancel()
-    assert DROPPED.labels("capped")._value.get() - before == 3
+    assert counters().dropped.labels("capped")._value.get() - before == 3
     assert any("3 undelivered envelope(s) dropped" in r.getMessage() for r in caplog.records)
 
 

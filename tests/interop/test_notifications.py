@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from testkit import s3
-from testkit.processes import Server, Spawner
+from testkit.processes import Server, Spawner, free_port
 from testkit.receiver import Receiver
 
 pytestmark = pytest.mark.interop
@@ -139,11 +139,15 @@ def test_a_receiver_down_then_kill_9_of_the_registry_loses_no_event(spawn: Spawn
     """Pushes acknowledged while the receiver is down, the registry killed (-9) while they wait, restarted on
     the other server: the receiver, once up, gets every event, once, in order."""
     receiver = Receiver()  # down: nothing can be delivered before the kill
-    overrides = notifying(receiver)
+    debug = f"127.0.0.1:{free_port()}"
+    overrides = {**notifying(receiver), "http": {"debug": {"addr": debug}}}
     first = spawn.ours("first", overrides, server="granian", workers=2)
     pushed = [push_image(first, "down/app", f"t{i}", f"d{i}") for i in range(3)]
     time.sleep(DOWN_SECONDS)
     assert "delivery failed" in first.log_text(tail=None)
+    (status,) = httpx.get(f"http://{debug}/debug/notifications").json()  # the supervisor reads storage
+    assert status["endpoint"] == "ci" and status["pending"] == 9, status
+    assert status["last_failure"] is not None and status["last_success"] is None, status
     os.killpg(first.pid, signal.SIGKILL)
     first.proc.wait(10)
     with receiver:
