@@ -15,9 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import yaml
 from registry_toolkit.bench import prerequisites, report, scenarios
 from registry_toolkit.bench.harness import open_bench
 from registry_toolkit.bench.loads import LoadFailed
@@ -46,6 +49,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the temporary directory (logs, configs, data)"
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install missing programs")
+    parser.add_argument(
+        "--ours-config",
+        type=Path,
+        metavar="YAML",
+        help="merged into our registry's configuration (e.g. a notifications endpoint, to measure its cost)",
+    )
     parser.add_argument(
         "--s3",
         action="store_true",
@@ -84,8 +93,18 @@ def _version(argv: list[str]) -> str:
     return (done.stdout or done.stderr).strip().splitlines()[0] if (done.stdout or done.stderr) else "unknown"
 
 
-def run(profile: Profile, workdir: Path, *, server: str, workers: int, s3: bool = False) -> Results:
-    with open_bench(profile, workdir, server=server, workers=workers, s3=s3) as bench:
+def run(
+    profile: Profile,
+    workdir: Path,
+    *,
+    server: str,
+    workers: int,
+    s3: bool = False,
+    ours_config: Mapping[str, Any] | None = None,
+) -> Results:
+    with open_bench(
+        profile, workdir, server=server, workers=workers, s3=s3, ours_config=ours_config
+    ) as bench:
         scenarios.warm_up(bench)
         for round_index in range(profile.rounds):
             scenarios.run_round(bench, round_index)
@@ -116,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="registry-bench-", dir=args.workdir or default_workdir(profile)))
     started, load_average = time.monotonic(), os.getloadavg()[0]
     try:
-        results = run(profile, workdir, server=args.server, workers=args.workers, s3=args.s3)
+        overlay = yaml.safe_load(args.ours_config.read_text()) if args.ours_config else None
+        results = run(
+            profile, workdir, server=args.server, workers=args.workers, s3=args.s3, ours_config=overlay
+        )
     except (ServerFailed, LoadFailed) as exc:  # a server that does not start or take the setup content
         print(f"registry-bench: setup failed: {exc}", file=sys.stderr)
         return 1

@@ -14,7 +14,7 @@ nor the tag-list content is made.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -43,7 +43,13 @@ CLIENT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 
 @contextlib.contextmanager
 def open_bench(
-    profile: Profile, workdir: Path, *, server: str, workers: int, s3: bool = False
+    profile: Profile,
+    workdir: Path,
+    *,
+    server: str,
+    workers: int,
+    s3: bool = False,
+    ours_config: Mapping[str, Any] | None = None,
 ) -> Iterator[Bench]:
     """Everything a round needs, running; stops every process it started on the way out."""
     progress(f"writing blobs of {profile.blob_mib} MiB and {profile.resource_mib} MiB to {workdir}")
@@ -77,7 +83,7 @@ def open_bench(
             roots[OURS],
             server=server,
             workers=workers,
-            extra_config={**tags, **storage[OURS]},
+            extra_config={**tags, **storage[OURS], **(ours_config or {})},
         )
         stack.callback(ours.stop)
         nginx = servers.start_nginx(workdir / "nginx", blob.path)
