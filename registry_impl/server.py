@@ -19,6 +19,7 @@ from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, loa
 from registry_impl.manifests import SparseRules, URLRules
 from registry_impl.observability import instrument as observability
 from registry_impl.proxy import PullThroughCache
+from registry_impl.reload import Reloader, granian_hook, ignore_sighup, uvicorn_supervisor
 from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
 from registry_impl.storage.registry import Policy, Registry
@@ -187,10 +188,11 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     os.environ[CHECKED_ENV] = "1"
     if config_path:
         os.environ[CONFIG_ENV] = os.path.abspath(config_path)  # the workers read the same file
+    generated_secret = None
     if config.http.secret_generated:
         log.warning(RANDOM_SECRET_WARNING)
         # Every worker must sign upload Locations with the same secret.
-        os.environ["REGISTRY_HTTP_SECRET"] = config.http.effective_secret
+        generated_secret = os.environ["REGISTRY_HTTP_SECRET"] = config.http.effective_secret
     target = listen_target(config)
     if not target.uds:
         check_listen(target.host, target.port)
@@ -199,13 +201,19 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     # with it already imported (copy-on-write) instead of importing it again.
     import registry_impl.api.app  # noqa: F401
 
-    create_access(config.auth_scheme, config.auth_params)  # fails before any worker starts
-    check_storage(config)
+    startup_checks(config, announce=False)  # fails before any worker starts
     storage = config.storage
     observability.start_debug_listener(
         config, factory.create(storage.driver_name, dict(storage.driver_params))
     )
     count = workers_for(config, workers)
+    reloader = Reloader(
+        config_path,
+        config,
+        startup_checks,
+        lambda new: workers_for(new, workers),
+        generated_secret,
+    )
     os.environ[WORKERS_ENV] = str(count)
     log.warning(
         "registry listening on %s (%s, %d worker(s), storage %s)",
@@ -215,25 +223,12 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         config.storage.driver_name,
     )
     if server == "uvicorn":
-        import uvicorn
-
-        uvicorn.run(
-            "registry_impl.server:app_from_environment",
-            factory=True,
-            workers=count,
-            lifespan="on",
-            log_level=config.log.level.replace("warn", "warning"),
-            access_log=False,
-            log_config=logs.server_log_config(config.log),
-            **target.uvicorn_options(),
-            **server_options.uvicorn_options(config.http),
-            **_tls_uvicorn(config),
-        )
+        _serve_uvicorn(config, target, count, reloader)
         return
     from granian.constants import Interfaces
     from granian.server import Server
 
-    Server(
+    runner = Server(
         "registry_impl.server:app_from_environment",
         interface=Interfaces.ASGI,
         workers=count,
@@ -243,7 +238,48 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         **target.granian_options(),
         **server_options.granian_options(config.http),
         **_tls_granian(config),
-    ).serve()
+    )
+    granian_hook(runner, reloader)
+    runner.serve()
+
+
+def startup_checks(config: Config, *, announce: bool = True) -> None:
+    """What a configuration must pass before workers run it (at startup and on SIGHUP): no refused key
+    (``announce``: print the warned ones), usable storage and auth settings."""
+    if announce:
+        check_support(config)
+    create_access(config.auth_scheme, config.auth_params)
+    check_storage(config)
+
+
+def _serve_uvicorn(config: Config, target: ListenTarget, count: int, reloader: Reloader) -> None:
+    """``uvicorn.run``, except that with several workers its supervisor asks ``reloader`` on SIGHUP."""
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "factory": True,
+        "workers": count,
+        "lifespan": "on",
+        "log_level": config.log.level.replace("warn", "warning"),
+        "access_log": False,
+        "log_config": logs.server_log_config(config.log),
+        **target.uvicorn_options(),
+        **server_options.uvicorn_options(config.http),
+        **_tls_uvicorn(config),
+    }
+    app = "registry_impl.server:app_from_environment"
+    if count == 1:
+        ignore_sighup("uvicorn with one worker serves in this process and cannot replace itself")
+        uvicorn.run(app, **options)
+        return
+    settings = uvicorn.Config(app, **options)
+    try:
+        uvicorn_supervisor(reloader)(settings, sockets=[settings.bind_socket()]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if settings.uds and os.path.exists(settings.uds):
+            os.remove(settings.uds)
 
 
 @dataclass(frozen=True)
