@@ -27,9 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from registry_spec import mediatypes as mt
-
 from registry_client import Descriptor, Manifest, Opener
+from registry_spec import mediatypes as mt
 
 from .layout import REF_NAME, LayoutStore
 from .stores import BlobOutcome, Progress, Store, StoreError

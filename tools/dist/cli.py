@@ -53,7 +53,11 @@ def _common(*, jobs: bool = False) -> argparse.ArgumentParser:
     )
     if jobs:
         parent.add_argument("-j", "--jobs", type=int, default=4, help="parallel blob transfers (default 4)")
-        parent.add_argument("--src-creds", metavar="USER[:PASS]", help="credentials for the source registry")
+        parent.add_argument(
+            "--src-creds",
+            metavar="USER[:PASS]",
+            help="credentials for the source registry (blob get: the registry)",
+        )
         parent.add_argument("--dest-creds", metavar="USER[:PASS]", help="credentials for the destination")
         parent.add_argument(
             "--referrers",

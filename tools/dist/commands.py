@@ -234,7 +234,7 @@ def cmd_blob_get(ctx: Context) -> int:
     ref = _registry_ref(ctx.args.reference)
     if ref.digest is None:
         raise StoreError("blob get needs host/repository@digest")
-    client, progress = ctx.client(ref.host), ctx.progress()
+    client, progress = ctx.client(ref.host, "src"), ctx.progress()
     size = client.blobs.exists(ref.repository, ref.digest)
     progress.begin(f"Fetching {ref.digest[:19]}", max(size or 0, 0), 1)
     if ctx.args.output in (None, "-"):
@@ -262,7 +262,7 @@ def _download_to(client: RegistryClient, ref: ImageReference, path: Path, progre
 
 def cmd_blob_put(ctx: Context) -> int:
     ref = _registry_ref(ctx.args.repository)
-    client, progress = ctx.client(ref.host), ctx.progress()
+    client, progress = ctx.client(ref.host, "dest"), ctx.progress()
     path = Path(ctx.args.file)
     progress.begin(f"Pushing {path.name}", path.stat().st_size, 1)
     digest = client.blobs.upload_file(ref.repository, path, progress.advance)

@@ -14,10 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from registry_spec import mediatypes as mt
-
 from registry_client import Descriptor, DigestMismatch, Manifest, Opener, file_opener
 from registry_client.references import check_digest
+from registry_spec import mediatypes as mt
 
 from .stores import BlobOutcome, Progress, Store, StoreError
 
