@@ -7,6 +7,7 @@ line per request in the Apache combined format on stdout (distribution's access 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -187,19 +188,37 @@ class AccessLog:
                 "http.response.duration": round(time.perf_counter() - started, 6),
                 "auth.user.name": user,
             }
-            self.log.info("%s", combined_line(scope, status, size, user=user), extra={"access": fields})
+            line = combined_line(scope, status, size, user=user)
+            # makeRecord + handle: logger.info would also walk the stack for a caller nobody prints.
+            self.log.handle(
+                self.log.makeRecord(
+                    ACCESS_LOGGER, logging.INFO, "", 0, line, (), None, None, {"access": fields}
+                )
+            )
 
 
 def combined_line(scope: Scope, status: int, size: int, now: float | None = None, user: str = "") -> str:
     """``host - user [time] "METHOD target HTTP/v" status size "referer" "user-agent"``."""
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    referer = agent = b""
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered == b"referer":
+            referer = value
+        elif lowered == b"user-agent":
+            agent = value
     client = scope.get("client") or ("-", 0)
     target = scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
     if scope.get("query_string"):
         target += "?" + scope["query_string"].decode("latin-1")
-    when = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now))
+    when = _clock(int(time.time() if now is None else now))
     request = f"{scope.get('method', '-')} {target} HTTP/{scope.get('http_version', '1.1')}"
     return (
         f"{client[0]} - {user or '-'} [{when}] {json.dumps(request)} {status} {size} "
-        f"{json.dumps(headers.get('referer', ''))} {json.dumps(headers.get('user-agent', ''))}"
+        f"{json.dumps(referer.decode('latin-1'))} {json.dumps(agent.decode('latin-1'))}"
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _clock(second: int) -> str:
+    """The access log's timestamp, formatted once a second rather than once a request."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))

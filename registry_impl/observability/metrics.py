@@ -11,7 +11,9 @@ Storage (``instrument_driver``): ``registry_storage_action_seconds{driver,action
 Cache (``instrument_cache``): ``registry_storage_cache_total{type}`` (Request, Hit, Miss), as distribution.
 GC (``gc_run``): ``registry_gc_runs_total`` and ``registry_gc_bytes_reclaimed_total``.
 
-Metrics are created once per process in ``prometheus_client``'s default registry, so whatever another
+Every update is gathered in a per-process ``Tally`` (an append per request or storage action) and written
+to the metrics once a second, so a scrape may lag the last second. Metrics are created once per process
+in ``prometheus_client``'s default registry, so whatever another
 module registers there is exported too; with several workers ``PROMETHEUS_MULTIPROC_DIR`` (set by
 ``registry serve`` before they start) makes every process write its values where the debug listener's
 ``MultiProcessCollector`` merges them. Nothing here runs unless ``http.debug.prometheus.enabled``.
@@ -19,9 +21,12 @@ module registers there is exported too; with several workers ``PROMETHEUS_MULTIP
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import contextlib
 import functools
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,8 +35,18 @@ from prometheus_client import Counter, Gauge, Histogram
 from registry_spec.router import ROUTER
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["Metrics", "RequestMetrics", "gc_run", "instrument_cache", "instrument_driver", "metrics"]
+__all__ = [
+    "Metrics",
+    "RequestMetrics",
+    "Tally",
+    "gc_run",
+    "instrument_cache",
+    "instrument_driver",
+    "metrics",
+    "tally",
+]
 
+FLUSH_INTERVAL = 1.0  # seconds between writes of the tally into prometheus_client
 OTHER = "other"  # a request no route of the descriptor matches
 DRIVER_ACTIONS = (
     "get_content",
@@ -110,7 +125,7 @@ def handler_of(scope: Scope) -> str:
     return operation.operation_id if operation is not None else OTHER
 
 
-def _upload_event(handler: str, method: str, status: int) -> str | None:
+def _upload_event(handler: str, status: int) -> str | None:
     if handler == "start_upload":
         return "started" if status == 202 else "completed" if status == 201 else None
     if handler == "complete_upload" and status == 201:
@@ -120,38 +135,118 @@ def _upload_event(handler: str, method: str, status: int) -> str | None:
     return None
 
 
+class Tally:
+    """Observations gathered in plain Python and written to ``prometheus_client`` by ``flush`` (once a
+    second in a server): an update of a multiprocess metric is a locked write into a memory-mapped file,
+    ~7 of them a request cost a manifest GET a fifth of its throughput; one append costs nothing.
+    Deques: storage actions are recorded from worker threads."""
+
+    def __init__(self) -> None:
+        self.m = metrics()
+        self.requests: deque[tuple[str, str, int, float, int, int]] = deque()
+        self.counts: deque[tuple[Any, tuple[str, ...], float]] = deque()
+        self.observations: deque[tuple[Any, tuple[str, ...], float]] = deque()
+        self.in_flight: dict[str, int] = {}
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def child(self, metric: Any, labels: tuple[str, ...]) -> Any:
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels) if labels else metric
+        return found
+
+    def flush(self) -> None:
+        """Write everything gathered since the last flush."""
+        m = self.m
+        counts: dict[tuple[Any, tuple[str, ...]], float] = defaultdict(float)
+        observed: dict[tuple[Any, tuple[str, ...]], list[float]] = defaultdict(list)
+        while self.requests:
+            handler, method, status, elapsed, size, pushed = self.requests.popleft()
+            counts[(m.requests, (str(status), handler, method))] += 1
+            observed[(m.duration, (handler, method))].append(elapsed)
+            observed[(m.response_size, (handler, method))].append(size)
+            if pushed:
+                counts[(m.bytes_pushed, ())] += pushed
+            if handler in PULL_HANDLERS and status in (200, 206):
+                counts[(m.bytes_pulled, ())] += size
+            event = _upload_event(handler, status)
+            if event is not None:
+                counts[(m.uploads, (event,))] += 1
+        while self.counts:
+            metric, labels, amount = self.counts.popleft()
+            counts[(metric, labels)] += amount
+        while self.observations:
+            metric, labels, value = self.observations.popleft()
+            observed[(metric, labels)].append(value)
+        for (metric, labels), amount in counts.items():
+            self.child(metric, labels).inc(amount)
+        for (metric, labels), values in observed.items():
+            _observe_many(self.child(metric, labels), values)
+        for handler, value in self.in_flight.items():
+            self.child(m.in_flight, (handler,)).set(value)
+
+    async def flush_forever(self, interval: float = FLUSH_INTERVAL) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self.flush()
+        finally:
+            self.flush()
+
+
+def _observe_many(child: Any, values: list[float]) -> None:
+    """``child.observe`` for each value, with one write per bucket touched (the histogram's internals,
+    stable across prometheus_client releases; observe one by one where they are not there)."""
+    bounds, buckets, total = (getattr(child, name, None) for name in ("_upper_bounds", "_buckets", "_sum"))
+    if bounds is None or buckets is None or total is None:
+        for value in values:
+            child.observe(value)
+        return
+    hits = [0] * len(bounds)
+    for value in values:
+        hits[bisect.bisect_left(bounds, value)] += 1
+    total.inc(sum(values))
+    for index, count in enumerate(hits):
+        if count:
+            buckets[index].inc(count)
+
+
+@functools.cache
+def tally() -> Tally:
+    """This process's tally (one per process, as the metrics)."""
+    return Tally()
+
+
 class RequestMetrics:
-    """Counts, times and sizes every HTTP request (a few microseconds each: children are cached)."""
+    """Counts, times and sizes every HTTP request into the tally; flushes it while the server runs."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.m = metrics()
-        self._children: dict[tuple[str, ...], Any] = {}
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        key = (metric._name, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        self.tally = tally()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            task = asyncio.create_task(self.tally.flush_forever())
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                task.cancel()
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         handler, method = handler_of(scope), scope["method"]
-        status, size = 500, 0
-        pushed = 0
+        status, size, pushed = 500, 0, 0
 
         async def measured_send(message: Message) -> None:
             nonlocal status, size
-            kind = message["type"]
-            if kind == "http.response.start":
+            if message["type"] == "http.response.start":
                 status = message["status"]
                 for name, value in message.get("headers", ()):
                     if name == b"content-length" and value.isdigit():
                         size = -int(value)  # negative: known from the header
-            elif kind == "http.response.body" and size >= 0:
+            elif size >= 0 and message["type"] == "http.response.body":
                 size += len(message.get("body", b""))
             await send(message)
 
@@ -161,57 +256,49 @@ class RequestMetrics:
             pushed += len(message.get("body", b""))
             return message
 
-        in_flight = self._child(self.m.in_flight, handler)
-        in_flight.inc()
+        in_flight = self.tally.in_flight
+        in_flight[handler] = in_flight.get(handler, 0) + 1
         started = time.perf_counter()
         try:
             await self.app(scope, counted_receive if handler in PUSH_HANDLERS else receive, measured_send)
         finally:
+            in_flight[handler] -= 1
             elapsed = time.perf_counter() - started
-            in_flight.dec()
             size = abs(size) if method != "HEAD" else 0
-            self._child(self.m.requests, str(status), handler, method).inc()
-            self._child(self.m.duration, handler, method).observe(elapsed)
-            self._child(self.m.response_size, handler, method).observe(size)
-            if pushed:
-                self.m.bytes_pushed.inc(pushed)
-            if handler in PULL_HANDLERS and status in (200, 206):
-                self.m.bytes_pulled.inc(size)
-            event = _upload_event(handler, method, status)
-            if event is not None:
-                self._child(self.m.uploads, event).inc()
+            self.tally.requests.append((handler, method, status, elapsed, size, pushed))
 
 
-def _timed(action: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _timed(tally: Tally, labels: tuple[str, ...], fn: Callable[..., Any]) -> Callable[..., Any]:
+    histogram, record = tally.m.storage_action, tally.observations.append
+
     @functools.wraps(fn)
     def timed(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
             return fn(*args, **kwargs)
         finally:
-            action.observe(time.perf_counter() - started)
+            record((histogram, labels, time.perf_counter() - started))
 
     return timed
 
 
 def instrument_driver(driver: Any, name: str) -> Any:
     """Time each of ``driver``'s methods (on this instance) in ``registry_storage_action_seconds``."""
-    histogram = metrics().storage_action
     for action in DRIVER_ACTIONS:
         method = getattr(driver, action, None)
         if method is not None:
-            setattr(driver, action, _timed(histogram.labels(name, action), method))
+            setattr(driver, action, _timed(tally(), (name, action), method))
     return driver
 
 
 def _counted_stat(stat: Callable[[str], Any]) -> Callable[[str], Any]:
-    counter = metrics().cache
-    request, hit, miss = counter.labels("Request"), counter.labels("Hit"), counter.labels("Miss")
+    counter, record = metrics().cache, tally().counts.append
+    request, hit, miss = (counter, ("Request",), 1), (counter, ("Hit",), 1), (counter, ("Miss",), 1)
 
     def counted(digest: str) -> Any:
-        request.inc()
+        record(request)
         found = stat(digest)
-        (miss if found is None else hit).inc()
+        record(miss if found is None else hit)
         return found
 
     return counted

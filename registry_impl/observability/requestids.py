@@ -6,9 +6,9 @@ it (``note_user``) for the access log."""
 from __future__ import annotations
 
 import re
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
+from random import getrandbits  # an id, not a secret: no system call per request
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -55,7 +55,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope.get("headers", ()) if k.lower() == HEADER), b"")
-        rid = given.decode("ascii") if _SANE.fullmatch(given) else uuid.uuid4().hex
+        rid = given.decode("ascii") if given and _SANE.fullmatch(given) else f"{getrandbits(128):032x}"
         header = (HEADER, rid.encode("ascii"))
 
         async def send_with_id(message: Message) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from testkit.processes import Server, Spawner, free_port
 
@@ -50,7 +51,9 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
     raise AssertionError(f"{what} not within {timeout}s")
 
 
-def start(spawn: Spawner, server: str, workers: int, tmp_path: Path, **overrides: object) -> tuple[Server, str]:
+def start(
+    spawn: Spawner, server: str, workers: int, tmp_path: Path, **overrides: object
+) -> tuple[Server, str]:
     debug_port = free_port()
     config = {
         "log": {"formatter": "json"},
@@ -82,10 +85,18 @@ def test_health_gate_and_metrics(spawn: Spawner, tmp_path: Path, server: str, wo
         count = 12
         for i in range(count):
             assert client.get(f"/v2/metrics/repo/manifests/t{i}").status_code == 404
-        families = {f.name: f for f in text_string_to_metric_families(dbg.get("/metrics").text)}
-        samples = families["registry_http_requests"].samples
-        got = [s for s in samples if s.labels == {"code": "404", "handler": "get_manifest", "method": "GET"}]
-        assert [s.value for s in got if s.name.endswith("_total")] == [count], samples
+
+        def scrape() -> dict[str, Metric]:
+            return {f.name: f for f in text_string_to_metric_families(dbg.get("/metrics").text)}
+
+        def counted() -> list[float]:
+            family = scrape().get("registry_http_requests")
+            samples = family.samples if family is not None else []
+            wanted = {"code": "404", "handler": "get_manifest", "method": "GET"}
+            return [s.value for s in samples if s.labels == wanted and s.name.endswith("_total")]
+
+        wait_for(lambda: counted() == [count], 5, f"{count} requests counted")  # written once a second
+        families = scrape()
         assert all("metrics/repo" not in json.dumps(s.labels) for f in families.values() for s in f.samples)
         durations = families["registry_http_request_duration_seconds"].samples
         assert any(s.name.endswith("_count") and s.value == count for s in durations), durations
