@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -57,11 +58,31 @@ def _message(response: httpx.Response) -> str:
         return response.reason_phrase
 
 
+def _walk_key(name: str) -> tuple[str, ...]:
+    return tuple(name.split("/"))  # the catalog's order: component by component
+
+
+def _bound_before(prefix: str) -> str:
+    """A ``last`` that the catalog walk places just before every name starting with ``prefix`` ("" for none)."""
+    stem = prefix.rstrip("/")
+    if not stem:
+        return ""
+    head, _, tail = stem.rpartition("/")
+    lowered = tail[:-1] + chr(ord(tail[-1]) - 1) + "~"
+    return f"{head}/{lowered}" if head else lowered
+
+
+def _not_past(name: str, prefix: str) -> bool:
+    """Whether names after ``name`` may still start with ``prefix``."""
+    return not prefix or name.startswith(prefix) or _walk_key(name) < _walk_key(prefix.rstrip("/"))
+
+
 @dataclass
 class Api:
     """One browser request's view of the API."""
 
     client: httpx.AsyncClient
+    configs: ConfigCache
 
     async def get(
         self, path: str, params: Mapping[str, str | int] | None = None, **headers: str
@@ -88,18 +109,49 @@ class Api:
         return f"{len(tags)}+" if "link" in response.headers else str(len(tags))
 
     async def image_config(self, name: str, summary: content.Summary) -> dict[str, Any]:
+        """The image's config document (platform, creation time), {} for an index or a large or non-JSON config.
+
+        Configs are content-addressed, so each is read once per process and repository (``ConfigCache``);
+        the manifest naming it was read with the user's credentials just before.
+        """
         config = summary.config or {}
         if (
             summary.is_index
             or int(config.get("size") or 0) > CONFIG_LIMIT
             or "json" not in str(config.get("mediaType", ""))
+            or "digest" not in config
         ):
             return {}
+        key = (name, str(config["digest"]))
+        cached = self.configs.get(key)
+        if cached is not None:
+            return cached
         try:
             document = (await self.get(f"/v2/{name}/blobs/{config['digest']}")).json()
-        except (ApiRefused, ValueError, KeyError):
+        except (ApiRefused, ValueError):
             return {}
-        return document if isinstance(document, dict) else {}
+        found = document if isinstance(document, dict) else {}
+        self.configs.put(key, found)
+        return found
+
+
+class ConfigCache:
+    """Image configs by (repository, digest), the most recently used kept."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+
+    def get(self, key: tuple[str, str]) -> dict[str, Any] | None:
+        found = self.entries.get(key)
+        if found is not None:
+            self.entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple[str, str], value: dict[str, Any]) -> None:
+        self.entries[key] = value
+        while len(self.entries) > self.size:
+            self.entries.popitem(last=False)
 
 
 class Pages:
@@ -107,9 +159,10 @@ class Pages:
         self.upstream = upstream
         self.templates = templates
         self.delete_enabled = delete_enabled
+        self.configs = ConfigCache()
 
     def api(self, request: Request) -> Api:
-        return Api(self.upstream.client(request.headers.get("authorization", "")))
+        return Api(self.upstream.client(request.headers.get("authorization", "")), self.configs)
 
     def render(self, request: Request, template: str, code: int = 200, **values: Any) -> Response:
         values.setdefault("host", request.headers.get("host", ""))
@@ -118,7 +171,7 @@ class Pages:
         return self.templates.TemplateResponse(request, template, values, status_code=code)
 
     def refused(self, request: Request, exc: ApiRefused) -> Response:
-        status = exc.status if exc.status in (401, 403, 404, 405) else 502
+        status = exc.status if 400 <= exc.status < 500 else 502  # the API failing is a bad gateway here
         response = self.render(request, "error.html", status, status=status, message=exc.message)
         if status == 401:
             response.headers["WWW-Authenticate"] = BROWSER_REALM
@@ -126,11 +179,7 @@ class Pages:
 
     async def repositories(self, request: Request) -> Response:
         prefix = request.query_params.get("prefix", "").strip()
-        last = request.query_params.get("last", "")
-        if prefix and not last and prefix[-1] > "0":
-            last = (
-                prefix[:-1] + chr(ord(prefix[-1]) - 1) + "~"
-            )  # sorts just before every name with the prefix
+        last = request.query_params.get("last", "") or _bound_before(prefix)
         params: dict[str, str | int] = {"n": PAGE_SIZE, **({"last": last} if last else {})}
         api = self.api(request)
         try:
@@ -141,7 +190,7 @@ class Pages:
             return self.render(request, "repositories.html", catalog=False, rows=[], prefix=prefix, next=None)
         names: list[str] = response.json().get("repositories") or []
         shown = [n for n in names if n.startswith(prefix)]
-        more = "link" in response.headers and len(shown) == len(names) and bool(names)
+        more = "link" in response.headers and bool(names) and _not_past(names[-1], prefix)
         counts = await asyncio.gather(*(api.tag_count(n) for n in shown))
         return self.render(
             request,

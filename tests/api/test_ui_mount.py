@@ -1,0 +1,61 @@
+"""The UI mounted in front of the in-process app: its paths answer, every other path is the registry's,
+and what a page shows comes from the API (an invalid name is the API's 4xx, never a 500)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from testkit.registry import Helper
+
+from registry_impl.api.app import create_app
+from registry_impl.api.context import AppState
+from registry_impl.ui import with_ui
+from registry_impl.ui.app import CSP
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def ui(state: AppState) -> AsyncIterator[httpx.AsyncClient]:
+    app = with_ui(create_app(state, validate_responses=True), delete_enabled=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://registry.test"
+    ) as c:
+        yield c
+
+
+async def test_pages_answer_under_ui_with_the_security_headers(ui: httpx.AsyncClient) -> None:
+    helper = Helper(ui)
+    pushed = await helper.image("lib/app", "v1", layers=2)
+    for path in ("/ui/", "/ui/repositories/lib/app", f"/ui/repositories/lib/app/-/manifests/{pushed.digest}"):
+        response = await ui.get(path)
+        assert response.status_code == 200, (path, response.text)
+        assert response.headers["content-security-policy"] == CSP
+        assert "<script>" not in response.text  # no inline script
+    page = (await ui.get("/ui/repositories/lib/app/-/manifests/v1")).text
+    assert pushed.digest in page and "linux/amd64" in page
+    assert (await ui.get("/ui")).status_code == 307
+
+
+async def test_other_paths_are_the_registrys(ui: httpx.AsyncClient) -> None:
+    assert (await ui.get("/v2/")).status_code == 200
+    other = await ui.get("/uix")
+    assert other.status_code == 404 and other.json()["errors"][0]["code"] == "UNSUPPORTED"
+
+
+async def test_bad_input_is_a_4xx_page(ui: httpx.AsyncClient) -> None:
+    invalid = await ui.get("/ui/repositories/UPPER/case")
+    assert invalid.status_code == 400 and "NAME_INVALID" in invalid.text
+    unknown = await ui.get("/ui/repositories/no/such/-/manifests/latest")
+    assert unknown.status_code == 404
+    bad_digest = await ui.get("/ui/repositories/lib/app/-/manifests/sha256:nothex")
+    assert 400 <= bad_digest.status_code < 500
+
+
+async def test_without_the_ui_its_paths_are_registry_404s(state: AppState) -> None:
+    app = create_app(state)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/ui/")
+    assert response.status_code == 404 and response.json()["errors"][0]["code"] == "UNSUPPORTED"
