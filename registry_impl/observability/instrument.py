@@ -30,8 +30,9 @@ def health_checks(config: Config, driver: Any) -> HealthChecks:
 
 
 def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
-    """``app`` inside the health gate (when checks are configured) and the metrics (when enabled);
-    the storage driver and blob descriptor cache of ``state`` timed and counted."""
+    """``app`` inside the health gate (when checks are configured), the metrics (when enabled) and the
+    request spans (when ``OTEL_*`` variables ask); the storage driver, blob descriptor cache and access
+    controller of ``state`` timed, counted and traced likewise."""
     registry = state.registry
     if metrics_enabled(config):
         from registry_impl.observability import metrics
@@ -39,6 +40,10 @@ def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
         metrics.instrument_driver(registry.driver, config.storage.driver_name)
         metrics.instrument_cache(registry.blob_cache)
         app = metrics.RequestMetrics(app)
+    from registry_impl.observability import tracing
+
+    if tracing.enabled():
+        app = tracing.instrument(app, state)
     checks = health_checks(config, registry.driver)
     if checks.checks:
         app = HealthGate(app, checks)

@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -139,3 +142,92 @@ def test_json_logs_carry_the_request_id(spawn: Spawner, server: str) -> None:
     assert access["probe-1234"]["http.request.uri"] == "/v2/", access
     assert access[generated]["http.response.status"] == 404, access
     assert access[generated]["http.response.duration"] >= 0, access
+
+
+class Receiver:
+    """An OTLP/HTTP trace receiver on loopback, in this process: decodes every export it is sent."""
+
+    def __init__(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        self.spans: list[tuple[str, str, str]] = []  # (name, trace id, parent span id) per span
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = ExportTraceServiceRequest()
+                request.ParseFromString(body)
+                for resource in request.resource_spans:
+                    for scoped in resource.scope_spans:
+                        for span in scoped.spans:
+                            owner.spans.append((span.name, span.trace_id.hex(), span.parent_span_id.hex()))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1/traces"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_push_is_traced_to_an_otlp_receiver(spawn: Spawner) -> None:
+    receiver = Receiver()
+    env = {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    try:
+        started = spawn.ours("traced", env=env)
+        with started.client() as client:
+            blob = b"traced layer"
+            digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+            r = client.post(
+                "/v2/traced/repo/blobs/uploads/",
+                params={"digest": digest},
+                content=blob,
+                headers={
+                    "Content-Type": "application/octet-stream",
+                    "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+                },
+            )
+            assert r.status_code == 201, r.text
+            manifest = json.dumps(
+                {
+                    "schemaVersion": 2,
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": {
+                        "mediaType": "application/vnd.oci.image.config.v1+json",
+                        "digest": digest,
+                        "size": 12,
+                    },
+                    "layers": [],
+                }
+            )
+            r = client.put(
+                "/v2/traced/repo/manifests/v1",
+                content=manifest,
+                headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+            )
+            assert r.status_code == 201, r.text
+
+        def names() -> set[str]:
+            return {name for name, _, _ in receiver.spans}
+
+        wait_for(lambda: {"POST start_upload", "PUT put_manifest"} <= names(), 10, "the push's request spans")
+        continued = [s for s in receiver.spans if s[1] == trace_id]
+        assert any(name == "POST start_upload" for name, _, _ in continued), receiver.spans
+        assert any(name.startswith("storage.") for name, _, _ in continued), receiver.spans
+        assert not any("traced/repo" in name for name in names())
+    finally:
+        receiver.close()
