@@ -23,7 +23,7 @@ import anyio
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import BlobUnknown
-from registry_impl.proxy.upstream import STATS, BlobStream, Upstream, UpstreamUnavailable
+from registry_impl.proxy.upstream import BlobStream, Upstream, UpstreamUnavailable, count
 from registry_impl.services.blobs import BlobFound
 from registry_impl.services.state import State
 from registry_impl.storage import paths
@@ -118,7 +118,7 @@ async def _relay(
                 reason = f"transfer ended at {position} of {stream.size} bytes"
                 raise UpstreamUnavailable(stream.upstream.url, reason)
             await offload.slow(repo.uploads.complete, uuid, parse_digest(digest))  # verifies, adopts, links
-            STATS["blob_fetch"] += 1
+            count("blob_fetch")
             done = True
         if held:
             yield held

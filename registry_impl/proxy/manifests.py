@@ -18,7 +18,7 @@ from registry_impl.digests import Digest, parse_digest
 from registry_impl.errors import ManifestUnknown
 from registry_impl.manifests import parse_manifest
 from registry_impl.proxy import freshness
-from registry_impl.proxy.upstream import STATS, Upstream, UpstreamUnavailable
+from registry_impl.proxy.upstream import Upstream, UpstreamUnavailable, count
 from registry_impl.references import parse_reference
 from registry_impl.services.claims import claimed
 from registry_impl.services.state import State
@@ -93,7 +93,7 @@ async def fetch(state: State, upstream: Upstream, name: str, reference: str) -> 
     except UpstreamUnavailable as exc:
         if stored is None:
             raise
-        STATS["stale_tag"] += 1
+        count("stale_tag")
         log.warning("%s:%s served from its last known value %s: %s", name, tag, stored.digest, exc.message)
         return stored
     if stored is not None and stored.digest == digest:

@@ -10,12 +10,14 @@ it is a problem of the upstream, not of its request.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from registry_client import Credential, RegistryClient, RetryPolicy
@@ -26,13 +28,30 @@ from registry_spec import urls
 from registry_impl.config.model import UpstreamConfig
 from registry_impl.errors import BlobUnknown, ManifestUnknown, Unavailable
 
-__all__ = ["STATS", "BlobStream", "Upstream", "UpstreamUnavailable"]
+__all__ = ["STATS", "BlobStream", "Upstream", "UpstreamUnavailable", "count"]
 
 log = logging.getLogger("registry.proxy")
 
 #: Counters of this process: ``stale_tag`` (a tag served from its last known value through an outage),
 #: ``upstream_unavailable`` (a call that failed), ``blob_fetch`` / ``manifest_fetch`` (upstream fetches).
+#: Each is also the Prometheus counter ``registry_proxy_events_total{event}`` (exported with the others
+#: when ``http.debug.prometheus`` is on).
 STATS: Counter[str] = Counter()
+
+
+@functools.cache
+def _prometheus() -> Any:
+    from prometheus_client import Counter as PromCounter  # created on first use: importing changes nothing
+
+    return PromCounter("registry_proxy_events", "Pull-through cache events (proxy).", ["event"])
+
+
+def count(event: str) -> None:
+    """One more ``event`` in ``STATS`` and in the Prometheus counter."""
+    STATS[event] += 1
+    with contextlib.suppress(Exception):  # metrics must never fail a pull
+        _prometheus().labels(event).inc()
+
 
 #: Connecting to an upstream gives up after this many seconds; reading after ``READ_TIMEOUT``.
 CONNECT_TIMEOUT = 3.0
@@ -100,10 +119,10 @@ class Upstream:
         except RegistryError as exc:
             if exc.status == 404:
                 raise unknown(detail=what) from exc
-            STATS["upstream_unavailable"] += 1
+            count("upstream_unavailable")
             raise UpstreamUnavailable(self.url, f"HTTP {exc.status} {exc.code or ''}".strip()) from exc
         except (ClientError, httpx.HTTPError) as exc:
-            STATS["upstream_unavailable"] += 1
+            count("upstream_unavailable")
             raise UpstreamUnavailable(self.url, str(exc) or type(exc).__name__) from exc
 
     # --- calls (blocking: the services run them in a worker thread) ---------------------------------
@@ -117,7 +136,7 @@ class Upstream:
         """The manifest's bytes (verified against a digest reference), media type and digest."""
         with self.failures(ManifestUnknown, {"reference": reference}):
             manifest = self.client.manifests.get(self.remote_name(name), reference, ACCEPT)
-        STATS["manifest_fetch"] += 1
+        count("manifest_fetch")
         return manifest.content, manifest.media_type, manifest.digest
 
     def head_blob(self, name: str, digest: str) -> int:
@@ -161,7 +180,7 @@ class BlobStream:
         try:
             return next(self._chunks, b"")
         except httpx.HTTPError as exc:
-            STATS["upstream_unavailable"] += 1
+            count("upstream_unavailable")
             raise UpstreamUnavailable(self.upstream.url, f"transfer broken: {exc}") from exc
 
     def close(self) -> None:
