@@ -124,6 +124,8 @@ def detect_media_type(document: dict[str, Any], content_type: str) -> str:
         return declared
     if content_type not in GENERIC_CONTENT_TYPES:
         return content_type
+    if document.get("schemaVersion") == 1:
+        return mt.DOCKER_SCHEMA1_SIGNED  # a schema 1 payload, as distribution 2.x stores it
     return str(mt.OCI_INDEX if "manifests" in document else mt.OCI_MANIFEST)
 
 
@@ -229,6 +231,18 @@ def _interpret(document: dict[str, Any], media_type: str) -> ParsedManifest:
         "annotations": document.get("annotations") or {},
         "declares_media_type": "mediaType" in document,
     }
+    if media_type == mt.DOCKER_SCHEMA1_SIGNED:
+        blob_sums = dict.fromkeys(str(layer["blobSum"]) for layer in document["fsLayers"])
+        for digest in blob_sums:
+            try:
+                parse_digest(digest)
+            except DigestInvalid as exc:
+                raise ManifestInvalid("invalid blobSum in fsLayers", detail={"digest": digest}) from exc
+        return ParsedManifest(
+            media_type,
+            blobs=tuple(Descriptor(mt.DOCKER_LAYER, d, 0) for d in blob_sums),
+            declares_media_type=False,
+        )
     if media_type in mt.INDEXES:
         children = tuple(_descriptor(d, "manifests") for d in document["manifests"])
         return ParsedManifest(media_type, manifests=children, **common)

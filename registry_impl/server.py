@@ -12,7 +12,7 @@ from typing import Any
 from registry_spec.protocol.descriptors import Platform
 from starlette.types import ASGIApp
 
-from registry_impl import logs, server_options
+from registry_impl import logs, schema1, server_options
 from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
@@ -52,6 +52,7 @@ def build_state(config: Config) -> AppState:
             tuple(Platform(os, arch) for os, arch in validation.platform_list),
             validation.layers_required,
         ),
+        schema1=schema1.policy_from((config.extras.get("compatibility") or {}).get("schema1") or {}),
     )
     secret = config.http.secret or config.http.effective_secret
     state = AppState(

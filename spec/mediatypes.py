@@ -30,13 +30,14 @@ DOCKER_SCHEMA1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyj
 
 IMAGE_MANIFESTS = (OCI_MANIFEST, DOCKER_MANIFEST)
 INDEXES = (OCI_INDEX, DOCKER_MANIFEST_LIST)
-MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST)
+MANIFEST_TYPES = (OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1_SIGNED)
 
 MANIFEST_SCHEMA_BY_TYPE = {
     OCI_MANIFEST: "OCIImageManifest",
     OCI_INDEX: "OCIImageIndex",
     DOCKER_MANIFEST: "DockerManifestV2",
     DOCKER_MANIFEST_LIST: "DockerManifestList",
+    DOCKER_SCHEMA1_SIGNED: "DockerSchema1",
 }
 
 MEDIA_TYPE_DESCRIPTIONS: dict[str, str] = {
@@ -52,7 +53,9 @@ MEDIA_TYPE_DESCRIPTIONS: dict[str, str] = {
     DOCKER_CONFIG: "Docker image configuration.",
     DOCKER_LAYER: "Docker gzip-compressed layer.",
     DOCKER_FOREIGN_LAYER: "Docker layer that must be fetched from its `urls` (never pushed).",
-    DOCKER_SCHEMA1_SIGNED: "Docker schema 1 signed manifest: refused by this registry (deprecated).",
+    DOCKER_SCHEMA1_SIGNED: "Docker schema 1 signed manifest (deprecated), for migrations: served from data "
+    "directories old distribution versions wrote; pushed only under `compatibility.schema1.enabled`, with a valid "
+    "signature (see [DockerSchema1](#dockerschema1)).",
 }
 
 _DIGEST = {"type": "string", "pattern": r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"}
@@ -158,6 +161,39 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "DockerManifestList": _manifest(
         DOCKER_MANIFEST_LIST, required_media_type=True, list_field="manifests", item="IndexDescriptor"
     ),
+    "DockerSchema1": {
+        "type": "object",
+        "required": ["schemaVersion", "fsLayers", "history"],
+        "properties": {
+            "schemaVersion": {"type": "integer", "enum": [1]},
+            "name": {"type": "string"},
+            "tag": {"type": "string"},
+            "architecture": {"type": "string"},
+            "fsLayers": {
+                "type": "array",
+                "items": {"type": "object", "required": ["blobSum"], "properties": {"blobSum": _DIGEST}},
+            },
+            "history": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"v1Compatibility": {"type": "string"}}},
+            },
+            "signatures": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["header", "signature", "protected"],
+                    "properties": {
+                        "header": {
+                            "type": "object",
+                            "properties": {"jwk": {"type": "object"}, "alg": {"type": "string"}},
+                        },
+                        "signature": {"type": "string"},
+                        "protected": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "ImageConfig": {
         "type": "object",
         "description": "OCI / Docker image configuration (the fields a registry may read).",
@@ -191,6 +227,19 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     "OCIImageIndex": "The OCI image index (also the referrers answer).",
     "DockerManifestV2": "The Docker image manifest, schema 2.",
     "DockerManifestList": "The Docker manifest list.",
+    "DockerSchema1": (
+        "The Docker image manifest, schema 1 (`application/vnd.docker.distribution.manifest.v1+prettyjws`): "
+        "`fsLayers` (layer digests, last layer first) and `history` (one `v1Compatibility` JSON string per layer), "
+        "signed with libtrust's *pretty JWS*: `signatures` is spliced into the document before its closing brace; "
+        "each signature carries its key (`header.jwk`, whose `kid` is the libtrust key ID), `alg` (ES256/384/512 or "
+        "RS256/384/512) and a `protected` header naming `formatLength` and `formatTail`, from which the signed "
+        "*payload* is rebuilt (`content[:formatLength] + formatTail`, the document without its signatures). The "
+        "manifest's digest is the payload's, and the payload is the blob stored, as distribution 2.x stores it. "
+        "A push is refused with `MANIFEST_UNVERIFIED` when it is unsigned or a signature does not verify; it is "
+        "served back byte for byte as pushed, and one an older registry wrote (payload only) is served signed by "
+        "this registry's key (`compatibility.schema1.signingkeyfile`, else one generated at start), as "
+        "distribution does."
+    ),
     "ImageConfig": "An image configuration blob.",
     "Manifest": "Any manifest this registry stores.",
 }

@@ -141,7 +141,9 @@ KEYS: Mapping[str, KeyState] = {
     "ui": _ok("this project's key: the web UI and API docs under /ui, on unless enabled: false"),
     "proxy": _ok("a pull-through cache, see Pull-through cache"),
     "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),
-    "compatibility": _warn("schema1 manifests are not supported (as in distribution 3)"),
+    "compatibility": _ok(
+        "schema1 manifests (migrations): stored ones served; pushes verified and accepted only when enabled"
+    ),
     "validation": _ok("layer URLs of pushed manifests checked against manifests.urls.allow/deny"),
     "validation.manifests.indexes": _ok(
         "platforms all (default), none or list (platformlist): the children of a pushed index that must exist"

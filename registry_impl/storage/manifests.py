@@ -8,8 +8,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from registry_spec import mediatypes as mt
 from registry_spec.protocol.descriptors import Descriptor
 
+from registry_impl import schema1
 from registry_impl.digests import Digest, digest_of
 from registry_impl.errors import (
     BlobUnknown,
@@ -17,8 +19,10 @@ from registry_impl.errors import (
     ManifestBlobUnknown,
     ManifestInvalid,
     ManifestUnknown,
+    ManifestUnverified,
 )
 from registry_impl.manifests import ParsedManifest, SparseRules, URLRules, detect_media_type, parse_manifest
+from registry_impl.schema1 import Schema1Policy
 from registry_impl.storage import paths
 from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
@@ -28,6 +32,7 @@ from registry_impl.storage.referrers import ReferrerStore
 from registry_impl.storage.tags import TagStore
 
 MEDIA_TYPE_FILE = "mediatype"
+SIGNED_FILE = "prettyjws"  # a schema 1 manifest as it was pushed, signatures included
 log = logging.getLogger("registry.storage")
 
 
@@ -51,7 +56,9 @@ class ManifestStore:
         *,
         url_rules: URLRules | None = None,
         sparse: SparseRules | None = None,
+        schema1_policy: Schema1Policy | None = None,
     ) -> None:
+        self.schema1 = schema1_policy or Schema1Policy()
         self.url_rules = url_rules or URLRules()
         self.sparse = sparse or SparseRules()
         self.cache = cache
@@ -82,6 +89,8 @@ class ManifestStore:
             log.error("manifest %s in %s: stored bytes do not match the digest", digest, self.name)
             raise ManifestUnknown(detail={"digest": digest})
         manifest = StoredManifest(digest, content, self._media_type(digest, content))
+        if manifest.media_type == mt.DOCKER_SCHEMA1_SIGNED:
+            manifest = StoredManifest(digest, self._signed(digest, content), manifest.media_type)
         if self.cache is not None:
             self.cache.put(key, manifest, len(content))
         return manifest
@@ -106,6 +115,20 @@ class ManifestStore:
         except ManifestInvalid:
             return "application/json"
 
+    def _signed(self, digest: str, payload: bytes) -> bytes:
+        """A schema 1 manifest as served: the signed bytes pushed here, else (one an older registry stored
+        without its signatures) the payload signed by this registry's key, as distribution serves it."""
+        try:
+            pushed = self.driver.get_content(self._signed_path(digest))
+            if schema1.payload_of(pushed)[0] == payload:
+                return pushed
+        except (PathNotFoundError, ManifestInvalid, ManifestUnverified):
+            pass
+        return schema1.sign_payload(payload, self.schema1.key)
+
+    def _signed_path(self, digest: str) -> str:
+        return paths.manifest_revision_path(self.name, digest) + "/" + SIGNED_FILE
+
     def _media_type_path(self, digest: str) -> str:
         return paths.manifest_revision_path(self.name, digest) + "/" + MEDIA_TYPE_FILE
 
@@ -120,6 +143,9 @@ class ManifestStore:
         """Validate and store a manifest, optionally tagging it (``tag``, and every one of ``tags``: all of them
         or, when a write fails, none moved); returns its digest and what it says."""
         parsed = parse_manifest(content, content_type)
+        signed = None
+        if parsed.media_type == mt.DOCKER_SCHEMA1_SIGNED:
+            signed, content = content, self._schema1_payload(content)
         self.url_rules.check(parsed)
         actual = digest_of(content, digest.algorithm if digest else "sha256")
         if digest is not None and actual != str(digest):
@@ -133,6 +159,8 @@ class ManifestStore:
         with blobs_claimed(self.driver, [actual, *referenced]):
             self._check_references(parsed, required)
             self.store.put(content, digest.algorithm if digest else "sha256")
+            if signed is not None:  # served back byte for byte; the blob is the payload, as distribution's
+                self.driver.put_content(self._signed_path(actual), signed)
             if not parsed.declares_media_type:
                 self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
             self.revisions.link(actual)
@@ -140,6 +168,15 @@ class ManifestStore:
             self.referrers.add(parsed.subject.digest, actual)
         self._tag_all([*([tag] if tag is not None else []), *tags], actual)
         return actual, parsed
+
+    def _schema1_payload(self, content: bytes) -> bytes:
+        """The payload of a pushed schema 1 manifest once its signatures verify (refused unless enabled)."""
+        if not self.schema1.enabled:
+            raise ManifestInvalid(
+                "schema1 manifests are refused: compatibility.schema1.enabled is off",
+                detail={"mediaType": mt.DOCKER_SCHEMA1_SIGNED},
+            )
+        return schema1.parse_signed(content).payload
 
     def _tag_all(self, tags: Sequence[str], digest: str) -> None:
         """Point every tag at ``digest``; if one write fails, the tags already moved go back to where they were

@@ -7,6 +7,7 @@ from functools import cached_property
 
 from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
 from registry_impl.manifests import SparseRules, URLRules
+from registry_impl.schema1 import Schema1Policy
 from registry_impl.storage import paths
 from registry_impl.storage.blobclaims import blobs_claimed
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
@@ -36,6 +37,7 @@ class Policy:
     read_only: bool = False
     manifest_urls: URLRules = field(default_factory=URLRules)
     sparse: SparseRules = field(default_factory=SparseRules)
+    schema1: Schema1Policy = field(default_factory=Schema1Policy)
 
 
 class Repository:
@@ -58,6 +60,7 @@ class Repository:
             registry.manifest_cache,
             url_rules=registry.policy.manifest_urls,
             sparse=registry.policy.sparse,
+            schema1_policy=registry.policy.schema1,
         )
 
     @cached_property

@@ -146,9 +146,12 @@ def test_refused_keys_stop_startup_one_line_each(tmp_path: Path) -> None:
 def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spawner) -> None:
     started = spawn.ours(
         overrides={
-            "log": {"formatter": "json", "fields": {"service": "registry"}},
+            "log": {
+                "formatter": "json",
+                "fields": {"service": "registry"},
+                "hooks": [{"type": "mail", "levels": ["panic"]}],
+            },
             "policy": {"repository": {"classes": ["image"]}},
-            "compatibility": {"schema1": {"enabled": True}},
             "storage": {"tag": {"concurrencylimit": 4}},
             "catalog": {"bogus": 1},
         },
@@ -160,7 +163,7 @@ def test_warned_keys_start_with_one_line_each_and_requests_are_logged(spawn: Spa
     text = started.log_text(tail=None)
     warned = [line for line in text.splitlines() if ": ignored: " in line]
     assert len(warned) == 3, text  # one line per key, not one per worker
-    for key in ("policy", "compatibility", "storage.tag"):
+    for key in ("policy", "log.hooks", "storage.tag"):
         line = next(line for line in warned if f'"{key}: ignored: ' in line)
         assert json.loads(line)["service"] == "registry", line
     access = [json.loads(line) for line in text.splitlines() if '"http.response.status"' in line]

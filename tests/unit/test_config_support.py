@@ -92,7 +92,6 @@ def test_every_unsupported_section_gives_one_finding_naming_its_key() -> None:
     for key in (
         "log.hooks",
         "reporting",
-        "compatibility",
         "policy",
     ):
         assert any(f.key == key and f.state == "warned" for f in findings), lines

@@ -187,8 +187,18 @@ def test_not_a_json_object(content: bytes) -> None:
 
 def test_unsupported_media_type() -> None:
     with pytest.raises(ManifestInvalid) as info:
-        parse_manifest(b'{"schemaVersion": 1}', mt.DOCKER_SCHEMA1_SIGNED)
-    assert info.value.detail == {"mediaType": mt.DOCKER_SCHEMA1_SIGNED}
+        parse_manifest(b'{"schemaVersion": 2}', "application/vnd.example.unknown+json")
+    assert info.value.detail == {"mediaType": "application/vnd.example.unknown+json"}
+
+
+def test_schema1_payload_lists_its_layers_once() -> None:
+    layer = "sha256:" + "a" * 64
+    document = {"schemaVersion": 1, "fsLayers": [{"blobSum": layer}] * 2, "history": [{}, {}]}
+    parsed = parse_manifest(json.dumps(document).encode(), "application/json")
+    assert parsed.media_type == mt.DOCKER_SCHEMA1_SIGNED
+    assert [d.digest for d in parsed.blobs] == [layer]
+    with pytest.raises(ManifestInvalid):
+        parse_manifest(b'{"schemaVersion": 1, "fsLayers": [{"blobSum": "x"}], "history": [{}]}', "")
 
 
 def _without(document: dict[str, Any], key: str) -> dict[str, Any]:
