@@ -26,6 +26,12 @@ INDEX_TYPES = frozenset(
         "application/vnd.docker.distribution.manifest.list.v2+json",
     }
 )
+IMAGE_CONFIG_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    }
+)
 SIGNATURE_HINTS = ("signature", "cosign", "notary", "sigstore")
 SBOM_HINTS = ("sbom", "spdx", "cyclonedx")
 ATTESTATION_HINTS = ("attestation", "in-toto", "intoto", "provenance", "vex")
@@ -75,10 +81,18 @@ def summarize(body: bytes, media_type: str) -> Summary:
         layers=layers,
         children=children,
         annotations=dict(document.get("annotations") or {}),
-        artifact_type=str(document.get("artifactType") or (config or {}).get("mediaType", "")),
+        artifact_type=_artifact_type(document, config),
         subject=document.get("subject"),
         platforms=platforms,
     )
+
+
+def _artifact_type(document: Mapping[str, Any], config: Mapping[str, Any] | None) -> str:
+    """``artifactType``, else a config media type other than an image's (how artifacts were typed before 1.1)."""
+    if document.get("artifactType"):
+        return str(document["artifactType"])
+    config_type = str((config or {}).get("mediaType", ""))
+    return "" if config_type in IMAGE_CONFIG_TYPES else config_type
 
 
 def _kind(artifact_type: str) -> str:

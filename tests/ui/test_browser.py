@@ -155,6 +155,10 @@ def test_walk_repositories_repository_manifest_referrers(
     _same_origin_only(browser, ours)
     browser.save_screenshot(str(screenshots / "repositories.png"))
 
+    from selenium.webdriver.common.keys import Keys
+
+    _one(browser, "body").send_keys(Keys.TAB)  # keyboard: the first stop skips to the content
+    assert browser.switch_to.active_element.get_attribute("class") == "skip"
     _one(browser, "#prefix").send_keys("alice")
     _navigate(browser, _one(browser, ".filter button"), "#repositories")
     assert [a.text for a in _by_css(browser, "#repositories tbody a")] == ["alice/app"]
@@ -186,7 +190,12 @@ def test_walk_repositories_repository_manifest_referrers(
     copy.click()
     assert copy.get_attribute("data-copied") == f"docker pull {ours.host}/apps/web:1.0"
     _same_origin_only(browser, ours)
+    browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(str(screenshots / "manifest.png"))
+    browser.set_window_size(400, 860)  # a phone: the layout narrows, nothing needs a sideways scroll
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 400
+    browser.save_screenshot(str(screenshots / "manifest-phone.png"))
+    browser.set_window_size(1280, 900)
 
     _navigate(
         browser, groups["Signatures"].find_element("css selector", "a"), "#subject"

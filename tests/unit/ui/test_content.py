@@ -33,7 +33,9 @@ def test_an_image_sums_config_and_layers() -> None:
     summary = content.summarize(body, OCI_MANIFEST)
     assert not summary.is_index and summary.size == 1110 and len(summary.layers) == 2
     assert summary.annotations == {"k": "v"} and summary.subject == {"digest": "sha256:s"}
-    assert summary.artifact_type == "application/vnd.oci.image.config.v1+json"
+    assert summary.artifact_type == ""  # an image, not an artifact
+    artifact = json.loads(body) | {"config": {"mediaType": "application/vnd.example.sbom+json", "size": 2}}
+    assert content.summarize(json.dumps(artifact).encode(), OCI_MANIFEST).artifact_type.endswith("sbom+json")
 
 
 def test_an_index_lists_platforms_from_the_served_media_type() -> None:
