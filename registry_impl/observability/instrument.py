@@ -41,7 +41,9 @@ def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
         metrics.instrument_cache(registry.blob_cache)
         app = metrics.RequestMetrics(app)
     from registry_impl.observability import tracing
+    from registry_impl.observability.reporting import configure_reporting
 
+    configure_reporting(config.extras.get("reporting") or {})
     if tracing.enabled():
         app = tracing.instrument(app, state)
     checks = health_checks(config, registry.driver)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -231,3 +232,69 @@ def test_a_push_is_traced_to_an_otlp_receiver(spawn: Spawner) -> None:
         assert not any("traced/repo" in name for name in names())
     finally:
         receiver.close()
+
+
+class Collector:
+    """Any POST on loopback, in this process: its path and (decompressed) body, for the reporters."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, bytes]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                owner.posts.append((self.path, body))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.port = self.httpd.server_address[1]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_an_unhandled_error_reaches_bugsnag_and_sentry_with_its_request_id(spawn: Spawner) -> None:
+    bugsnag, sentry = Collector(), Collector()
+    try:
+        started = spawn.ours(
+            "reported",
+            overrides={
+                "reporting": {
+                    "bugsnag": {
+                        "apikey": "0123456789abcdef0123456789abcdef",
+                        "releasestage": "test",
+                        "endpoint": f"http://127.0.0.1:{bugsnag.port}/",
+                    }
+                }
+            },
+            env={"SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.port}/1"},
+        )
+        with started.client() as client:
+            assert client.post("/v2/reported/first/blobs/uploads/").status_code == 202
+            with unwritable(started.root / "docker" / "registry" / "v2" / "repositories"):
+                r = client.post("/v2/unreported/second/blobs/uploads/")  # a new repository cannot be made
+            assert r.status_code == 500, r.text
+            rid = r.json()["errors"][0]["detail"]["request_id"]
+            assert rid == r.headers["x-request-id"]
+        wait_for(lambda: any(rid.encode() in body for _, body in bugsnag.posts), 10, "the Bugsnag report")
+        wait_for(lambda: any(rid.encode() in body for _, body in sentry.posts), 10, "the Sentry event")
+        report = next(json.loads(body) for _, body in bugsnag.posts if rid.encode() in body)
+        assert report["events"][0]["metaData"]["request"]["id"] == rid
+        assert report["events"][0]["releaseStage"] == "test"
+        assert report["events"][0]["severity"] == "error"
+        assert len([p for p, body in sentry.posts if rid.encode() in body]) == 1
+        assert all(path.startswith("/api/1/") for path, _ in sentry.posts)
+    finally:
+        bugsnag.close()
+        sentry.close()
