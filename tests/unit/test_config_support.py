@@ -91,7 +91,6 @@ def test_every_unsupported_section_gives_one_finding_naming_its_key() -> None:
         assert any(f.key == key and f.state == "refused" for f in findings), lines
     for key in (
         "log.hooks",
-        "reporting",
         "policy",
     ):
         assert any(f.key == key and f.state == "warned" for f in findings), lines
