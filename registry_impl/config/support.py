@@ -87,7 +87,9 @@ KEYS: Mapping[str, KeyState] = {
         "registry, repository and storage middleware (e.g. cloudfront, redirect) are not implemented",
         _any_enabled,
     ),
-    "reporting": _ok("bugsnag (apikey, releasestage, endpoint; the bugsnag extra) and Sentry via SENTRY_DSN: unhandled errors"),
+    "reporting": _ok(
+        "bugsnag (apikey, releasestage, endpoint; the bugsnag extra) and Sentry via SENTRY_DSN: unhandled errors"
+    ),
     "reporting.newrelic": _refuse(
         "New Relic reporting is not implemented: export traces with OpenTelemetry (OTEL_* variables)"
     ),
