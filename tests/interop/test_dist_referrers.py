@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from registry_client import Descriptor, RegistryClient
-from testkit.dist import Dist
+from testkit.dist import InProcessDist as Dist
 from testkit.oci_layout import OciLayout
 from testkit.processes import Server
 

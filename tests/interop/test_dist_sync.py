@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from testkit.dist import Dist
+from testkit.dist import Dist as SubprocessDist
+from testkit.dist import InProcessDist as Dist
 from testkit.oci_layout import OciLayout
 from testkit.processes import Server
 
@@ -88,7 +89,9 @@ def test_copy_all_tags_and_everyday_commands(
     refused = dist.fails("delete", "--tag", f"{reference.host}/{repository}:prod")
     assert digest_of(reference, repository, "v3") == digests["v3"], refused
 
-    assert dist("--version").stdout.strip().startswith("dist ")
+    assert (
+        SubprocessDist(tmp_path / "sub")("--version").stdout.strip().startswith("dist ")
+    )  # the console entry
     shown = dist("inspect", "--format", "{{ digest }} {{ layers | length }}", f"{ours.host}/{repository}:v0")
     assert shown.stdout.strip() == f"{digests['v0']} 1"
     names = dist("ls", "--format", "{{ repository }}:{{ tag }}", f"{ours.host}/{repository}").stdout.split()

@@ -11,7 +11,7 @@ import json
 import uuid
 from pathlib import Path
 
-from testkit.dist import Dist
+from testkit.dist import InProcessDist as Dist
 from testkit.oci_layout import OciLayout
 from testkit.processes import Server, Spawner
 from testkit.tls import CertificateAuthority
