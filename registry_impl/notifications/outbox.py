@@ -72,6 +72,14 @@ class Outbox:
         except PathNotFoundError:
             return None
 
+    def read_all(self, names: list[str]) -> list[bytes]:
+        """The envelopes of ``names`` still there, in that order."""
+        return [body for body in map(self.read, names) if body is not None]
+
+    def remove_all(self, names: list[str]) -> None:
+        for name in names:
+            self.remove(name)
+
     def remove(self, name: str) -> None:
         with contextlib.suppress(PathNotFoundError):
             self.driver.delete(f"{self.root}/{name}")

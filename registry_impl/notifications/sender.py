@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from registry_impl.notifications.endpoints import Endpoint
-from registry_impl.notifications.events import EVENTS_MEDIA_TYPE
+from registry_impl.notifications.events import EVENTS_MEDIA_TYPE, envelope
 from registry_impl.notifications.outbox import Outbox
 from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.claims import Claim, ClaimLost
@@ -37,6 +38,9 @@ log = logging.getLogger("registry.notifications")
 #: entries wake the sender at once), and between attempts to take a claim another process holds.
 POLL = 0.5
 RETRY_PAUSE = 0.05
+#: Outbox entries (one request's events each) sent together in one envelope; distribution's envelopes too
+#: may carry unrelated events.
+BATCH = 64
 #: Seconds between writes of the delivery status to storage while nothing changes.
 STATUS_EVERY = 1.0
 #: Seconds a sender's claim outlives its holder on storage where claims are leases (S3).
@@ -145,9 +149,10 @@ class Sender:
             names = await self.offload.slow(self.outbox.names)
             names = await self._trim(names)
             self.status.pending = len(names)
-            for name in names:
-                await self._deliver(client, claim, name)
-                self.status.pending -= 1
+            for start in range(0, len(names), BATCH):
+                batch = names[start : start + BATCH]
+                await self._deliver(client, claim, batch)
+                self.status.pending -= len(batch)
             if not names:
                 await self._idle()
 
@@ -165,15 +170,20 @@ class Sender:
         )
         return names[len(dropped) :]
 
-    async def _deliver(self, client: httpx.AsyncClient, claim: Claim, name: str) -> None:
-        """POST one entry until the endpoint takes it, then remove it."""
-        body = await self.offload.storage(self.outbox.read, name)
-        if body is None:
+    async def _deliver(self, client: httpx.AsyncClient, claim: Claim, names: list[str]) -> None:
+        """POST the events of entries ``names`` (oldest first) in one envelope until the endpoint takes it,
+        then remove them."""
+        bodies = await self.offload.storage(self.outbox.read_all, names)
+        if not bodies:
             return
+        if len(bodies) == 1:
+            body = bodies[0]
+        else:
+            body = envelope([event for raw in bodies for event in json.loads(raw)["events"]])
         while True:
             error = await self._post(client, body)
             if error is None:
-                await self.offload.storage(self.outbox.remove, name)
+                await self.offload.storage(self.outbox.remove_all, names)
                 await self._save(changed=self._succeeded())
                 return
             await self._save(changed=self._failed(error))
