@@ -1,7 +1,8 @@
 """Referrers travel with ``dist copy``: a signature and an SBOM pushed with oras-py as referrers of a multi-platform
 image (the signature on the index, the SBOM on one child, a second signature on the SBOM) go from our server
 (referrers API) to Debian's distribution 2.8.2 (no API: ``sha256-<hex>`` tag-schema indexes written) and back to
-ours, arriving with the same digests; ``dist referrers`` lists them on both, ``dist attach`` pushes one.
+ours, arriving with the same digests, and so does a signature in cosign's tag scheme (``sha256-<hex>.sig``);
+``dist referrers`` lists them on both, ``dist attach`` pushes one.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ def manifest(server: Server, repository: str, reference: str) -> tuple[bytes, st
 
 
 def oras_push(
-    server: Server, target: str, workdir: Path, subject: tuple[str, str, int], **kwargs: Any
+    server: Server, target: str, workdir: Path, subject: tuple[str, str, int] | None, **kwargs: Any
 ) -> str:
-    """oras-py push with a subject; returns the pushed manifest's digest."""
+    """oras-py push (with a subject, when given); returns the pushed manifest's digest."""
     oras = oras_client.OrasClient(hostname=server.host, insecure=True)
-    media_type, digest, size = subject
+    if subject is not None:
+        media_type, digest, size = subject
+        kwargs["subject"] = oras_oci.Subject(mediaType=media_type, digest=digest, size=size)
     cwd = Path.cwd()
     os.chdir(workdir)  # oras-py names layers after the paths it was given: keep them bare
     try:
@@ -53,7 +56,6 @@ def oras_push(
             target=target,
             disable_path_validation=True,
             quiet=True,
-            subject=oras_oci.Subject(mediaType=media_type, digest=digest, size=size),
             **kwargs,
         )
     finally:
@@ -97,7 +99,12 @@ def signed(ours_filesystem: Server, tmp_path: Path) -> dict[str, Any]:
         server, f"{host}:sbom-sig", work, (OCI_MANIFEST, sbom, len(sbom_body)),
         files=[f"signature.json:{SIGNATURE_TYPE}"], manifest_config=f"config.json:{SIGNATURE_TYPE}",
     )  # fmt: skip
+    cosign = oras_push(  # cosign's tag scheme: no subject, a tag named after the image's digest
+        server, f"{host}:{index_digest.replace(':', '-')}.sig", work, None,
+        files=[f"signature.json:{SIGNATURE_TYPE}"], manifest_config=f"config.json:{SIGNATURE_TYPE}",
+    )  # fmt: skip
     return {
+        "cosign": cosign,
         "repository": repository,
         "index": index_digest,
         "child": child["digest"],
@@ -131,7 +138,9 @@ def test_referrers_travel_to_the_tag_schema_and_back(
 
     there = dist.json("copy", "--all", f"{ours.host}/{repository}:v1", f"{reference.host}/{repository}:v1")
     assert there["digest"] == index
-    assert set(there["referrers"]) == set().union(*signed["referrers"].values())
+    assert set(there["referrers"]) == {signed["cosign"], *set().union(*signed["referrers"].values())}
+    cosign_tag = f"{index.replace(':', '-')}.sig"
+    assert sha256(manifest(reference, repository, cosign_tag)[0]) == signed["cosign"]
     # distribution 2.8.2 has no referrers API: each subject got its tag-schema index
     for subject, expected in signed["referrers"].items():
         body, media_type = manifest(reference, repository, subject.replace(":", "-"))
@@ -143,6 +152,7 @@ def test_referrers_travel_to_the_tag_schema_and_back(
     again = dist.json("copy", "--all", f"{reference.host}/{repository}:v1", f"{ours.host}/{back}:v1")
     assert (again["digest"], set(again["referrers"])) == (index, set(there["referrers"]))
     assert_referrers_arrived(reference, ours, repository, back, signed)
+    assert sha256(manifest(ours, back, cosign_tag)[0]) == signed["cosign"]
     with ours.client() as client:  # ours answers the API, so no tag-schema tag was written
         assert client.head(f"/v2/{back}/manifests/{index.replace(':', '-')}").status_code == 404
         api = client.get(f"/v2/{back}/referrers/{child}").json()["manifests"]

@@ -5,6 +5,10 @@ children), then the referrers of those referrers, and copies each one by digest 
 is an index). The source is read through the referrers API or, where the registry has none, the tag-schema index
 (``sha256-<hex>``). A destination without the API gets that index written, merged with what it already lists, so
 tools reading either way find the artifacts.
+
+cosign's own scheme (without its OCI 1.1 mode) keeps no ``subject``: a signature, attestation or SBOM is an image
+tagged ``sha256-<hex>.sig``, ``.att`` or ``.sbom`` next to its subject. Those tags are copied too, under the same
+names.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from registry_client.descriptors import Descriptor
+from registry_client.referrers import fallback_tag
 
 from .copy import Selection, copy_image
 from .progress import Progress
 from .stores import RegistryStore
 
-__all__ = ["ReferrersCopied", "copy_referrers"]
+__all__ = ["COSIGN_SUFFIXES", "ReferrersCopied", "copy_referrers"]
+
+COSIGN_SUFFIXES = (".sig", ".att", ".sbom")
 
 
 @dataclass
@@ -51,6 +58,7 @@ def copy_referrers(
     api: bool | None = None
     while queue:
         subject = queue.popleft()
+        _copy_cosign_tags(source, destination, subject, jobs, progress, done)
         found = source.client.referrers.list(source.ref.repository, subject)
         if not found:
             continue
@@ -76,6 +84,29 @@ def copy_referrers(
         if not api:
             done.fallback_tags += _write_fallback(destination, subject, found)
     return done
+
+
+def _copy_cosign_tags(
+    source: RegistryStore,
+    destination: RegistryStore,
+    subject: str,
+    jobs: int,
+    progress: Progress,
+    done: ReferrersCopied,
+) -> None:
+    for suffix in COSIGN_SUFFIXES:
+        tag = fallback_tag(subject)[: 128 - len(suffix)] + suffix
+        if not source.client.manifests.exists(source.ref.repository, tag):
+            continue
+        result = copy_image(
+            RegistryStore(source.client, source.ref.with_tag(tag)),
+            RegistryStore(destination.client, destination.ref.with_tag(tag)),
+            Selection(all_platforms=True),
+            jobs=jobs,
+            progress=progress,
+        )
+        done.digests.append(result.digest)
+        done.bytes += result.bytes
 
 
 def _write_fallback(destination: RegistryStore, subject: str, found: list[Descriptor]) -> int:
