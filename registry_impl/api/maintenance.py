@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from registry_impl.api.context import AppState
+from registry_impl.observability.metrics import gc_run
 from registry_impl.storage.cache.base import NoCache
 from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
 from registry_impl.storage.purge import purge_uploads
@@ -55,6 +56,7 @@ async def collect_forever(state: AppState) -> None:
                 delete_untagged=schedule.delete_untagged,
             )
             gc_log.info("online garbage collection: %s", list(report.lines())[-1])
+            gc_run("online", 0 if report.dry_run else len(report.blobs))
         except GCBusy:
             gc_log.debug("online garbage collection: another run holds the storage's GC claim")
         except Exception:  # a failed pass must not end the schedule

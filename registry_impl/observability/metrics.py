@@ -9,7 +9,8 @@ HTTP (``RequestMetrics``, an ASGI middleware): ``registry_http_requests_total{co
 
 Storage (``instrument_driver``): ``registry_storage_action_seconds{driver,action}`` per driver method.
 Cache (``instrument_cache``): ``registry_storage_cache_total{type}`` (Request, Hit, Miss), as distribution.
-GC (``gc_run``): ``registry_gc_runs_total`` and ``registry_gc_bytes_reclaimed_total``.
+GC (``gc_run``): ``registry_gc_runs_total{mode}`` and ``registry_gc_blobs_deleted_total`` (the report
+lists blobs, not their sizes: no bytes-reclaimed figure).
 
 Every update is gathered in a per-process ``Tally`` (an append per request or storage action) and written
 to the metrics once a second, so a scrape may lag the last second. Metrics are created once per process
@@ -76,7 +77,7 @@ class Metrics:
     storage_action: Histogram
     cache: Counter
     gc_runs: Counter
-    gc_reclaimed: Counter
+    gc_blobs_deleted: Counter
 
 
 @functools.cache
@@ -111,7 +112,7 @@ def metrics() -> Metrics:
         ),
         cache=Counter("registry_storage_cache", "Blob descriptor cache lookups by result.", ["type"]),
         gc_runs=Counter("registry_gc_runs", "Garbage collection runs.", ["mode"]),
-        gc_reclaimed=Counter("registry_gc_bytes_reclaimed", "Bytes garbage collection removed."),
+        gc_blobs_deleted=Counter("registry_gc_blobs_deleted", "Blobs garbage collection deleted."),
     )
 
 
@@ -319,9 +320,9 @@ def instrument_cache(cache: Any) -> Any:
     return cache
 
 
-def gc_run(mode: str, bytes_reclaimed: int = 0) -> None:
-    """Record one garbage collection run (``mode``: online or offline) and what it removed."""
+def gc_run(mode: str, blobs_deleted: int = 0) -> None:
+    """Record one garbage collection run (``mode``: online) and the blobs it deleted."""
     m = metrics()
     m.gc_runs.labels(mode).inc()
-    if bytes_reclaimed:
-        m.gc_reclaimed.inc(bytes_reclaimed)
+    if blobs_deleted:
+        m.gc_blobs_deleted.inc(blobs_deleted)
