@@ -169,6 +169,8 @@ def _lifespan(state: AppState) -> Callable[[Any], AbstractAsyncContextManager[No
             tasks.append(asyncio.create_task(collect_forever(state)))
         if state.notifier is not None:
             tasks.append(asyncio.create_task(state.notifier.run()))
+        if state.proxy is not None:
+            tasks.append(asyncio.create_task(state.proxy.expire_forever(state)))
         try:
             yield
         finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from registry_impl.config.model import ProxyConfig
 from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid, Unsupported
-from registry_impl.proxy import blobs, manifests
+from registry_impl.proxy import blobs, expiry, manifests
 from registry_impl.proxy.upstream import Upstream
 from registry_impl.services.blobs import BlobFound
 from registry_impl.services.state import State
@@ -24,6 +24,7 @@ class PullThroughCache:
 
     def __init__(self, upstreams: list[Upstream]) -> None:
         self.upstreams = sorted(upstreams, key=lambda u: len(u.prefix), reverse=True)
+        self.pulls = expiry.Pulls()
 
     @classmethod
     def from_config(cls, config: ProxyConfig) -> PullThroughCache | None:
@@ -54,16 +55,39 @@ class PullThroughCache:
         if upstream is None:
             return None
         try:
-            return await manifests.fetch(state, upstream, name, reference)
+            manifest = await manifests.fetch(state, upstream, name, reference)
         except (TagInvalid, DigestInvalid) as exc:
             raise ManifestUnknown(detail={"reference": reference}) from exc
+        await self._pulled(state, upstream, name, "_manifests", manifest.digest)
+        return manifest
 
     async def find_blob(self, state: State, name: str, digest: str, method: str) -> BlobFound | None:
         """A blob this registry does not have, from the upstream; None: ``name`` is not proxied."""
         upstream = self.upstream_for(name)
         if upstream is None:
             return None
-        return await blobs.find(state, upstream, name, digest, method)
+        found = await blobs.find(state, upstream, name, digest, method)
+        fetching = isinstance(found, blobs.FetchingBlob)  # a fetch always records (expiry may have run since)
+        await self._pulled(state, upstream, name, "_blobs", found.info.digest, force=fetching)
+        return found
+
+    async def pulled_blob(self, state: State, name: str, digest: str) -> None:
+        """A stored blob was served: a proxied one does not expire for another ttl."""
+        upstream = self.upstream_for(name)
+        if upstream is not None:
+            await self._pulled(state, upstream, name, "_blobs", digest)
+
+    async def _pulled(
+        self, state: State, upstream: Upstream, name: str, kind: str, digest: str, *, force: bool = False
+    ) -> None:
+        """Rewrite the expiry record of what was just served (see ``expiry``)."""
+        due = self.pulls.due(expiry.record_path(name, kind, digest), upstream.ttl)
+        if upstream.ttl and (due or force):
+            await state.offload.storage(expiry.write_record, state.registry.driver, name, kind, digest)
+
+    async def expire_forever(self, state: State) -> None:
+        """Expire proxied content ``ttl`` after its last pull, for as long as the application runs."""
+        await expiry.expire_forever(state, self.upstreams, self.upstream_for)
 
     def close(self) -> None:
         for upstream in self.upstreams:

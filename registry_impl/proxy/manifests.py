@@ -17,7 +17,7 @@ import logging
 from registry_impl.digests import Digest, parse_digest
 from registry_impl.errors import ManifestUnknown
 from registry_impl.manifests import parse_manifest
-from registry_impl.proxy import freshness
+from registry_impl.proxy import expiry, freshness
 from registry_impl.proxy.upstream import Upstream, UpstreamUnavailable, count
 from registry_impl.references import parse_reference
 from registry_impl.services.claims import claimed
@@ -70,6 +70,7 @@ async def _pull(
     content, media_type, digest = await offload.slow(upstream.get_manifest, repo.name, reference)
     async with claimed(state, repo.name, ("manifests", digest), ("tags", tag)):
         await offload.slow(_store, repo, content, media_type, digest, tag)
+        await offload.storage(expiry.write_record, state.registry.driver, repo.name, "_manifests", digest)
         if tag is not None:
             await offload.storage(freshness.mark_checked, state.registry.driver, repo.name, tag)
     return await offload.storage(repo.manifests.get, digest)

@@ -162,6 +162,14 @@ class Upstream:
         length = response.headers.get("content-length", "")
         return BlobStream(self, cm, response.iter_raw(CHUNK), int(length) if length.isdigit() else None)
 
+    def reachable(self) -> bool:
+        """Whether the upstream answers ``GET /v2/`` with our credentials now."""
+        try:
+            self.client.ping()
+        except (ClientError, httpx.HTTPError):
+            return False
+        return True
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

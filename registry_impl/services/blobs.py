@@ -67,6 +67,8 @@ async def find(state: State, name: str, digest: str, method: str) -> BlobFound:
         if proxied is None:
             raise
         return proxied  # a pull-through cache's miss, from its upstream
+    if state.proxy is not None:
+        await state.proxy.pulled_blob(state, name, info.digest)  # proxied content expires unless pulled
     if state.notifier is not None:
         await events.blob_pulled(state, name, info)
     return BlobFound(info, url, state.registry, state.offload)

@@ -29,7 +29,7 @@ from testkit.token_server import write_htpasswd
 
 USER, PASSWORD = "mirror", "mirror-pw"
 BIG = 6 << 20
-TTL, TTL_S = "1s", 1.0
+TTL, TTL_S = "2s", 2.0
 FIELD = re.compile(r'(http\.request\.method|http\.request\.uri|http\.response\.status)=("[^"]*"|\S+)')
 ACCEPT = ", ".join(
     [
@@ -207,8 +207,10 @@ def _manifest(client: httpx.Client, path: str) -> httpx.Response:
     return client.get(path, headers={"Accept": ACCEPT})
 
 
-@pytest.mark.parametrize("server", ["granian", "uvicorn"])
-def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
+# On granian only (the suite's time budget): what differs between the servers (streaming, several workers,
+# single flight) is tested on both above.
+@pytest.mark.parametrize("server", ["granian"])
+def test_two_upstreams_a_cut_transfer_ttl_revalidation_an_outage_and_expiry(
     server: str, spawn: Spawner, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
 ) -> None:
     first, second = start_upstream(tmp_path / "a"), start_upstream(tmp_path / "b")
@@ -218,7 +220,7 @@ def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
     with first.client(auth=(USER, PASSWORD)) as client:
         layout.push(client, "lib/app", "single")
     with second.client(auth=(USER, PASSWORD)) as client:
-        layout.push(client, "lib/other", "other")
+        other = layout.push(client, "lib/other", "other")
     big = os.urandom(BIG)
     big_digest = _push_blob(first, "lib/big", big)
     proxy = spawn.ours(
@@ -226,6 +228,7 @@ def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
         proxy_config(("a", first, TTL), ("b", second, TTL), ("cut", cut, TTL)),
         server=server,
     )
+    v2 = proxy.root / "docker" / "registry" / "v2"
     try:
         with proxy.client() as client:
             # Two upstreams by prefix: each repository comes from its own upstream only.
@@ -235,11 +238,21 @@ def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
             assert not any("lib/app" in path for _, path, _ in upstream_requests(second))
             assert _manifest(client, "/v2/b/lib/app/manifests/single").status_code == 404
 
+            # A transfer cut mid-blob reaches the client cut short and leaves nothing behind.
+            with pytest.raises(httpx.HTTPError):
+                client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
+            assert cutter.cuts == 1
+            hex_ = big_digest.split(":")[1]
+            assert not (v2 / "blobs" / "sha256" / hex_[:2] / hex_).exists()
+            assert not list((v2 / "repositories" / "cut" / "lib" / "big").glob("_uploads/*"))
+            r = client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
+            assert r.status_code == 200 and r.content == big
+
             # Within ttl a tag is served as stored; after it, one HEAD finds where it points now.
             assert _manifest(client, "/v2/a/lib/app/manifests/single").status_code == 200
             seen = len(upstream_requests(first))
             assert _manifest(client, "/v2/a/lib/app/manifests/single").status_code == 200
-            assert len(upstream_requests(first)) == seen
+            assert not [path for _, path, _ in upstream_requests(first)[seen:] if "/manifests/" in path]
             with first.client(auth=(USER, PASSWORD)) as push:
                 moved = layout.push(push, "lib/app", "other")
                 r = push.put(
@@ -254,18 +267,8 @@ def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
             assert ("HEAD", "/v2/lib/app/manifests/single", 200) in upstream_requests(first)[seen:]
             skopeo.copy(proxy.ref("a/lib/app", "single"), f"oci:{tmp_path / 'a-moved'}:v1")
 
-            # A transfer cut mid-blob reaches the client cut short and leaves nothing behind.
-            with pytest.raises(httpx.HTTPError):
-                client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
-            assert cutter.cuts == 1
-            hex_ = big_digest.split(":")[1]
-            v2 = proxy.root / "docker" / "registry" / "v2"
-            assert not (v2 / "blobs" / "sha256" / hex_[:2] / hex_).exists()
-            assert not list((v2 / "repositories" / "cut" / "lib" / "big").glob("_uploads/*"))
-            r = client.get(f"/v2/cut/lib/big/blobs/{big_digest}")
-            assert r.status_code == 200 and r.content == big
-
-            # The upstream gone: what is cached still pulls, a stale tag from its last known value...
+            # The upstream gone: what is cached still pulls (and does not expire), a stale tag from its last
+            # known value...
             first.stop()
             time.sleep(TTL_S + 0.1)
             skopeo.copy(proxy.ref("a/lib/app", "single"), f"oci:{tmp_path / 'a-outage'}:v1")
@@ -279,7 +282,16 @@ def test_two_upstreams_ttl_revalidation_a_cut_transfer_and_an_outage(
                 error = r.json()["errors"][0]
                 assert error["code"] == "UNAVAILABLE" and first.url in error["message"], error
             assert "served from its last known value" in proxy.log_text(tail=None)
-            # The other upstream is unaffected.
-            assert _manifest(client, "/v2/b/lib/other/manifests/other").status_code == 200
+
+            # Content of a live upstream not pulled for ttl expired (unlinked), and is fetched again when pulled.
+            revision = v2 / "repositories" / "b" / "lib" / "other" / "_manifests" / "revisions" / "sha256"
+            deadline = time.monotonic() + 5
+            while (revision / other.split(":")[1]).exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not (revision / other.split(":")[1]).exists()
+            assert not list((v2 / "repositories" / "b" / "lib" / "other" / "_layers").rglob("link"))
+            before = len(upstream_requests(second))
+            skopeo.copy(proxy.ref("b/lib/other", "other"), f"oci:{tmp_path / 'b-again'}:v1")
+            assert ("GET", f"/v2/lib/other/manifests/{other}", 200) in upstream_requests(second)[before:]
     finally:
         cutter.close()
