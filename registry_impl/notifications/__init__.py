@@ -15,14 +15,16 @@ sent again): receivers dedupe on the event ``id``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import EVENTS_MEDIA_TYPE, RequestRecord, Target
 from registry_impl.notifications.notifier import Notifier, outbox_status
 from registry_impl.notifications.outbox import Outbox
-from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.base import StorageDriver
+
+if TYPE_CHECKING:
+    from registry_impl.services.offload import Offload  # a type only: services import this package
 
 __all__ = [
     "EVENTS_MEDIA_TYPE",

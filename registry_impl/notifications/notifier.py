@@ -13,14 +13,16 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import RequestRecord, SourceRecord, Target, envelope, event
 from registry_impl.notifications.outbox import Outbox
 from registry_impl.notifications.sender import Sender
-from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.base import StorageDriver
+
+if TYPE_CHECKING:
+    from registry_impl.services.offload import Offload  # a type only: services import this package
 
 __all__ = ["Notifier"]
 

@@ -20,15 +20,17 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import EVENTS_MEDIA_TYPE, envelope
 from registry_impl.notifications.outbox import Outbox
-from registry_impl.services.offload import Offload
 from registry_impl.storage.driver.claims import Claim, ClaimLost
+
+if TYPE_CHECKING:
+    from registry_impl.services.offload import Offload  # a type only: services import this package
 
 __all__ = ["Sender", "Status", "counters"]
 
