@@ -26,6 +26,13 @@ def test_progress_kind_follows_the_stream_and_options() -> None:
     plain = make_progress(stream=io.StringIO())  # not a terminal: one line per blob, no redraws
     assert type(plain) is Progress and not plain.quiet
     assert make_progress(quiet=True, stream=io.StringIO()).quiet
+    assert isinstance(make_progress(stream=Terminal()), RichProgress)  # a terminal: rich's per-layer lines
+    assert make_progress(quiet=True, stream=Terminal()).quiet
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
 
 
 def test_json_events_are_one_object_per_line() -> None:
