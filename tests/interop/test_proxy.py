@@ -21,11 +21,19 @@ from typing import Any
 
 import httpx
 import pytest
+from registry_client import Credential, RegistryAuth
 from testkit.oci_layout import OciLayout
 from testkit.processes import Server, Spawner, start_ours, start_reference
 from testkit.proxy import CuttingProxy
 from testkit.skopeo import Skopeo
-from testkit.token_server import write_htpasswd
+from testkit.token_server import (
+    ISSUER,
+    realm,
+    signing_certificate,
+    start_token_server,
+    token_server_command,
+    write_htpasswd,
+)
 
 USER, PASSWORD = "mirror", "mirror-pw"
 BIG = 6 << 20
@@ -112,13 +120,37 @@ def upstream(tmp_path_factory: pytest.TempPathFactory, layout: OciLayout) -> Ite
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def token_upstream(tmp_path_factory: pytest.TempPathFactory, layout: OciLayout) -> Iterator[Server]:
+    """docker-registry behind Bearer tokens from ``registry-token-server`` (plain HTTP on loopback)."""
+    if token_server_command() is None:
+        pytest.skip("the `registry-token-server` console script is not installed (pip install -e .)")
+    tmp = tmp_path_factory.mktemp("proxy-token")
+    acl = [{"account": USER, "repository": "**", "actions": ["*"]}]
+    tokens = start_token_server(tmp / "tokens", users={USER: PASSWORD}, acl=acl, service="upstream")
+    token = {"realm": realm(tokens), "service": "upstream", "issuer": ISSUER}
+    token["rootcertbundle"] = str(signing_certificate(tokens))
+    server = start_reference(tmp / "upstream", {"auth": {"token": token}, "log": {"level": "info"}})
+    try:
+        auth = RegistryAuth(Credential(USER, PASSWORD))
+        with httpx.Client(base_url=server.url, auth=auth, timeout=30) as client:
+            layout.push(client, "lib/app", "single")
+        yield server
+    finally:
+        server.stop()
+        tokens.stop()
+
+
 @pytest.fixture(scope="module", params=["granian", "uvicorn"])
 def proxy(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, upstream: Server
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    upstream: Server,
+    token_upstream: Server,
 ) -> Iterator[Server]:
     server = start_ours(
         tmp_path_factory.mktemp(f"proxy-{request.param}"),
-        proxy_config(("hub", upstream, "1h")),
+        proxy_config(("hub", upstream, "1h"), ("tok", token_upstream, "1h")),
         server=request.param,
         workers=2,
     )
@@ -144,6 +176,17 @@ def test_skopeo_pulls_an_image_and_an_index_byte_identical_and_the_second_pull_i
     for tag, options in (("single", ()), ("multi", ("--all",))):
         skopeo.copy(proxy.ref(repo, tag), f"oci:{tmp_path / ('again-' + tag)}:{tag}", *options)
     assert blob_gets(upstream) == before
+
+
+def test_an_upstream_behind_bearer_tokens(
+    proxy: Server, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
+) -> None:
+    """The proxy answers the upstream's Bearer challenge with the configured credentials (token realm)."""
+    skopeo.copy(proxy.ref("tok/lib/app", "single"), f"oci:{tmp_path / 'tok'}:v1")
+    pulled = OciLayout(tmp_path / "tok")
+    assert pulled.refs()["v1"].digest == layout.refs()["single"].digest
+    for blob in layout.blob_digests(layout.refs()["single"].digest):
+        assert pulled.read_blob(blob) == layout.read_blob(blob)
 
 
 def test_concurrent_pulls_of_one_blob_make_one_upstream_fetch(proxy: Server, upstream: Server) -> None:
