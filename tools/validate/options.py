@@ -16,6 +16,8 @@ FEATURES: dict[str, str] = {
     "deletes": "manifest, tag and blob deletes (OCI end-9, end-10)",
     "catalog": "the repository catalog, GET /v2/_catalog (Docker Registry V2)",
     "empty-layers": "image manifests with no layers (OCI image-spec 1.1)",
+    "tag-params": "manifest PUT by digest with ?tag= parameters, answered with OCI-Tag (OCI distribution-spec 1.2)",
+    "sha512": "manifests addressed by a sha512 digest (the redesigned OCI suite's sha512 data)",
 }
 
 

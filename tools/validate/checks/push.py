@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from registry_spec import urls
@@ -310,6 +311,50 @@ def manifest_put_digest(ctx: Context) -> None:
     manifest = ctx.content.image(image(ctx).blobs[0], [], annotations={"by": "digest"})
     ctx.ensure(*manifest.blobs)
     ctx.expect_documented(ctx.put_manifest(manifest.digest, manifest), "end-7")
+
+
+@suite.check(
+    "manifest-tag-params",
+    "PUT by digest with ?tag=a&tag=b: 201, an OCI-Tag for each, both tags read back",
+    "end-7",
+    feature="tag-params",
+)
+def manifest_tag_params(ctx: Context) -> None:
+    """The redesigned OCI suite's tag-param data (OCI distribution-spec 1.2): tags applied with the push."""
+    manifest = ctx.content.image(image(ctx).blobs[0], [], annotations={"by": "tag-params"})
+    ctx.ensure(*manifest.blobs)
+    tags = (f"tag-param-{ctx.content.token(6).lower()}", f"tag-param-{ctx.content.token(6).lower()}")
+    path = urls.manifest(ctx.namespace, manifest.digest, tags)
+    reply = ctx.request("PUT", path, {"Content-Type": manifest.media_type}, manifest.content)
+    ctx.expect_status(reply, 201)
+    applied = {t.strip() for value in reply.headers.get_list("OCI-Tag") for t in value.split(",")}
+    if not applied:
+        ctx.unsupported("tag-params", "the PUT answered no OCI-Tag header (tag parameters ignored)", reply)
+    ctx.expect(set(tags) <= applied, f"OCI-Tag lists {sorted(applied)}, expected {sorted(tags)}", reply)
+    for tag in tags:
+        got = ctx.get_manifest(tag, manifest.media_type)
+        ctx.expect_status(got, 200, what=f"for tag {tag}")
+        ctx.expect_body(got, manifest.content, f"the manifest under tag {tag}")
+
+
+@suite.check(
+    "manifest-sha512",
+    "PUT of a manifest by its sha512 digest: 201, read back by that digest with Docker-Content-Digest",
+    "end-7",
+    feature="sha512",
+)
+def manifest_sha512(ctx: Context) -> None:
+    manifest = ctx.content.image(image(ctx).blobs[0], [], annotations={"by": "sha512"})
+    ctx.ensure(*manifest.blobs)
+    digest = "sha512:" + hashlib.sha512(manifest.content).hexdigest()
+    reply = ctx.put_manifest(digest, manifest)
+    if reply.status in (400, 404, 405):
+        ctx.unsupported("sha512", f"a PUT by a sha512 digest was refused ({reply.status})", reply)
+    ctx.expect_status(reply, 201)
+    got = ctx.get_manifest(digest, manifest.media_type)
+    ctx.expect_status(got, 200)
+    ctx.expect_body(got, manifest.content, "the manifest under its sha512 digest")
+    ctx.expect_optional_header(got, "Docker-Content-Digest", digest)
 
 
 @suite.check(
