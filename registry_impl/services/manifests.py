@@ -86,7 +86,7 @@ async def put(
             len(body), partial(repo.manifests.put, tags=extra), body, content_type, tag, given
         )
     if state.notifier is not None:
-        await events.manifest_pushed(state, name, stored, parsed, len(body), [tag])
+        await events.manifest_pushed(state, name, stored, parsed, len(body), [tag, *extra])
     return Stored(stored, parsed, tuple(extra))
 
 

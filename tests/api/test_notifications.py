@@ -261,3 +261,20 @@ async def test_beyond_maxpending_the_oldest_are_dropped_with_a_log_line_and_a_co
 def test_no_enabled_endpoint_means_no_notifier(driver: StorageDriver) -> None:
     state = make_state(driver, {"name": "off", "url": "http://127.0.0.1:9/", "disabled": True})
     assert state.notifier is None
+
+
+async def test_a_push_by_digest_with_tag_parameters_has_one_push_event_per_tag(
+    client: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    pushed = await Helper(client).image("tagged", None, layers=0)
+    r = await client.put(
+        f"/v2/tagged/manifests/{pushed.digest}",
+        params=[("tag", "b"), ("tag", "a")],
+        content=pushed.content,
+        headers={"Content-Type": OCI_MANIFEST},
+    )
+    assert r.status_code == 201, r.text
+    events = await wait_count(receiver, 4)  # config, manifest by digest alone, then one per tag
+    assert "tag" not in events[1]["target"]
+    assert [(e["action"], e["target"].get("tag")) for e in events[2:]] == [("push", "a"), ("push", "b")]
+    assert {e["target"]["digest"] for e in events[1:]} == {pushed.digest}
