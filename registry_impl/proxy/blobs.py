@@ -8,7 +8,9 @@ upload machinery, which verifies the bytes against the digest before the blob is
 broken, truncated or mismatching transfer cancels the session, so nothing is left behind (the client's
 response is cut short: it never receives a complete wrong blob). Concurrent GETs of the same blob wait
 while the claim is held and are then served from storage (single flight); if the holder failed, the
-next one takes the claim and fetches. A HEAD that misses asks the upstream for the size only.
+next one takes the claim and fetches. A blob whose data is already stored (fetched for another repository) is
+linked without a fetch, once a HEAD shows the upstream has it under this name. A HEAD that misses asks the
+upstream for the size only.
 """
 
 from __future__ import annotations
@@ -49,18 +51,17 @@ def claim_path(digest: str) -> str:
     return f"{paths.ROOT}/_claims/_proxy/{algorithm}/{hex_}"
 
 
-def _local(repo: Repository, digest: str) -> BlobInfo | None:
-    """The blob linked here; else linked now when another repository's fetch already stored its data."""
+def _linked(repo: Repository, digest: str) -> BlobInfo | None:
+    """The blob if it is linked into this repository."""
     try:
         return repo.blobs.stat(digest)
     except BlobUnknown:
-        pass
-    if repo.registry.blobs.stat_storage(digest) is None:
         return None
-    try:
-        return repo.mount(digest, None)
-    except BlobUnknown:
-        return None
+
+
+def _stored(repo: Repository, digest: str) -> bool:
+    """Whether the blob's data is in storage (fetched for another repository)."""
+    return repo.registry.blobs.stat_storage(digest) is not None
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,8 @@ def _discard(writer: UploadWriter, repo: Repository, uuid: str) -> None:
         log.debug("cancelling %s failed", uuid, exc_info=True)
 
 
-def _found(state: State, info: BlobInfo) -> BlobFound:
-    url = state.registry.blobs.redirect_url(info, "GET") if state.redirect_blobs else None
+def _found(state: State, info: BlobInfo, method: str = "GET") -> BlobFound:
+    url = state.registry.blobs.redirect_url(info, method) if state.redirect_blobs else None
     return BlobFound(info, url, state.registry, state.offload)
 
 
@@ -151,43 +152,43 @@ async def find(state: State, upstream: Upstream, name: str, digest: str, method:
     repo = state.registry.repository(name)
     offload, driver = state.offload, state.registry.driver
     if method == "HEAD":
-        info = await offload.storage(_local, repo, digest)
+        info = await offload.storage(_linked, repo, digest)
         if info is not None:
-            return _found(state, info)
+            return _found(state, info, method)
         size = await offload.slow(upstream.head_blob, name, digest)
         return BlobFound(BlobInfo(digest, size, ""), None, state.registry, offload)
     deadline, pause = time.monotonic() + FETCH_WAIT, _FIRST_PAUSE
     while True:
         claim = await offload.storage(driver.try_claim, claim_path(digest), CLAIM_TTL)
         if claim is not None:
-            fetching = await _take_over(state, upstream, repo, digest, claim)
-            if fetching is not None:
-                return fetching
-        info = await offload.storage(_local, repo, digest)
+            return await _take_over(state, upstream, repo, digest, claim)
+        info = await offload.storage(_linked, repo, digest)  # the holder's fetch, done
         if info is not None:
             return _found(state, info)
         if time.monotonic() >= deadline:
-            raise UpstreamUnavailable(
-                upstream.url, f"another request's fetch of {digest} did not finish in time"
-            )
+            reason = f"another request's fetch of {digest} did not finish in time"
+            raise UpstreamUnavailable(upstream.url, reason)
         await anyio.sleep(pause)
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
 async def _take_over(
     state: State, upstream: Upstream, repo: Repository, digest: str, claim: Claim
-) -> BlobFound | None:
-    """Holding the claim: the blob as stored (another holder stored it meanwhile), else a fetch of it."""
+) -> BlobFound:
+    """Holding the claim: the blob as linked meanwhile; else, when its data is already stored (fetched for
+    another repository), linked here once the upstream confirms this repository has it (a HEAD: no data
+    of a repository is served under another name on the strength of a digest alone); else a fetch."""
     offload = state.offload
     try:
-        info = await offload.storage(_local, repo, digest)
+        info = await offload.storage(_linked, repo, digest)
+        if info is None and await offload.storage(_stored, repo, digest):
+            await offload.slow(upstream.head_blob, repo.name, digest)
+            info = await offload.storage(repo.mount, digest, None)
         if info is None:
             stream = await offload.slow(upstream.open_blob, repo.name, digest)
-            size = (
-                stream.size
-                if stream.size is not None
-                else await offload.slow(upstream.head_blob, repo.name, digest)
-            )
+            size = stream.size
+            if size is None:
+                size = await offload.slow(upstream.head_blob, repo.name, digest)
             found = BlobInfo(digest, size, "")
             return FetchingBlob(found, None, state.registry, offload, state, repo, stream, claim)
     except BaseException:
