@@ -172,7 +172,8 @@ def _client(state: AppState, strip_oci_tag: bool) -> tuple[RegistryClient, list[
 
 
 @pytest.mark.parametrize("supported", [True, False], ids=["tag-params", "fallback"])
-def test_client_pushes_by_digest_with_tags(state: AppState, supported: bool) -> None:
+def test_client_pushes_by_digest_with_tags(supported: bool) -> None:
+    state = AppState(registry=Registry(InMemoryDriver(), Policy()), secret=b"s")
     registry, seen = _client(state, strip_oci_tag=not supported)
     with registry:
         config = b'{"architecture":"amd64","os":"linux"}'

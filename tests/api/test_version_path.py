@@ -9,6 +9,8 @@ from testkit.apps import shared_app, shared_client  # noqa: F401  (one app per m
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
 from registry_impl.api.prefix import PathPrefix
+from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.registry import Policy, Registry
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +28,8 @@ async def test_only_the_bare_version_path_is_aliased(client: httpx.AsyncClient) 
     assert (await client.get("/v2/_catalog")).status_code == 200
 
 
-async def test_v2_without_slash_under_a_path_prefix(state: AppState) -> None:
+async def test_v2_without_slash_under_a_path_prefix() -> None:
+    state = AppState(registry=Registry(InMemoryDriver(), Policy()), secret=b"s")
     app = PathPrefix(create_app(state), "/my/registry")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r.test") as c:
         r = await c.get("/my/registry/v2")
