@@ -15,6 +15,7 @@ upstream for the size only.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import weakref
@@ -30,6 +31,7 @@ from registry_impl.services.blobs import BlobFound
 from registry_impl.services.state import State
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo
+from registry_impl.storage.driver.base import PathNotFoundError
 from registry_impl.storage.driver.claims import Claim
 from registry_impl.storage.registry import Repository
 from registry_impl.storage.uploads import UploadWriter
@@ -101,6 +103,7 @@ async def _relay(
     offload, repo, stream, claim = blob._state.offload, blob._repo, blob._stream, blob._claim
     digest = blob.info.digest
     done, position, renewed = False, 0, time.monotonic()
+    open_writer: UploadWriter | None = writer
     end = start + length
     held = b""
     try:
@@ -115,6 +118,7 @@ async def _relay(
                 renewed = time.monotonic()
         with anyio.CancelScope(shield=True):
             await offload.slow(writer.close)
+            open_writer = None
             if stream.size is not None and position != stream.size:
                 reason = f"transfer ended at {position} of {stream.size} bytes"
                 raise UpstreamUnavailable(stream.upstream.url, reason)
@@ -126,19 +130,20 @@ async def _relay(
     finally:
         if not done:
             log.warning("fetch of %s for %s failed at byte %d: discarded", digest, repo.name, position)
-            await offload.shielded(lambda: _discard(writer, repo, uuid), slow=True)
+            await offload.shielded(lambda: _discard(open_writer, repo, uuid), slow=True)
         await offload.shielded(lambda: _abandon(stream, claim))
 
 
-def _discard(writer: UploadWriter, repo: Repository, uuid: str) -> None:
-    try:
-        writer.close()
-    except Exception:
-        log.debug("closing the writer of %s failed", uuid, exc_info=True)
-    try:
-        repo.uploads.cancel(uuid)
-    except Exception:
-        log.debug("cancelling %s failed", uuid, exc_info=True)
+def _discard(writer: UploadWriter | None, repo: Repository, uuid: str) -> None:
+    """Drop the session of a failed fetch, whatever state it is in (``writer``: still open)."""
+    if writer is not None:
+        try:
+            writer.close()  # waits for its hashing thread
+        except Exception:
+            log.debug("closing the writer of %s failed", uuid, exc_info=True)
+    with contextlib.suppress(PathNotFoundError):  # a mismatch was already cancelled by the upload store
+        repo.registry.driver.delete(paths.upload_root(repo.name, uuid))
+    repo.uploads.hashers.drop((repo.name, uuid))
 
 
 def _found(state: State, info: BlobInfo, method: str = "GET") -> BlobFound:

@@ -160,7 +160,7 @@ class Upstream:
             )
             response = cm.__enter__()
         length = response.headers.get("content-length", "")
-        return BlobStream(self, cm, response.iter_raw(CHUNK), int(length) if length.isdigit() else None)
+        return BlobStream(self, cm, response.iter_bytes(CHUNK), int(length) if length.isdigit() else None)
 
     def reachable(self) -> bool:
         """Whether the upstream answers ``GET /v2/`` with our credentials now."""
