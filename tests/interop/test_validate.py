@@ -22,6 +22,7 @@ from testkit.token_server import ISSUER, realm, signing_certificate, start_token
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
+from registry_impl.manifests import SparseRules
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.registry import Policy, Registry
 
@@ -51,6 +52,7 @@ REFERENCE_UNSUPPORTED = {
     "push.mount-without-from",
     "push.manifest-tag-params",
     "push.manifest-sha512",
+    "push.manifest-sparse",
 }
 
 
@@ -78,9 +80,9 @@ def test_ours_passes_every_check(ours: Server, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    assert "CONFORMANT: 77 checks" in done.stdout
+    assert "CONFORMANT: 78 checks" in done.stdout
     assert junit_failures(junit) == set()
-    assert int(ET.parse(junit).getroot().get("tests", "0")) == 77
+    assert int(ET.parse(junit).getroot().get("tests", "0")) == 78
     assert "Conformant: no check failed" in page.read_text()
 
 
@@ -127,6 +129,18 @@ def test_a_faulty_registry_is_caught_by_the_named_check(in_process_app: Any, fau
     for check_id in fault.caught_by:
         result = report.by_id(check_id)
         assert result.failing is not None and result.message, check_id
+
+
+def test_sparse_manifests_pass_when_configured_and_are_optional_otherwise(in_process_app: Any) -> None:
+    sparse = Policy(delete_enabled=True, sparse=SparseRules(platforms="none", layers="none"))
+    with serve(create_app(AppState(registry=Registry(InMemoryDriver(), sparse), secret=b"s"))) as url:
+        report = run(Options(url=url, workflows=("push",), expect=frozenset({"sparse"})))
+    assert report.by_id("push.manifest-sparse").status is Status.PASS, report.by_id(
+        "push.manifest-sparse"
+    ).message
+    with serve(in_process_app) as url:
+        report = run(Options(url=url, workflows=("push",)))
+    assert report.by_id("push.manifest-sparse").status is Status.UNSUPPORTED
 
 
 def test_the_unfaulted_app_passes(in_process_app: Any) -> None:

@@ -18,6 +18,7 @@ FEATURES: dict[str, str] = {
     "empty-layers": "image manifests with no layers (OCI image-spec 1.1)",
     "tag-params": "manifest PUT by digest with ?tag= parameters, answered with OCI-Tag (OCI distribution-spec 1.2)",
     "sha512": "manifests addressed by a sha512 digest (the redesigned OCI suite's sha512 data)",
+    "sparse": "sparse manifests: an image missing a layer, an index missing a child (the redesigned suite's data)",
 }
 
 
