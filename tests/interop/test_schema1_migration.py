@@ -15,6 +15,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from testkit.processes import Server, Spawner
 
 from registry_impl import schema1
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+from registry_impl.storage.gc import collect_garbage
+from registry_impl.storage.registry import Registry
 
 pytestmark = pytest.mark.interop
 SCHEMA1 = schema1.MEDIA_TYPE
@@ -74,6 +77,11 @@ def test_a_data_directory_written_by_distribution_is_served(spawn: Spawner, tmp_
     with ours.client() as c:
         refused = c.put("/v2/old/app/manifests/v2", content=signed, headers={"Content-Type": SCHEMA1})
     assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "MANIFEST_INVALID"
+    ours.stop()
+    # Garbage collection reads the schema 1 payload and keeps what it references.
+    report = collect_garbage(Registry(FilesystemDriver(rootdirectory=str(root))), dry_run=True)
+    layer = json.loads(stored)["fsLayers"][0]["blobSum"]
+    assert {digest, layer} <= report.marked and not report.blobs and not report.unreadable, report
 
 
 def test_a_data_directory_written_by_ours_is_served_by_distribution(spawn: Spawner, tmp_path: Path) -> None:
