@@ -179,22 +179,47 @@ class AccessLog:
             status, size = status or 500, abs(size)
             info = current_request()
             user = info.user if info is not None else ""
-            fields = {
-                "http.request.method": scope.get("method", ""),
-                "http.request.uri": scope.get("path", ""),
-                "http.request.remoteaddr": (scope.get("client") or ("",))[0],
-                "http.response.status": status,
-                "http.response.written": size,
-                "http.response.duration": round(time.perf_counter() - started, 6),
-                "auth.user.name": user,
-            }
-            line = combined_line(scope, status, size, user=user)
-            # makeRecord + handle: logger.info would also walk the stack for a caller nobody prints.
-            self.log.handle(
-                self.log.makeRecord(
-                    ACCESS_LOGGER, logging.INFO, "", 0, line, (), None, None, {"access": fields}
-                )
-            )
+            self._write(scope, status, size, user, time.perf_counter() - started)
+
+    def _write(self, scope: Scope, status: int, size: int, user: str, duration: float) -> None:
+        line = combined_line(scope, status, size, user=user)
+        stream = _plain_stream(self.log)
+        if stream is not None:  # the text layout: the line is the whole record, logging adds nothing
+            stream.write(line + "\n")
+            stream.flush()
+            return
+        fields = {
+            "http.request.method": scope.get("method", ""),
+            "http.request.uri": scope.get("path", ""),
+            "http.request.remoteaddr": (scope.get("client") or ("",))[0],
+            "http.response.status": status,
+            "http.response.written": size,
+            "http.response.duration": round(duration, 6),
+            "auth.user.name": user,
+        }
+        # makeRecord + handle: logger.info would also walk the stack for a caller nobody prints.
+        record = self.log.makeRecord(
+            ACCESS_LOGGER, logging.INFO, "", 0, line, (), None, None, {"access": fields}
+        )
+        self.log.handle(record)
+
+
+def _plain_stream(log: logging.Logger) -> Any:
+    """The stream of the access logger's one handler when it writes bare messages (``text``), else None."""
+    handlers = log.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if type(handler) is not logging.StreamHandler or type(handler.formatter) is not logging.Formatter:
+        return None
+    return handler.stream if handler.formatter._fmt == "%(message)s" and not log.filters else None
+
+
+def _quoted(text: str) -> str:
+    """``json.dumps(text)``, without its cost for the usual printable text with nothing to escape."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
 
 
 def combined_line(scope: Scope, status: int, size: int, now: float | None = None, user: str = "") -> str:
@@ -213,8 +238,8 @@ def combined_line(scope: Scope, status: int, size: int, now: float | None = None
     when = _clock(int(time.time() if now is None else now))
     request = f"{scope.get('method', '-')} {target} HTTP/{scope.get('http_version', '1.1')}"
     return (
-        f"{client[0]} - {user or '-'} [{when}] {json.dumps(request)} {status} {size} "
-        f"{json.dumps(referer.decode('latin-1'))} {json.dumps(agent.decode('latin-1'))}"
+        f"{client[0]} - {user or '-'} [{when}] {_quoted(request)} {status} {size} "
+        f"{_quoted(referer.decode('latin-1'))} {_quoted(agent.decode('latin-1'))}"
     )
 
 

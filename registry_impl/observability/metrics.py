@@ -117,11 +117,17 @@ def metrics() -> Metrics:
 
 
 def handler_of(scope: Scope) -> str:
-    routed = ROUTER.match(scope["path"])
+    """The operationId the descriptor's router gives the request, or ``other``."""
+    return _handler(scope["method"], scope["path"])
+
+
+@functools.lru_cache(maxsize=4096)  # hot paths (a pulled manifest, a polled tag list) recur
+def _handler(method: str, path: str) -> str:
+    routed = ROUTER.match(path)
     if routed is None:
         return OTHER
-    operation = routed[0].operations.get(scope["method"])
-    if operation is None and scope["method"] == "HEAD":
+    operation = routed[0].operations.get(method)
+    if operation is None and method == "HEAD":
         operation = routed[0].operations.get("GET")
     return operation.operation_id if operation is not None else OTHER
 
