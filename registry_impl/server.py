@@ -131,7 +131,9 @@ def app_from_environment() -> ASGIApp:
     if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps (registry_impl.ui)
         from registry_impl.ui import with_ui
 
-        registry_app = with_ui(registry_app, delete_enabled=config.storage.delete.enabled)
+        registry_app = with_ui(
+            registry_app, delete_enabled=config.storage.delete.enabled, root_path=config.http.path_prefix
+        )
     app = instrument_app(registry_app, config, state)
     if config.http.path_prefix:
         app = PathPrefix(app, config.http.path_prefix)

@@ -1,7 +1,7 @@
 """The web UI under ``/ui``: repositories, tags, manifests and referrers, and the API documentation.
 
 Modules: ``upstream`` (the registry's own API, called in process with the user's credentials),
-``content`` (what pages show, from API answers), ``pages`` (the page handlers), ``docs`` (openapi.yaml,
+``content`` (what pages show, from API answers), ``links`` (paths under the root path), ``pages`` (the page handlers), ``docs`` (openapi.yaml,
 Swagger UI, api.md as HTML), ``app`` (the routes, the security headers, ``with_ui``). Templates and
 static files are package data.
 """

@@ -8,9 +8,11 @@ Content-Security-Policy: scripts and styles only from this origin, no inline scr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
+from starlette.datastructures import URL
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -19,6 +21,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.ui.docs import SWAGGER_DIR, ApiDocs
+from registry_impl.ui.links import path_for
 from registry_impl.ui.pages import Pages
 from registry_impl.ui.upstream import Upstream
 
@@ -37,13 +40,20 @@ SECURITY_HEADERS = [
 ]
 
 
+@jinja2.pass_context
+def _url_for(context: dict[str, Any], name: str, /, **params: Any) -> URL:
+    return path_for(context["request"], name, **params)
+
+
 def _templates() -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    return Jinja2Templates(env=env)
+    templates = Jinja2Templates(env=env)
+    env.globals["url_for"] = _url_for  # relative paths, not Starlette's absolute URLs
+    return templates
 
 
 async def _home(_request: Request) -> Response:
@@ -89,19 +99,23 @@ class _SecurityHeaders:
 
 
 class _WithUI:
-    def __init__(self, registry: ASGIApp, ui: ASGIApp) -> None:
+    def __init__(self, registry: ASGIApp, ui: ASGIApp, root_path: str) -> None:
         self.registry = registry
         self.ui = ui
+        self.root_path = root_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith(PREFIX):
             path: str = scope["path"]
             if len(path) == len(PREFIX) or path[len(PREFIX)] == "/":
+                if self.root_path:
+                    scope = {**scope, "root_path": scope.get("root_path", "") + self.root_path}
                 await self.ui(scope, receive, send)
                 return
         await self.registry(scope, receive, send)
 
 
-def with_ui(registry: ASGIApp, *, delete_enabled: bool) -> ASGIApp:
-    """``registry`` with the UI answering under ``/ui`` (lifespan and every other path pass through)."""
-    return _WithUI(registry, create_ui(registry, delete_enabled=delete_enabled))
+def with_ui(registry: ASGIApp, *, delete_enabled: bool, root_path: str = "") -> ASGIApp:
+    """``registry`` with the UI answering under ``/ui`` (lifespan and every other path pass through);
+    ``root_path`` is where a ``PathPrefix`` around it puts the registry (``http.prefix``), for the UI's links."""
+    return _WithUI(registry, create_ui(registry, delete_enabled=delete_enabled), root_path)

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from registry_impl.ui import content
+from registry_impl.ui.links import path_for
 from registry_impl.ui.upstream import Upstream
 
 __all__ = ["ApiRefused", "Pages"]
@@ -280,5 +281,5 @@ class Pages:
             return self.refused(request, ApiRefused(401, str(exc)))
         if response.status_code >= 400:
             return self.refused(request, ApiRefused(_status(response), _message(response)))
-        target = request.url_for("ui-repository", name=name).include_query_params(deleted=reference)
+        target = path_for(request, "ui-repository", name=name).include_query_params(deleted=reference)
         return RedirectResponse(str(target), status_code=303)

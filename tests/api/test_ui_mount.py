@@ -59,3 +59,19 @@ async def test_without_the_ui_its_paths_are_registry_404s(state: AppState) -> No
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         response = await c.get("/ui/")
     assert response.status_code == 404 and response.json()["errors"][0]["code"] == "UNSUPPORTED"
+
+
+async def test_under_http_prefix_links_carry_the_prefix(state: AppState) -> None:
+    from registry_impl.api.prefix import PathPrefix
+
+    plain = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=plain, base_url="http://t") as c:
+        await Helper(c).image("lib/app", "v1")  # the same storage, pushed without the prefix
+    app = PathPrefix(with_ui(create_app(state), delete_enabled=True, root_path="/mirror"), "/mirror")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        page = await c.get("/mirror/ui/")
+        assert page.status_code == 200
+        assert 'href="/mirror/ui/repositories/lib/app"' in page.text
+        assert 'href="/mirror/ui/static/ui.css"' in page.text
+        deleted = await c.post("/mirror/ui/repositories/lib/app/-/delete/v1")
+        assert deleted.headers["location"] == "/mirror/ui/repositories/lib/app?deleted=v1"
