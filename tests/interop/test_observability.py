@@ -127,18 +127,14 @@ def test_health_gate_and_metrics(spawn: Spawner, tmp_path: Path, server: str, wo
         wait_for(lambda: all_answer(client, 200), 5, "200 after storage was repaired")
         wait_for(lambda: dbg.get("/debug/health").json() == {}, 5, "/debug/health passing again")
 
-
-@pytest.mark.parametrize("server", ["granian", "uvicorn"])
-def test_json_logs_carry_the_request_id(spawn: Spawner, server: str) -> None:
-    started = spawn.ours(f"logs-{server}", overrides={"log": {"formatter": "json"}}, server=server)
-    with started.client() as client:
-        r = client.get("/v2/", headers={"X-Request-Id": "probe-1234"})
-        assert r.headers["x-request-id"] == "probe-1234"
+        # Request ids: an incoming one is kept, else one is made; both are on the access log's JSON line.
+        assert (
+            client.get("/v2/", headers={"X-Request-Id": "probe-1234"}).headers["x-request-id"] == "probe-1234"
+        )
         generated = client.get("/v2/logs/none/manifests/latest").headers["x-request-id"]
         assert len(generated) == 32
     started.stop()
-    lines = started.log_text(tail=None).splitlines()
-    parsed = [json.loads(line) for line in lines]  # every line of the run is JSON
+    parsed = [json.loads(line) for line in started.log_text(tail=None).splitlines()]  # every line is JSON
     access = {line["http.request.id"]: line for line in parsed if "http.response.status" in line}
     assert access["probe-1234"]["http.request.uri"] == "/v2/", access
     assert access[generated]["http.response.status"] == 404, access
@@ -179,61 +175,6 @@ class Receiver:
         self.httpd.server_close()
 
 
-def test_a_push_is_traced_to_an_otlp_receiver(spawn: Spawner) -> None:
-    receiver = Receiver()
-    env = {
-        "OTEL_TRACES_EXPORTER": "otlp",
-        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.url,
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_BSP_SCHEDULE_DELAY": "100",
-    }
-    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
-    try:
-        started = spawn.ours("traced", env=env)
-        with started.client() as client:
-            blob = b"traced layer"
-            digest = "sha256:" + hashlib.sha256(blob).hexdigest()
-            r = client.post(
-                "/v2/traced/repo/blobs/uploads/",
-                params={"digest": digest},
-                content=blob,
-                headers={
-                    "Content-Type": "application/octet-stream",
-                    "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
-                },
-            )
-            assert r.status_code == 201, r.text
-            manifest = json.dumps(
-                {
-                    "schemaVersion": 2,
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "config": {
-                        "mediaType": "application/vnd.oci.image.config.v1+json",
-                        "digest": digest,
-                        "size": 12,
-                    },
-                    "layers": [],
-                }
-            )
-            r = client.put(
-                "/v2/traced/repo/manifests/v1",
-                content=manifest,
-                headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
-            )
-            assert r.status_code == 201, r.text
-
-        def names() -> set[str]:
-            return {name for name, _, _ in receiver.spans}
-
-        wait_for(lambda: {"POST start_upload", "PUT put_manifest"} <= names(), 10, "the push's request spans")
-        continued = [s for s in receiver.spans if s[1] == trace_id]
-        assert any(name == "POST start_upload" for name, _, _ in continued), receiver.spans
-        assert any(name.startswith("storage.") for name, _, _ in continued), receiver.spans
-        assert not any("traced/repo" in name for name in names())
-    finally:
-        receiver.close()
-
-
 class Collector:
     """Any POST on loopback, in this process: its path and (decompressed) body, for the reporters."""
 
@@ -264,37 +205,90 @@ class Collector:
         self.httpd.server_close()
 
 
-def test_an_unhandled_error_reaches_bugsnag_and_sentry_with_its_request_id(spawn: Spawner) -> None:
-    bugsnag, sentry = Collector(), Collector()
+def test_traces_reach_an_otlp_receiver_and_errors_bugsnag_and_sentry(spawn: Spawner) -> None:
+    """One server: the spans of a push (an incoming trace continued), then a forced 500 reported once
+    to Bugsnag and once to Sentry with its request id."""
+    receiver, bugsnag, sentry = Receiver(), Collector(), Collector()
+    env = {
+        "OTEL_TRACES_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": receiver.url,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.port}/1",
+    }
+    reporting = {
+        "bugsnag": {
+            "apikey": "0123456789abcdef0123456789abcdef",
+            "releasestage": "test",
+            "endpoint": f"http://127.0.0.1:{bugsnag.port}/",
+        }
+    }
     try:
-        started = spawn.ours(
-            "reported",
-            overrides={
-                "reporting": {
-                    "bugsnag": {
-                        "apikey": "0123456789abcdef0123456789abcdef",
-                        "releasestage": "test",
-                        "endpoint": f"http://127.0.0.1:{bugsnag.port}/",
-                    }
-                }
-            },
-            env={"SENTRY_DSN": f"http://publickey@127.0.0.1:{sentry.port}/1"},
-        )
+        started = spawn.ours("observed", overrides={"reporting": reporting}, env=env)
         with started.client() as client:
-            assert client.post("/v2/reported/first/blobs/uploads/").status_code == 202
-            with unwritable(started.root / "docker" / "registry" / "v2" / "repositories"):
-                r = client.post("/v2/unreported/second/blobs/uploads/")  # a new repository cannot be made
-            assert r.status_code == 500, r.text
-            rid = r.json()["errors"][0]["detail"]["request_id"]
-            assert rid == r.headers["x-request-id"]
-        wait_for(lambda: any(rid.encode() in body for _, body in bugsnag.posts), 10, "the Bugsnag report")
-        wait_for(lambda: any(rid.encode() in body for _, body in sentry.posts), 10, "the Sentry event")
-        report = next(json.loads(body) for _, body in bugsnag.posts if rid.encode() in body)
-        assert report["events"][0]["metaData"]["request"]["id"] == rid
-        assert report["events"][0]["releaseStage"] == "test"
-        assert report["events"][0]["severity"] == "error"
-        assert len([p for p, body in sentry.posts if rid.encode() in body]) == 1
-        assert all(path.startswith("/api/1/") for path, _ in sentry.posts)
+            traced_push(client, receiver)
+            reported_error(client, started, bugsnag, sentry)
     finally:
+        receiver.close()
         bugsnag.close()
         sentry.close()
+
+
+def traced_push(client: httpx.Client, receiver: Receiver) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    blob = b"traced layer"
+    digest = "sha256:" + hashlib.sha256(blob).hexdigest()
+    r = client.post(
+        "/v2/traced/repo/blobs/uploads/",
+        params={"digest": digest},
+        content=blob,
+        headers={
+            "Content-Type": "application/octet-stream",
+            "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01",
+        },
+    )
+    assert r.status_code == 201, r.text
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest,
+                "size": 12,
+            },
+            "layers": [],
+        }
+    )
+    r = client.put(
+        "/v2/traced/repo/manifests/v1",
+        content=manifest,
+        headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"},
+    )
+    assert r.status_code == 201, r.text
+
+    def names() -> set[str]:
+        return {name for name, _, _ in receiver.spans}
+
+    wait_for(lambda: {"POST start_upload", "PUT put_manifest"} <= names(), 10, "the push's request spans")
+    continued = [s for s in receiver.spans if s[1] == trace_id]
+    assert any(name == "POST start_upload" for name, _, _ in continued), receiver.spans
+    assert any(name.startswith("storage.") for name, _, _ in continued), receiver.spans
+    assert not any("traced/repo" in name for name in names())
+
+
+def reported_error(client: httpx.Client, started: Server, bugsnag: Collector, sentry: Collector) -> None:
+    assert client.post("/v2/reported/first/blobs/uploads/").status_code == 202
+    with unwritable(started.root / "docker" / "registry" / "v2" / "repositories"):
+        r = client.post("/v2/unreported/second/blobs/uploads/")  # a new repository cannot be made
+    assert r.status_code == 500, r.text
+    rid = r.json()["errors"][0]["detail"]["request_id"]
+    assert rid == r.headers["x-request-id"]
+    wait_for(lambda: any(rid.encode() in body for _, body in bugsnag.posts), 10, "the Bugsnag report")
+    wait_for(lambda: any(rid.encode() in body for _, body in sentry.posts), 10, "the Sentry event")
+    report = next(json.loads(body) for _, body in bugsnag.posts if rid.encode() in body)
+    assert report["events"][0]["metaData"]["request"]["id"] == rid
+    assert report["events"][0]["releaseStage"] == "test"
+    assert report["events"][0]["severity"] == "error"
+    assert len([p for p, body in sentry.posts if rid.encode() in body]) == 1
+    assert all(path.startswith("/api/1/") for path, _ in sentry.posts)
