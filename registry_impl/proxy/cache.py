@@ -1,22 +1,28 @@
 """The pull-through cache as the services see it: which repositories are proxied, and the calls for them.
 
 The services hold one :class:`PullThroughCache` (``state.proxy``, None when no upstream is configured) and
-call it at one place per operation: a manifest read of a proxied repository, a blob read that missed, and
-every write (refused there). It imports nothing of the services' callers, so ``registry_impl.services``
+call it at one place per operation: a manifest read or a tag list of a proxied repository, a blob read that
+missed, and every write (refused there). A proxied repository lists its upstream's tags (through an outage,
+the tags stored here), as distribution's proxy does. It imports nothing of the services' callers, so ``registry_impl.services``
 needs no import of this package.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
 from registry_impl.config.model import ProxyConfig
-from registry_impl.errors import DigestInvalid, ManifestUnknown, TagInvalid, Unsupported
+from registry_impl.errors import DigestInvalid, ManifestUnknown, NameUnknown, TagInvalid, Unsupported
 from registry_impl.proxy import blobs, expiry, manifests
-from registry_impl.proxy.upstream import Upstream
+from registry_impl.proxy.upstream import Upstream, UpstreamUnavailable
 from registry_impl.services.blobs import BlobFound
 from registry_impl.services.state import State
 from registry_impl.storage.manifests import StoredManifest
 
 __all__ = ["PullThroughCache"]
+
+log = logging.getLogger("registry.proxy")
 
 
 class PullThroughCache:
@@ -60,6 +66,24 @@ class PullThroughCache:
             raise ManifestUnknown(detail={"reference": reference}) from exc
         await self._pulled(state, upstream, name, "_manifests", manifest.digest)
         return manifest
+
+    async def list_tags(
+        self, state: State, name: str, local: Callable[[], Awaitable[list[str]]]
+    ) -> list[str] | None:
+        """The upstream's tags of a proxied repository (sorted); through an outage, the tags stored here
+        (``local``); None: ``name`` is not proxied."""
+        upstream = self.upstream_for(name)
+        if upstream is None:
+            return None
+        try:
+            return sorted(await state.offload.slow(upstream.tags, name))
+        except UpstreamUnavailable as exc:
+            try:
+                tags = await local()
+            except NameUnknown:
+                raise exc from None
+            log.warning("tags of %s listed from what is stored here: %s", name, exc.message)
+            return tags
 
     async def find_blob(self, state: State, name: str, digest: str, method: str) -> BlobFound | None:
         """A blob this registry does not have, from the upstream; None: ``name`` is not proxied."""

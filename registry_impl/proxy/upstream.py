@@ -26,7 +26,7 @@ from registry_client.manifests import ACCEPT
 from registry_spec import urls
 
 from registry_impl.config.model import UpstreamConfig
-from registry_impl.errors import BlobUnknown, ManifestUnknown, Unavailable
+from registry_impl.errors import BlobUnknown, ManifestUnknown, NameUnknown, Unavailable
 
 __all__ = ["STATS", "BlobStream", "Upstream", "UpstreamUnavailable", "count"]
 
@@ -111,7 +111,7 @@ class Upstream:
 
     @contextlib.contextmanager
     def failures(
-        self, unknown: type[ManifestUnknown] | type[BlobUnknown], what: dict[str, str]
+        self, unknown: type[ManifestUnknown] | type[BlobUnknown] | type[NameUnknown], what: dict[str, str]
     ) -> Iterator[None]:
         """Turn the client's exceptions into registry errors (see the module docstring)."""
         try:
@@ -138,6 +138,11 @@ class Upstream:
             manifest = self.client.manifests.get(self.remote_name(name), reference, ACCEPT)
         count("manifest_fetch")
         return manifest.content, manifest.media_type, manifest.digest
+
+    def tags(self, name: str) -> list[str]:
+        """Every tag of the repository at the upstream (following its pages)."""
+        with self.failures(NameUnknown, {"name": name}):
+            return self.client.tags.list(self.remote_name(name))
 
     def head_blob(self, name: str, digest: str) -> int:
         """The blob's size at the upstream."""

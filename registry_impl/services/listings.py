@@ -32,8 +32,13 @@ def _repositories(registry: Registry, size: int, last: str | None) -> Page:
 
 async def list_tags(state: State, name: str) -> list[str]:
     """Every tag of repository ``name``, sorted (``NameUnknown`` when there is no such repository); the
-    handler pages them, as distribution does."""
-    return await state.offload.storage(_tags, state.registry, name)
+    handler pages them, as distribution does. A proxied repository lists its upstream's tags."""
+
+    async def local() -> list[str]:
+        return await state.offload.storage(_tags, state.registry, name)
+
+    proxied = None if state.proxy is None else await state.proxy.list_tags(state, name, local)
+    return proxied if proxied is not None else await local()
 
 
 async def list_repositories(state: State, n: int | None, last: str | None) -> Page:

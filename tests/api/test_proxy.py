@@ -34,6 +34,8 @@ def upstream_app(request: httpx.Request) -> httpx.Response:
         return httpx.Response(503, json={"errors": [{"code": "UNAVAILABLE", "message": "maintenance"}]})
     if path.startswith("/v2/busy/"):
         return httpx.Response(429, headers={"Retry-After": "0"})
+    if path == "/v2/lib/app/tags/list":
+        return httpx.Response(200, json={"name": "lib/app", "tags": ["v2", "v1", "latest"]})
     if path == f"/v2/lib/app/blobs/{GOOD_DIGEST}":
         return httpx.Response(200, content=GOOD, headers={"Docker-Content-Digest": GOOD_DIGEST})
     if path == f"/v2/lib/app/blobs/{LIED_DIGEST}":
@@ -97,3 +99,14 @@ async def test_what_the_upstream_does_not_have_is_unknown(client: httpx.AsyncCli
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
     r = await client.get("/v2/hub/lib/other/manifests/v1")
     assert r.status_code == 404 and r.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+
+
+async def test_tags_are_the_upstreams(client: httpx.AsyncClient) -> None:
+    r = await client.get("/v2/hub/lib/app/tags/list")
+    assert r.status_code == 200 and r.json() == {"name": "hub/lib/app", "tags": ["latest", "v1", "v2"]}
+    r = await client.get("/v2/hub/lib/app/tags/list", params={"n": 1})
+    assert r.json()["tags"] == ["latest"] and "last=latest" in r.headers["Link"]
+    r = await client.get("/v2/hub/lib/other/tags/list")
+    assert r.status_code == 404 and r.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    r = await client.get("/v2/hub/down/app/tags/list")  # nothing stored here either
+    assert r.status_code == 503 and r.json()["errors"][0]["code"] == "UNAVAILABLE"

@@ -182,6 +182,7 @@ def test_an_upstream_behind_bearer_tokens(
     proxy: Server, skopeo: Skopeo, layout: OciLayout, tmp_path: Path
 ) -> None:
     """The proxy answers the upstream's Bearer challenge with the configured credentials (token realm)."""
+    assert skopeo.list_tags(f"docker://{proxy.host}/tok/lib/app") == ["single"]  # the upstream's
     skopeo.copy(proxy.ref("tok/lib/app", "single"), f"oci:{tmp_path / 'tok'}:v1")
     pulled = OciLayout(tmp_path / "tok")
     assert pulled.refs()["v1"].digest == layout.refs()["single"].digest
@@ -338,6 +339,7 @@ def test_two_upstreams_a_cut_transfer_ttl_revalidation_an_outage_and_expiry(
                 error = r.json()["errors"][0]
                 assert error["code"] == "UNAVAILABLE" and first.url in error["message"], error
             assert "served from its last known value" in proxy.log_text(tail=None)
+            assert skopeo.list_tags(f"docker://{proxy.host}/a/lib/app") == ["single"]  # what is stored here
 
             # Content of a live upstream not pulled for ttl expired (unlinked), and is fetched again when pulled.
             revision = v2 / "repositories" / "b" / "lib" / "other" / "_manifests" / "revisions" / "sha256"
