@@ -158,6 +158,13 @@ def test_referrers_travel_to_the_tag_schema_and_back(
         api = client.get(f"/v2/{back}/referrers/{child}").json()["manifests"]
     assert [(m["artifactType"], m["digest"]) for m in api] == [(SBOM_TYPE, *signed["referrers"][child])]
 
+    synced = f"{repository}-synced"  # sync: the tag-schema and cosign tags are not tags to copy, they follow
+    summary = dist.json("sync", "-q", f"{reference.host}/{repository}", f"{ours.host}/{synced}")
+    assert summary["tags"] == {"copied": 1, "unchanged": 0, "failed": 0}  # v1 (and 4 referrers with it)
+    assert summary["referrers"] == 4
+    assert set(dist.json("ls", f"{ours.host}/{synced}")) == {"v1", cosign_tag}
+    assert set(listed(ours, synced, child)) == signed["referrers"][child]
+
     plain = dist.json(
         "copy", "--all", "--no-referrers", f"{ours.host}/{repository}:v1", f"{ours.host}/{repository}-bare:v1"
     )

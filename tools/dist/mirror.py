@@ -26,13 +26,16 @@ from typing import Any
 from registry_client import RegistryClient, RegistryError
 from registry_client.references import parse_reference
 
-from .commands import copy_with_referrers
+from .commands import copy_with_referrers, wants_referrers
 from .context import Context
 from .copy import Selection
 from .progress import Progress, human_size
 from .stores import RegistryStore, StoreError
 
-__all__ = ["Job", "cmd_sync", "copy_all_tags", "load_jobs"]
+__all__ = ["REFERRER_TAG", "Job", "cmd_sync", "copy_all_tags", "load_jobs"]
+
+#: Tags that name referrers rather than images: the OCI tag schema's and cosign's (``sha256-<hex>[.sig|.att|.sbom]``).
+REFERRER_TAG = re.compile(r"sha256-[0-9a-f]{64}(\.(sig|att|sbom))?")
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,15 @@ class Mirror:
         self.progress = ctx.progress()
 
     def tags(self, pattern: str | None) -> list[str]:
+        """The tags to copy; with referrers on, not the tag-schema and cosign tags: they follow their subjects."""
         matcher = _matcher(pattern)
         found = self.source.client.tags.list(self.source.ref.repository)
-        return [t for t in found if matcher is None or matcher.fullmatch(t)]
+        skip = wants_referrers(self.ctx.args, self.source, self.destination)
+        return [
+            t
+            for t in found
+            if (matcher is None or matcher.fullmatch(t)) and not (skip and REFERRER_TAG.fullmatch(t))
+        ]
 
     def one(self, tag: str) -> None:
         name = f"{self.destination.ref.repository_ref}:{tag}"

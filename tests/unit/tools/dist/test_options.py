@@ -13,7 +13,7 @@ from registry_client import Manifest
 from registry_client.referrers import fallback_tag, referrer_descriptor
 from registry_toolkit.dist.context import parse_creds, tls_context
 from registry_toolkit.dist.formats import render
-from registry_toolkit.dist.mirror import Job, load_jobs
+from registry_toolkit.dist.mirror import REFERRER_TAG, Job, load_jobs
 from registry_toolkit.dist.progress import JsonEvents, Progress, RichProgress, make_progress
 from registry_toolkit.dist.stores import StoreError
 from testkit.tls import CertificateAuthority
@@ -105,6 +105,10 @@ def test_credentials_and_sync_lists(tmp_path: Path) -> None:
         "repositories:\n  - library/alpine\n  - {name: team/app, tags: 'v\\d+', destination: m/app}\n"
     )
     assert load_jobs(listing) == [Job("library/alpine", "library/alpine"), Job("team/app", "m/app", r"v\d+")]
+    assert REFERRER_TAG.fullmatch("sha256-" + "ab" * 32) and REFERRER_TAG.fullmatch(
+        "sha256-" + "ab" * 32 + ".sig"
+    )
+    assert not REFERRER_TAG.fullmatch("sha256-latest") and not REFERRER_TAG.fullmatch("v1")
     listing.write_text("- just a list\n")
     with pytest.raises(StoreError, match="'repositories' list"):
         load_jobs(listing)
