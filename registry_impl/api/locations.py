@@ -19,7 +19,10 @@ def absolute(ctx: RequestContext, path: str) -> str:
     if ctx.state.host:
         return ctx.state.host.rstrip("/") + path
     headers = ctx.request.headers
-    scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or ctx.request.url.scheme
+    # the scope's scheme, not request.url's (which builds and parses the whole URL: a third of the cost of
+    # a notification event's request record)
+    forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip()
+    scheme = forwarded or ctx.request.scope.get("scheme", "http")
     host = headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host", "")
     if not host:
         return path

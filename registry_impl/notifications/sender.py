@@ -43,6 +43,9 @@ RETRY_PAUSE = 0.05
 #: Outbox entries (one request's events each) sent together in one envelope; distribution's envelopes too
 #: may carry unrelated events.
 BATCH = 64
+#: Seconds a sender waits after a pass (or a wake-up) before it looks again: a registry busy with pulls
+#: sends an envelope every LINGER seconds instead of one per request (latency: at most this much more).
+LINGER = 0.05
 #: Seconds between writes of the delivery status to storage while nothing changes.
 STATUS_EVERY = 1.0
 #: Seconds a sender's claim outlives its holder on storage where claims are leases (S3).
@@ -155,8 +158,11 @@ class Sender:
                 batch = names[start : start + BATCH]
                 await self._deliver(client, claim, batch)
                 self.status.pending -= len(batch)
+            if len(names) >= BATCH:
+                continue  # a backlog: on at once
             if not names:
                 await self._idle()
+            await asyncio.sleep(LINGER)  # a busy registry's next events gather into one envelope
 
     async def _trim(self, names: list[str]) -> list[str]:
         cap = self.endpoint.max_pending
