@@ -34,8 +34,12 @@ LOCATIONS = """locations:
 def _common(*, jobs: bool = False) -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--insecure", action="store_true", help="allow plain HTTP and unverified TLS")
-    parent.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    parent.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parent.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress output (no --json events either)"
+    )
+    parent.add_argument(
+        "--json", action="store_true", help="the result as JSON on stdout; progress as JSON events on stderr"
+    )
     parent.add_argument(
         "--config", metavar="DIR", help="Docker config directory (default $DOCKER_CONFIG or ~/.docker)"
     )

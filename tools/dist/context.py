@@ -123,7 +123,7 @@ class Context:
         return RegistryStore(self.client(location.reference.host, role), location.reference)
 
     def progress(self) -> Progress:
-        return make_progress(quiet=bool(self.args.quiet), events=bool(self.args.json))
+        return make_progress(quiet=bool(self.args.quiet), events=bool(self.args.json) and not self.args.quiet)
 
     def close(self) -> None:
         for client in self.clients.values():
