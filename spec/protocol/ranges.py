@@ -44,10 +44,10 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """Resolve a single ``Range: bytes=...`` against a blob of ``size`` bytes.
 
     Returns the inclusive ``(start, end)`` to send, with ``end`` clamped to ``size - 1``, or ``None``
-    when the whole blob should be sent: no header, a malformed one, a multi-range request or a
-    range whose last position precedes its first (RFC 9110 lets a server ignore all of these).
-    Raises :class:`RangeNotSatisfiable` when the range starts at or beyond ``size``, or asks for an
-    empty suffix.
+    when the whole blob should be sent: no header, a malformed one or a multi-range request (RFC 9110
+    lets a server ignore these). Raises :class:`RangeNotSatisfiable` when the range starts at or beyond
+    ``size``, asks for an empty suffix, or ends before it starts (``bytes=500-0``: distribution, through
+    Go's ``http.ServeContent``, answers 416, and the redesigned OCI conformance suite expects it).
     """
     if header is None:
         return None
@@ -63,7 +63,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     start = decimal(first)
     end = decimal(last) if last else None
     if end is not None and end < start:
-        return None
+        raise RangeNotSatisfiable(size, header)
     if start >= size:
         raise RangeNotSatisfiable(size, header)
     return start, size - 1 if end is None else min(end, size - 1)

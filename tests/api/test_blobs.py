@@ -97,7 +97,7 @@ async def test_head_with_range_announces_the_part(client: httpx.AsyncClient, pus
     assert r.headers["Content-Length"] == "4"
 
 
-@pytest.mark.parametrize("header", ["bytes=20-", "bytes=100-200", "bytes=-0"])
+@pytest.mark.parametrize("header", ["bytes=20-", "bytes=100-200", "bytes=-0", "bytes=5-2"])
 async def test_unsatisfiable_range_is_416(client: httpx.AsyncClient, push: Helper, header: str) -> None:
     digest = await push.blob("a", DATA)
     r = await client.get(f"/v2/a/blobs/{digest}", headers={"Range": header})
@@ -106,7 +106,7 @@ async def test_unsatisfiable_range_is_416(client: httpx.AsyncClient, push: Helpe
     assert r.headers["Content-Range"] == f"bytes */{len(DATA)}"
 
 
-@pytest.mark.parametrize("header", ["bytes=5-2", "items=0-3", "bytes=0-1,4-5", "garbage"])
+@pytest.mark.parametrize("header", ["items=0-3", "bytes=0-1,4-5", "garbage"])
 async def test_ignorable_range_serves_the_whole_blob(
     client: httpx.AsyncClient, push: Helper, header: str
 ) -> None:

@@ -40,7 +40,6 @@ OTHER = "sha256:" + "0" * 64
         ("bytes=-100", (0, 99)),
         ("bytes=-200", (0, 99)),
         ("bytes=0-1,3-4", None),
-        ("bytes=5-3", None),
         ("items=0-1", None),
         ("bytes=", None),
         ("bytes=-", None),
@@ -52,7 +51,9 @@ def test_parse_range(header: str | None, expected: tuple[int, int] | None) -> No
     assert parse_range(header, 100) == expected
 
 
-@pytest.mark.parametrize(("header", "size"), [("bytes=100-", 100), ("bytes=100-200", 100), ("bytes=-0", 100)])
+@pytest.mark.parametrize(
+    ("header", "size"), [("bytes=100-", 100), ("bytes=100-200", 100), ("bytes=-0", 100), ("bytes=5-3", 100)]
+)
 def test_unsatisfiable_ranges(header: str, size: int) -> None:
     with pytest.raises(RangeNotSatisfiable) as caught:
         parse_range(header, size)
