@@ -102,11 +102,14 @@ def pushed(ours: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     layout.add_image("single", layers=3)
     layout.add_index("multi", layers=1)
     skopeo.copy(f"oci:{layout.path}:single", ours.ref("apps/web", "1.0"), "--format", "oci")
-    skopeo.copy(f"oci:{layout.path}:single", ours.ref("apps/web", "old"), "--format", "oci")
     skopeo.copy(f"oci:{layout.path}:multi", ours.ref("apps/multi", "2"), "--all")
     skopeo.copy(f"oci:{layout.path}:single", ours.ref("alice/app", "v1"), "--format", "oci")
 
     body, media_type, digest = manifest(ours, "apps/web", "1.0")
+    with ours.client() as client:  # a second tag on the same manifest, for the delete test
+        client.put(
+            "/v2/apps/web/manifests/old", content=body, headers={"Content-Type": media_type}
+        ).raise_for_status()
     subject = oras_oci.Subject(mediaType=media_type, digest=digest, size=len(body))
     work = tmp_path_factory.mktemp("oras")
     (work / "sbom.json").write_text(json.dumps({"spdxVersion": "SPDX-2.3"}))
@@ -187,7 +190,10 @@ def test_walk_repositories_repository_manifest_referrers(
     assert pushed["sbom"][:19] in groups["SBOMs"].text
     assert pushed["sig"][:19] in groups["Signatures"].text
     copy = _one(browser, 'button[data-copy="pull-docker"]')
-    copy.click()
+    copy.click()  # the clipboard answers asynchronously
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 10).until(lambda _: copy.get_attribute("data-copied"))
     assert copy.get_attribute("data-copied") == f"docker pull {ours.host}/apps/web:1.0"
     _same_origin_only(browser, ours)
     browser.execute_script("window.scrollTo(0, 0)")
