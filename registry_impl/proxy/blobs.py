@@ -111,7 +111,8 @@ async def _relay(
             await offload.storage(writer.write, chunk)
             if held:
                 yield held
-            held = chunk[max(0, start - position) : end - position] if position + len(chunk) > start else b""
+            low, high = max(0, start - position), min(len(chunk), end - position)
+            held = chunk[low:high] if high > low else b""
             position += len(chunk)
             if time.monotonic() - renewed > RENEW_EVERY:
                 await offload.storage(claim.renew)
@@ -188,7 +189,8 @@ async def _take_over(
         info = await offload.storage(_linked, repo, digest)
         if info is None and await offload.storage(_stored, repo, digest):
             await offload.slow(upstream.head_blob, repo.name, digest)
-            info = await offload.storage(repo.mount, digest, None)
+            with contextlib.suppress(BlobUnknown):  # collected meanwhile: fetched below
+                info = await offload.storage(repo.mount, digest, None)
         if info is None:
             stream = await offload.slow(upstream.open_blob, repo.name, digest)
             size = stream.size

@@ -20,6 +20,8 @@ from registry_impl.storage.registry import Policy, Registry
 
 GOOD = b"the layer the upstream serves" * 100
 GOOD_DIGEST = "sha256:" + hashlib.sha256(GOOD).hexdigest()
+LARGE = bytes(range(256)) * (12 * 1024 + 1)  # three 1 MiB chunks and a bit: the proxy reads 1 MiB at a time
+LARGE_DIGEST = "sha256:" + hashlib.sha256(LARGE).hexdigest()
 LIED_DIGEST = "sha256:" + hashlib.sha256(b"what the upstream should have sent").hexdigest()
 UPSTREAM = "http://upstream.test"
 
@@ -36,6 +38,8 @@ def upstream_app(request: httpx.Request) -> httpx.Response:
         return httpx.Response(429, headers={"Retry-After": "0"})
     if path == "/v2/lib/app/tags/list":
         return httpx.Response(200, json={"name": "lib/app", "tags": ["v2", "v1", "latest"]})
+    if path == f"/v2/lib/app/blobs/{LARGE_DIGEST}":
+        return httpx.Response(200, content=LARGE)
     if path == f"/v2/lib/app/blobs/{GOOD_DIGEST}":
         return httpx.Response(200, content=GOOD, headers={"Docker-Content-Digest": GOOD_DIGEST})
     if path == f"/v2/lib/app/blobs/{LIED_DIGEST}":
@@ -56,6 +60,19 @@ def state(driver: StorageDriver, policy: Policy) -> AppState:
     )
     registry = Registry(driver, policy)
     return AppState(registry=registry, secret=b"s", proxy=PullThroughCache([upstream]))
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [(0, 9), (10, (1 << 20) + 9), ((2 << 20) - 3, (2 << 20) + 3), (len(LARGE) - 5, len(LARGE) - 1)],
+)
+async def test_a_range_on_a_miss_is_cut_from_the_fetch(
+    client: httpx.AsyncClient, first: int, last: int
+) -> None:
+    r = await client.get(f"/v2/hub/lib/app/blobs/{LARGE_DIGEST}", headers={"Range": f"bytes={first}-{last}"})
+    assert r.status_code == 206 and r.content == LARGE[first : last + 1]
+    r = await client.get(f"/v2/hub/lib/app/blobs/{LARGE_DIGEST}")  # and the whole blob was stored meanwhile
+    assert r.status_code == 200 and r.content == LARGE
 
 
 async def test_a_blob_is_fetched_once_verified_and_then_served_from_storage(
