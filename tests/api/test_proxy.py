@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from registry_impl.config.model import UpstreamConfig
 from registry_impl.proxy import PullThroughCache, Upstream
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
+from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.registry import Policy, Registry
 
 GOOD = b"the layer the upstream serves" * 100
@@ -48,6 +50,12 @@ def upstream_app(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture
+def driver(tmp_path: Path) -> StorageDriver:
+    """The filesystem only (claims are flocks there, as in production); the in-memory driver adds nothing here."""
+    return FilesystemDriver(rootdirectory=str(tmp_path / "data"), fsync=False)
+
+
+@pytest.fixture
 def fast_reads() -> bool:
     return True  # blob and manifest GETs are fast operations: the path production takes
 
@@ -64,7 +72,7 @@ def state(driver: StorageDriver, policy: Policy) -> AppState:
 
 @pytest.mark.parametrize(
     ("first", "last"),
-    [(0, 9), (10, (1 << 20) + 9), ((2 << 20) - 3, (2 << 20) + 3), (len(LARGE) - 5, len(LARGE) - 1)],
+    [(10, (1 << 20) + 9), ((2 << 20) - 3, (2 << 20) + 3), (len(LARGE) - 5, len(LARGE) - 1)],
 )
 async def test_a_range_on_a_miss_is_cut_from_the_fetch(
     client: httpx.AsyncClient, first: int, last: int
