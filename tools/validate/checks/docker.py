@@ -106,6 +106,31 @@ def blob_range(ctx: Context) -> None:
     ctx.expect_body(reply, blob.data[10:30], "bytes 10-29 of the blob")
 
 
+@suite.check(
+    "blob-range-forms",
+    "Open-ended, suffix and overlong ranges are 206 with the bytes there are; a range past the end is 416",
+    "end-2",
+)
+def blob_range_forms(ctx: Context) -> None:
+    """The redesigned OCI suite's range requests on a 2048-byte blob (its inverted ``bytes=500-0`` is left out:
+    distribution answers it 416 with a body shorter than its Content-Length, which breaks the connection)."""
+    blob = ctx.content.blob(2048)
+    ctx.ensure(blob)
+    size = blob.size
+    for header, first in (("bytes=500-", 500), ("bytes=-500", size - 500), ("bytes=2000-5000", 2000)):
+        reply = ctx.get_blob(blob.digest, headers={"Range": header})
+        ctx.expect_status(reply, 206, what=f"for Range: {header}")
+        ctx.expect(
+            reply.header("Content-Range")
+            in (f"bytes {first}-{size - 1}/{size}", f"bytes {first}-{size - 1}/*"),
+            f"Range: {header} answered Content-Range {reply.header('Content-Range')!r}",
+            reply,
+        )
+        ctx.expect_body(reply, blob.data[first:], f"the bytes of Range: {header}")
+    reply = ctx.get_blob(blob.digest, headers={"Range": "bytes=5000-10000"})
+    ctx.expect_status(reply, 416, what="for a range starting past the end")
+
+
 def _expect_not_modified(ctx: Context, url: str, headers: dict[str, str]) -> None:
     reply = ctx.request("GET", url, headers)
     ctx.expect_status(reply, 200)
