@@ -105,6 +105,9 @@ class Sender:
         self._headers = [(k, v) for k, vs in endpoint.headers.items() for v in vs]
         self._headers.append(("Content-Type", EVENTS_MEDIA_TYPE))
         self._saved_at = 0.0  # when the status was last written to storage
+        self._renewed_at = 0.0  # when the claim was last taken or renewed
+        # the lease outlasts a POST that hangs until its timeout, and a backoff pause, several times over
+        self._ttl = max(CLAIM_TTL, 3 * (endpoint.timeout + endpoint.backoff))
 
     def wake(self) -> None:
         """An entry was just written by this process: deliver without waiting for the next poll."""
@@ -118,7 +121,7 @@ class Sender:
             while True:
                 try:
                     claim = await self.offload.storage(
-                        self.outbox.driver.try_claim, self.outbox.claim_path, CLAIM_TTL
+                        self.outbox.driver.try_claim, self.outbox.claim_path, self._ttl
                     )
                 except Exception:
                     log.exception(
@@ -129,6 +132,7 @@ class Sender:
                     await self._idle()
                     continue
                 self.status.delivering = True
+                self._renewed_at = time.monotonic()  # just taken
                 try:
                     await self._hold(client, claim)
                 except ClaimLost:
@@ -148,7 +152,7 @@ class Sender:
 
     async def _hold(self, client: httpx.AsyncClient, claim: Claim) -> None:
         while True:
-            await self.offload.storage(claim.renew)
+            await self._renew(claim)
             assert self._wake is not None
             self._wake.clear()
             names = await self.offload.slow(self.outbox.names)
@@ -163,6 +167,13 @@ class Sender:
             if not names:
                 await self._idle()
             await asyncio.sleep(LINGER)  # a busy registry's next events gather into one envelope
+
+    async def _renew(self, claim: Claim) -> None:
+        """Extend the claim, at most every third of its lease (each call a storage call: a thread hop on S3)."""
+        now = time.monotonic()
+        if now - self._renewed_at >= self._ttl / 3:
+            await self.offload.storage(claim.renew)
+            self._renewed_at = now
 
     async def _trim(self, names: list[str]) -> list[str]:
         cap = self.endpoint.max_pending
@@ -197,7 +208,7 @@ class Sender:
             await self._save(changed=self._failed(error))
             pause = self.endpoint.backoff if self.status.failures >= self.endpoint.threshold else RETRY_PAUSE
             await asyncio.sleep(pause)
-            await self.offload.storage(claim.renew)
+            await self._renew(claim)
 
     async def _post(self, client: httpx.AsyncClient, body: bytes) -> str | None:
         try:

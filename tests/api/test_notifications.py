@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +26,8 @@ from registry_impl.api.eventsource import request_record
 from registry_impl.notifications import sender as sender_module
 from registry_impl.notifications.sender import counters
 from registry_impl.storage.driver.base import StorageDriver
+from registry_impl.storage.driver.filesystem import FilesystemDriver
+from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.registry import Policy, Registry
 
 pytestmark = pytest.mark.anyio
@@ -33,6 +36,19 @@ EVENT_KEYS = {"id", "timestamp", "action", "target", "request", "actor", "source
 REQUEST_KEYS = {"id", "addr", "host", "method", "useragent"}
 MANIFEST_TARGET = {"mediaType", "digest", "size", "length", "repository", "url"}
 BLOB_TARGET = {"mediaType", "digest", "size", "length", "repository", "url"}
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> StorageDriver:
+    """The filesystem only (the suite's budget); the outbox test runs on both local drivers."""
+    return FilesystemDriver(rootdirectory=str(tmp_path / "data"), fsync=False)
+
+
+@pytest.fixture(params=["inmemory", "filesystem"])
+def any_driver(request: pytest.FixtureRequest, tmp_path: Path) -> StorageDriver:
+    if request.param == "inmemory":
+        return InMemoryDriver()
+    return FilesystemDriver(rootdirectory=str(tmp_path / "data"), fsync=False)
 
 
 @pytest.fixture
@@ -196,8 +212,9 @@ async def test_ignored_actions_and_media_types_and_references(
 
 
 async def test_the_outbox_is_written_before_the_answer_and_kept_while_the_endpoint_is_down(
-    driver: StorageDriver, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    any_driver: StorageDriver, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    driver = any_driver
     monkeypatch.setattr(sender_module, "RETRY_PAUSE", 0.01)
     receiver.stop()
     endpoint = {"name": "down", "url": receiver.url, "threshold": 2, "backoff": timedelta(seconds=0.1)}
