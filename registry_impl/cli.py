@@ -42,12 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     usage = sub.add_parser("usage", help="stored bytes per repository: unique and shared (read-only)")
     usage.add_argument("config", nargs="?", help="distribution config.yml (default: embedded config)")
     usage.add_argument("--json", action="store_true", help="one JSON document, sizes in bytes")
+    usage.add_argument("--save", action="store_true", help="also store it in the storage, for the web UI")
     args = parser.parse_args(argv)
     if args.command == "version":
         print(version_line())
         return 0
     if args.command == "usage":
-        return _usage(args.config, as_json=args.json)
+        return _usage(args.config, as_json=args.json, save=args.save)
     if args.command == "garbage-collect":
         return garbagecollect.run(args)
     from registry_impl.server import ListenError
@@ -90,13 +91,13 @@ def _config_failure(exc: Exception, path: str | None) -> int:
     return 1
 
 
-def _usage(config_path: str | None, *, as_json: bool) -> int:
+def _usage(config_path: str | None, *, as_json: bool, save: bool = False) -> int:
     from registry_impl.config import load_config
     from registry_impl.storage.cache.base import NoCache
     from registry_impl.storage.driver import factory
     from registry_impl.storage.driver.base import StorageDriverError
     from registry_impl.storage.registry import Registry
-    from registry_impl.storage.usage import measure
+    from registry_impl.storage.usage import measure, save_report
 
     try:
         config = load_config(config_path)
@@ -109,6 +110,8 @@ def _usage(config_path: str | None, *, as_json: bool) -> int:
         return _config_failure(exc, config_path)
     try:
         report = measure(Registry(driver, cache=NoCache()))
+        if save:
+            save_report(driver, report)
     except (StorageDriverError, OSError) as exc:
         print(f"registry: usage: cannot read the storage: {exc}", file=sys.stderr)
         return 1

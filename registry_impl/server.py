@@ -132,7 +132,10 @@ def app_from_environment() -> ASGIApp:
         from registry_impl.ui import with_ui
 
         registry_app = with_ui(
-            registry_app, delete_enabled=config.storage.delete.enabled, root_path=config.http.path_prefix
+            registry_app,
+            delete_enabled=config.storage.delete.enabled,
+            root_path=config.http.path_prefix,
+            state=state,
         )
     app = instrument_app(registry_app, config, state)
     if config.http.path_prefix:

@@ -11,6 +11,8 @@ figures are those of the moment each directory was listed).
 
 from __future__ import annotations
 
+import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,10 +21,12 @@ from registry_impl.storage import paths
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.registry import Registry
 
-__all__ = ["RepositoryUsage", "UsageReport", "human", "measure"]
+__all__ = ["REPORT_PATH", "RepositoryUsage", "UsageReport", "human", "load_report", "measure", "save_report"]
 
 LINK = "/link"
 DATA = "/data"
+# OUR addition, beside _claims: the last report `registry usage --save` stored, for the web UI to show.
+REPORT_PATH = f"{paths.ROOT}/_usage/report.json"
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,21 @@ class UsageReport:
                 "unlinked": self.unlinked,
             },
         }
+
+
+def save_report(driver: StorageDriver, report: UsageReport) -> None:
+    """Store ``report`` (its JSON form and when it was measured) where ``load_report`` finds it."""
+    document = {**report.as_json(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    driver.put_content(REPORT_PATH, json.dumps(document).encode())
+
+
+def load_report(driver: StorageDriver) -> dict[str, object] | None:
+    """The last stored report, or None when ``registry usage --save`` never ran (or wrote something else)."""
+    try:
+        document = json.loads(driver.get_content(REPORT_PATH))
+    except (PathNotFoundError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
 
 
 def human(size: int) -> str:

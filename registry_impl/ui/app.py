@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry_impl.services.state import State
 from registry_impl.ui.docs import SWAGGER_DIR, ApiDocs
 from registry_impl.ui.links import path_for
 from registry_impl.ui.pages import Pages
@@ -60,10 +61,11 @@ async def _home(_request: Request) -> Response:
     return RedirectResponse(f"{PREFIX}/", status_code=307)
 
 
-def create_ui(registry: ASGIApp, *, delete_enabled: bool) -> ASGIApp:
-    """The UI application over the registry application ``registry``."""
+def create_ui(registry: ASGIApp, *, delete_enabled: bool, state: State | None = None) -> ASGIApp:
+    """The UI application over the registry application ``registry``; ``state`` (the registry's) gives the
+    stored usage report to show beside the repositories the API let the user see."""
     templates = _templates()
-    pages = Pages(Upstream(registry), templates, delete_enabled)
+    pages = Pages(Upstream(registry), templates, delete_enabled, state)
     docs = ApiDocs(templates)
     repo = f"{PREFIX}/repositories/{{name:path}}"
     routes = [
@@ -115,7 +117,9 @@ class _WithUI:
         await self.registry(scope, receive, send)
 
 
-def with_ui(registry: ASGIApp, *, delete_enabled: bool, root_path: str = "") -> ASGIApp:
+def with_ui(
+    registry: ASGIApp, *, delete_enabled: bool, root_path: str = "", state: State | None = None
+) -> ASGIApp:
     """``registry`` with the UI answering under ``/ui`` (lifespan and every other path pass through);
     ``root_path`` is where a ``PathPrefix`` around it puts the registry (``http.prefix``), for the UI's links."""
-    return _WithUI(registry, create_ui(registry, delete_enabled=delete_enabled), root_path)
+    return _WithUI(registry, create_ui(registry, delete_enabled=delete_enabled, state=state), root_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from registry_impl.services.state import State
+from registry_impl.services.usage import StoredUsage, stored_usage
 from registry_impl.ui import content
 from registry_impl.ui.links import path_for
 from registry_impl.ui.upstream import Upstream
@@ -32,6 +35,7 @@ PAGE_SIZE = 50
 TAG_COUNT_LIMIT = 1000
 CONFIG_LIMIT = 256 * 1024  # image configs read for platform and creation time, when no larger
 MANIFEST_ACCEPT = ", ".join(ACCEPT)
+USAGE_TTL = 60.0  # seconds between reads of the stored usage report
 BROWSER_REALM = 'Basic realm="Registry", charset="UTF-8"'
 
 
@@ -155,12 +159,34 @@ class ConfigCache:
             self.entries.popitem(last=False)
 
 
+class UsageCache:
+    """The stored usage report (``registry usage --save``), read again at most every ``ttl`` seconds."""
+
+    def __init__(self, state: State | None, ttl: float = USAGE_TTL) -> None:
+        self.state = state
+        self.ttl = ttl
+        self.loaded_at = -ttl
+        self.value: StoredUsage | None = None
+
+    async def get(self) -> StoredUsage | None:
+        if self.state is None:
+            return None
+        now = time.monotonic()
+        if now - self.loaded_at >= self.ttl:
+            self.value = await stored_usage(self.state)
+            self.loaded_at = now
+        return self.value
+
+
 class Pages:
-    def __init__(self, upstream: Upstream, templates: Jinja2Templates, delete_enabled: bool) -> None:
+    def __init__(
+        self, upstream: Upstream, templates: Jinja2Templates, delete_enabled: bool, state: State | None = None
+    ) -> None:
         self.upstream = upstream
         self.templates = templates
         self.delete_enabled = delete_enabled
         self.configs = ConfigCache()
+        self.usage = UsageCache(state)
 
     def api(self, request: Request) -> Api:
         return Api(self.upstream.client(request.headers.get("authorization", "")), self.configs)
@@ -188,7 +214,9 @@ class Pages:
         except ApiRefused as exc:
             if exc.status != 403:
                 return self.refused(request, exc)
-            return self.render(request, "repositories.html", catalog=False, rows=[], prefix=prefix, next=None)
+            return self.render(
+                request, "repositories.html", catalog=False, rows=[], prefix=prefix, next=None, usage=None
+            )
         names: list[str] = response.json().get("repositories") or []
         shown = [n for n in names if n.startswith(prefix)]
         more = "link" in response.headers and bool(names) and _not_past(names[-1], prefix)
@@ -198,6 +226,7 @@ class Pages:
             "repositories.html",
             catalog=True,
             rows=list(zip(shown, counts, strict=True)),
+            usage=await self.usage.get(),
             prefix=prefix,
             next=names[-1] if more else None,
         )
@@ -220,6 +249,7 @@ class Pages:
             rows=rows,
             next=tags[-1] if "link" in response.headers and tags else None,
             deleted=request.query_params.get("deleted", ""),
+            usage=await self.usage.get(),
             delete_enabled=self.delete_enabled,
             pulls=content.pull_commands(request.headers.get("host", ""), name, tags[0]) if tags else [],
         )

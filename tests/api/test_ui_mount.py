@@ -75,3 +75,19 @@ async def test_under_http_prefix_links_carry_the_prefix(state: AppState) -> None
         assert 'href="/mirror/ui/static/ui.css"' in page.text
         deleted = await c.post("/mirror/ui/repositories/lib/app/-/delete/v1")
         assert deleted.headers["location"] == "/mirror/ui/repositories/lib/app?deleted=v1"
+
+
+async def test_the_stored_usage_report_shows_beside_visible_repositories(state: AppState) -> None:
+    from registry_impl.storage.usage import measure, save_report
+
+    app = with_ui(create_app(state), delete_enabled=True, state=state)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        await Helper(c).image("lib/app", "v1", layers=2)
+        assert 'id="usage-note"' not in (await c.get("/ui/")).text  # no report saved yet
+        report = measure(state.registry)
+        save_report(state.registry.driver, report)
+        app = with_ui(create_app(state), delete_enabled=True, state=state)  # a fresh cache
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        size = report.repositories[0].size
+        assert f'data-bytes="{size}"' in (await c.get("/ui/")).text
+        assert 'id="stored"' in (await c.get("/ui/repositories/lib/app")).text

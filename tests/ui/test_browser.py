@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 from testkit.oci_layout import OciLayout
-from testkit.processes import Server, ServerFailed, start_ours
+from testkit.processes import Server, ServerFailed, clean_environ, ours_command, run_to_exit, start_ours
 from testkit.skopeo import Skopeo
 from testkit.token_server import ISSUER, realm, signing_certificate, start_token_server, write_htpasswd
 
@@ -131,7 +131,12 @@ def pushed(ours: Server, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
             assert response.status_code == 201, response.text
     finally:
         os.chdir(cwd)
+    command = ours_command()
+    assert command is not None
+    status, out = run_to_exit([*command, "usage", "--save", "--json", str(ours.config)], clean_environ())
+    assert status == 0, out
     return {
+        "usage": {r["name"]: r for r in json.loads(out)["repositories"]},
         "web_digest": digest,
         "web_body": body,
         "sbom": manifest(ours, "apps/web", "sbom")[2],
@@ -155,6 +160,10 @@ def test_walk_repositories_repository_manifest_referrers(
     rows = {r.find_element("css selector", "a").text: r for r in _by_css(browser, "#repositories tbody tr")}
     assert set(rows) == {"alice/app", "apps/multi", "apps/web"}
     assert rows["apps/web"].find_elements("css selector", "td")[1].text == "4"  # 1.0, old, sbom, sig
+    stored = rows["apps/web"].find_element(
+        "css selector", "td.stored"
+    )  # what `registry usage --save` measured
+    assert stored.get_attribute("data-bytes") == str(pushed["usage"]["apps/web"]["size"])
     _same_origin_only(browser, ours)
     browser.save_screenshot(str(screenshots / "repositories.png"))
 
