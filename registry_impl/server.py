@@ -121,6 +121,7 @@ def app_from_environment() -> ASGIApp:
     logs.configure(config.log)
     # Imported here: the supervising process never loads the web framework, only the workers do.
     from registry_impl.api.app import create_app
+    from registry_impl.api.errors import unavailable
     from registry_impl.api.limits import RequestLimits
     from registry_impl.api.prefix import PathPrefix
     from registry_impl.observability.instrument import instrument_app
@@ -137,7 +138,7 @@ def app_from_environment() -> ASGIApp:
             root_path=config.http.path_prefix,
             state=state,
         )
-    app = instrument_app(registry_app, config, state)
+    app = instrument_app(registry_app, config, state, unavailable=unavailable)
     if config.http.path_prefix:
         app = PathPrefix(app, config.http.path_prefix)
     return RequestIds(logs.AccessLog(RequestLimits(app, config.http.limits)))

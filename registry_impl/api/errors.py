@@ -55,6 +55,11 @@ def error_response(exc: D.RegistryError) -> Response:
     return envelope([(exc.code, exc.message or None, exc.detail)], status=status, headers=exc.headers)
 
 
+def unavailable(detail: Any) -> Response:
+    """503 UNAVAILABLE while a health check fails (the health gate's answer); ``detail`` names the checks."""
+    return envelope([(E.UNAVAILABLE, None, detail)], status=503)
+
+
 def unknown_error(exc: BaseException, request_id: str = "") -> Response:
     """An unexpected exception: logged with its traceback, answered 500 UNKNOWN without internals."""
     log.error("unhandled error (request %s)", request_id, exc_info=exc)
