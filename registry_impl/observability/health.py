@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from registry_spec import errors as E
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
@@ -119,9 +118,10 @@ class HealthChecks:
 class HealthGate:
     """503 UNAVAILABLE while a check fails; runs the checks for as long as the application's lifespan."""
 
-    def __init__(self, app: ASGIApp, checks: HealthChecks) -> None:
+    def __init__(self, app: ASGIApp, checks: HealthChecks, unavailable: Callable[[Any], ASGIApp]) -> None:
         self.app = app
         self.checks = checks
+        self.unavailable = unavailable  # the envelope writer's 503 (``registry_impl.api.errors.unavailable``)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -132,10 +132,7 @@ class HealthGate:
                 task.cancel()
             return
         if scope["type"] == "http" and not self.checks.healthy:
-            from registry_impl.api.errors import envelope
-
-            detail = {"checks": self.checks.status()}
-            await envelope([(E.UNAVAILABLE, None, detail)], status=503)(scope, receive, send)
+            await self.unavailable({"checks": self.checks.status()})(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

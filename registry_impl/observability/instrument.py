@@ -6,6 +6,7 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp
@@ -29,7 +30,9 @@ def health_checks(config: Config, driver: Any) -> HealthChecks:
     )
 
 
-def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
+def instrument_app(
+    app: ASGIApp, config: Config, state: Any, *, unavailable: Callable[[Any], ASGIApp]
+) -> ASGIApp:
     """``app`` inside the health gate (when checks are configured), the metrics (when enabled) and the
     request spans (when ``OTEL_*`` variables ask); the storage driver, blob descriptor cache and access
     controller of ``state`` timed, counted and traced likewise."""
@@ -48,7 +51,7 @@ def instrument_app(app: ASGIApp, config: Config, state: Any) -> ASGIApp:
         app = tracing.instrument(app, state)
     checks = health_checks(config, registry.driver)
     if checks.checks:
-        app = HealthGate(app, checks)
+        app = HealthGate(app, checks, unavailable)
     return app
 
 

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
+from registry_impl.api.errors import unavailable
 from registry_impl.observability import metrics
 from registry_impl.observability.health import Check, HealthChecks, HealthGate
 from registry_impl.storage.driver.filesystem import FilesystemDriver
@@ -91,7 +92,7 @@ async def test_the_health_gate_answers_503_while_a_check_fails_and_recovers() ->
     check = Check("probe", probe, interval=60, threshold=2)
     checks = HealthChecks([check])
 
-    gate = HealthGate(PlainTextResponse("ok"), checks)
+    gate = HealthGate(PlainTextResponse("ok"), checks, unavailable)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=gate), base_url="http://r.test") as c:
         check.run_once()  # one failure: under the threshold
         assert (await c.get("/v2/")).status_code == 200
