@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 from registry_client import ACCEPT
@@ -53,6 +53,15 @@ def _status(response: httpx.Response) -> int:
     if response.status_code == 401 and "insufficient_scope" in response.headers.get("www-authenticate", ""):
         return 403
     return response.status_code
+
+
+def _same_origin(request: Request) -> bool:
+    """A form POST from our own pages: ``Sec-Fetch-Site`` says so, or (older browsers) ``Origin`` names this host."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def _message(response: httpx.Response) -> str:
@@ -301,7 +310,7 @@ class Pages:
     async def delete(self, request: Request) -> Response:
         """POST from the delete button: a tag (``DELETE …/manifests/<tag>``) or a manifest by digest."""
         name, reference = request.path_params["name"], request.path_params["reference"]
-        if request.headers.get("sec-fetch-site", "same-origin") != "same-origin":
+        if not _same_origin(request):
             return self.refused(request, ApiRefused(403, "cross-site request refused"))
         try:
             response = await self.api(request).client.delete(

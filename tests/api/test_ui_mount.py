@@ -91,3 +91,14 @@ async def test_the_stored_usage_report_shows_beside_visible_repositories(state: 
         size = report.repositories[0].size
         assert f'data-bytes="{size}"' in (await c.get("/ui/")).text
         assert 'id="stored"' in (await c.get("/ui/repositories/lib/app")).text
+
+
+async def test_a_cross_site_delete_is_refused(ui: httpx.AsyncClient) -> None:
+    await Helper(ui).image("lib/app", "v1")
+    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}):
+        refused = await ui.post("/ui/repositories/lib/app/-/delete/v1", headers=headers)
+        assert refused.status_code == 403, headers
+    assert (await ui.get("/v2/lib/app/manifests/v1")).status_code == 200
+    done = await ui.post("/ui/repositories/lib/app/-/delete/v1", headers={"Origin": "http://registry.test"})
+    assert done.status_code == 303
+    assert (await ui.get("/v2/lib/app/manifests/v1")).status_code == 404
