@@ -1,10 +1,10 @@
 """The durable outbox: envelopes waiting for one endpoint, kept in the registry's storage.
 
-Layout (OUR addition; distribution ignores anything under ``_events``)::
+Layout (OUR addition, drawn in ``storage.paths``; distribution ignores ``_events``)::
 
     /docker/registry/v2/_events/<endpoint key>/<20-digit ns time>-<instance>   one envelope (JSON)
     /docker/registry/v2/_events/<endpoint key>/status                          the last delivery's outcome
-    /docker/registry/v2/_claims/_events/<endpoint key>                               the sender's claim
+    /docker/registry/v2/_claims/_events/<endpoint key>                         the sender's claim
 
 Every worker and replica on the same storage shares it. An entry is written with ``put_content`` (atomic:
 a reader sees the whole envelope or nothing) before the request that caused it is answered; the sender
@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
-from registry_impl.storage.paths import ROOT
+from registry_impl.storage.paths import outbox_claim_path, outbox_root
 
 __all__ = ["Outbox"]
 
@@ -48,8 +48,8 @@ class Outbox:
 
     def __init__(self, driver: StorageDriver, key: str, instance: str) -> None:
         self.driver = driver
-        self.root = f"{ROOT}/_events/{key}"
-        self.claim_path = f"{ROOT}/_claims/_events/{key}"
+        self.root = outbox_root(key)
+        self.claim_path = outbox_claim_path(key)
         self._instance = instance
 
     def put(self, envelope: bytes) -> str:

@@ -7,6 +7,10 @@ The layout (``<alg>/<hex>`` is a digest split at its ``:``; ``<hex[:2]>`` its fi
     │                                         tag (_tags/<tag>) or a revision (_manifests/<alg>/<hex>) now
     ├── _claims/_blobs/<alg>/<hex>            OUR addition: online GC and a writer adopting that blob
     ├── _claims/_gc                           OUR addition: the one online GC run in progress
+    ├── _claims/_events/<endpoint>            OUR addition: the sender delivering one notification endpoint
+    ├── _events/<endpoint>/                   OUR addition: that endpoint's notification outbox
+    │   ├── <ns time>-<instance>              one request's events (an envelope), until the endpoint took it
+    │   └── status                            the last delivery's outcome
     ├── blobs/<alg>/<hex[:2]>/<hex>/
     │   └── data                              the blob's bytes (content-addressed, shared by all repositories)
     └── repositories/<name>/                  <name> may contain "/" (library/ubuntu)
@@ -48,6 +52,8 @@ __all__ = [
     "manifest_revision_link_path",
     "manifest_revision_path",
     "manifest_revisions_root",
+    "outbox_claim_path",
+    "outbox_root",
     "referrer_link_path",
     "referrers_root",
     "repositories_root",
@@ -207,6 +213,16 @@ def blob_claim_path(digest: str) -> str:
 def gc_claim_path() -> str:
     """Held by the one online garbage collection running against this storage."""
     return f"{ROOT}/_claims/_gc"
+
+
+def outbox_root(endpoint: str) -> str:
+    """A notification endpoint's outbox (``endpoint``: its path-safe key; ``_events`` is no repository)."""
+    return f"{ROOT}/_events/{endpoint}"
+
+
+def outbox_claim_path(endpoint: str) -> str:
+    """Held by the one sender delivering that endpoint's outbox."""
+    return f"{ROOT}/_claims/_events/{endpoint}"
 
 
 # ---- referrers (not in distribution) ----

@@ -56,6 +56,8 @@ LAYOUT: list[tuple[str, tuple[Any, ...], str]] = [
     ("claim_path", ("uploads", NAME, "u-1"), "/docker/registry/v2/_claims/library/ubuntu/_uploads/u-1"),
     ("blob_claim_path", (SHA256,), f"/docker/registry/v2/_claims/_blobs/sha256/{HEX}"),
     ("gc_claim_path", (), "/docker/registry/v2/_claims/_gc"),
+    ("outbox_root", ("ci-1a2b3c4d",), "/docker/registry/v2/_events/ci-1a2b3c4d"),
+    ("outbox_claim_path", ("ci-1a2b3c4d",), "/docker/registry/v2/_claims/_events/ci-1a2b3c4d"),
     ("claim_path", ("tags", NAME, "v1.0"), "/docker/registry/v2/_claims/library/ubuntu/_tags/v1.0"),
     (
         "claim_path",
