@@ -62,7 +62,7 @@ class Endpoint:
     def key(self) -> str:
         """The endpoint's directory name in the outbox: its name made path-safe, plus a hash of the name
         (two names that read alike never share an outbox)."""
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name).lstrip(".")[:64] or "endpoint"
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", self.name).lstrip("._")[:64] or "endpoint"
         return f"{safe}-{hashlib.sha256(self.name.encode()).hexdigest()[:8]}"
 
     def takes(self, target: Target) -> bool:
