@@ -13,6 +13,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from registry_impl.notifications.endpoints import Endpoint
@@ -70,8 +71,8 @@ class Notifier:
             mine = [e for target, e in events if sender.endpoint.takes(target)]
             if mine:
                 writes.append((sender, envelope(mine)))
-        if writes:
-            await self.offload.storage(_put_all, writes)
+        if writes:  # the action is done: its events are written even if the client goes away meanwhile
+            await self.offload.shielded(partial(_put_all, writes))
         for sender, _ in writes:
             sender.wake()
 
