@@ -35,6 +35,7 @@ PAGE_SIZE = 50
 TAG_COUNT_LIMIT = 1000
 CONFIG_LIMIT = 256 * 1024  # image configs read for platform and creation time, when no larger
 MANIFEST_ACCEPT = ", ".join(ACCEPT)
+NO_SUCH_DIGEST = "sha256:" + "0" * 64  # the probe of may_delete: no content hashes to it
 USAGE_TTL = 60.0  # seconds between reads of the stored usage report
 BROWSER_REALM = 'Basic realm="Registry", charset="UTF-8"'
 
@@ -121,6 +122,17 @@ class Api:
             return "\u2013"
         tags = response.json().get("tags") or []
         return f"{len(tags)}+" if "link" in response.headers else str(len(tags))
+
+    async def may_delete(self, name: str) -> bool:
+        """Whether the API would let this user delete in ``name``: a blob DELETE of a digest no content has,
+        which the access controller judges (``delete`` scope; a token is fetched for it) before the handler
+        answers 404 — nothing is written or deleted (a manifest DELETE would take a claim first), and only a
+        401, 403 or 405 hides the delete buttons."""
+        try:
+            response = await self.client.delete(f"/v2/{name}/blobs/{NO_SUCH_DIGEST}")
+        except ClientError:
+            return False
+        return response.status_code not in (401, 403, 405)
 
     async def image_config(self, name: str, summary: content.Summary) -> dict[str, Any]:
         """The image's config document (platform, creation time), {} for an index or a large or non-JSON config.
@@ -248,7 +260,9 @@ class Pages:
         try:
             response = await api.get(f"/v2/{name}/tags/list", params)
             tags: list[str] = response.json().get("tags") or []
-            rows = await asyncio.gather(*(self._tag_row(api, name, tag) for tag in tags))
+            rows, may_delete = await asyncio.gather(
+                asyncio.gather(*(self._tag_row(api, name, tag) for tag in tags)), self._may_delete(api, name)
+            )
         except ApiRefused as exc:
             return self.refused(request, exc)
         return self.render(
@@ -259,9 +273,12 @@ class Pages:
             next=tags[-1] if "link" in response.headers and tags else None,
             deleted=request.query_params.get("deleted", ""),
             usage=await self.usage.get(),
-            delete_enabled=self.delete_enabled,
+            delete_enabled=may_delete,
             pulls=content.pull_commands(request.headers.get("host", ""), name, tags[0]) if tags else [],
         )
+
+    async def _may_delete(self, api: Api, name: str) -> bool:
+        return self.delete_enabled and await api.may_delete(name)
 
     async def _tag_row(self, api: Api, name: str, tag: str) -> dict[str, Any]:
         try:
@@ -285,8 +302,10 @@ class Pages:
         try:
             body, media_type, digest = await api.manifest(name, reference)
             summary = content.summarize(body, media_type)
-            config, referrers = await asyncio.gather(
-                api.image_config(name, summary), api.get(f"/v2/{name}/referrers/{digest}")
+            config, referrers, may_delete = await asyncio.gather(
+                api.image_config(name, summary),
+                api.get(f"/v2/{name}/referrers/{digest}"),
+                self._may_delete(api, name),
             )
         except ApiRefused as exc:
             return self.refused(request, exc)
@@ -303,7 +322,7 @@ class Pages:
             platform=content.platform_of(config),
             raw=body.decode("utf-8", "replace"),
             referrers=content.group_referrers(referrers.json()),
-            delete_enabled=self.delete_enabled,
+            delete_enabled=may_delete,
             pulls=content.pull_commands(host, name, digest if ":" in reference else reference),
         )
 

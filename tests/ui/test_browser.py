@@ -309,6 +309,7 @@ def test_token_auth_a_user_sees_only_what_their_scopes_allow(browser: Any, token
     _one(browser, "#open-name").send_keys("alice/app")
     _navigate(browser, _one(browser, "#open-form button"), "#tags")
     assert _wait(browser, 'tr[data-tag="v1"]')
+    assert not _by_css(browser, "button.danger")  # alice may pull alice/app, not delete in it
     browser.get(f"{token_registry.url}/ui/repositories/apps/web")
     assert _one(browser, ".error").get_attribute("data-status") == "403"
     assert not _by_css(browser, "#tags")
@@ -320,6 +321,8 @@ def test_token_auth_a_user_sees_only_what_their_scopes_allow(browser: Any, token
         "apps/multi",
         "apps/web",
     }
+    browser.get(f"{token_registry.url}/ui/repositories/alice/app")
+    assert _by_css(browser, 'tr[data-tag="v1"] button.danger')  # admin may delete
 
     sign_in(browser, "alice", "wrong")
     browser.get(f"{token_registry.url}/ui/repositories/alice/app")
