@@ -8,6 +8,7 @@ from registry_impl.api.authorization import GRANT_KEY
 from registry_impl.api.context import current
 from registry_impl.api.locations import absolute
 from registry_impl.notifications import RequestRecord
+from registry_impl.observability.requestids import request_id
 
 __all__ = ["request_record"]
 
@@ -21,7 +22,7 @@ def request_record() -> RequestRecord:
     headers = ctx.request.headers
     grant = scope.get(GRANT_KEY)
     return RequestRecord(
-        id=str(uuid.uuid4()),
+        id=request_id() or str(uuid.uuid4()),  # the X-Request-Id of the logs, as distribution's context id
         addr=f"{client[0]}:{client[1]}" if client else "",
         host=headers.get("host", ""),
         method=scope["method"],

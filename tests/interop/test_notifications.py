@@ -100,7 +100,8 @@ def test_each_action_is_delivered_once_with_two_workers(spawn: Spawner, server: 
         registry = spawn.ours(overrides=notifying(receiver), server=server, workers=2)
         digest, manifest, blobs = push_image(registry, "n/app", "v1", "one")
         with fresh(registry) as client:
-            assert client.get("/v2/n/app/manifests/v1").status_code == 200
+            pulled = client.get("/v2/n/app/manifests/v1", headers={"X-Request-Id": "pull-1"})
+            assert pulled.status_code == 200
             assert client.get(f"/v2/n/app/blobs/{blobs[1]}").status_code == 200
             r = client.post("/v2/n/copy/blobs/uploads/", params={"mount": blobs[1], "from": "n/app"})
             assert r.status_code == 201, r.text
@@ -120,6 +121,7 @@ def test_each_action_is_delivered_once_with_two_workers(spawn: Spawner, server: 
         assert events[2]["target"]["size"] == len(manifest)
         assert events[2]["target"]["url"] == f"{registry.url}/v2/n/app/manifests/{digest}"
         assert events[5]["target"]["fromRepository"] == "n/app"
+        assert events[3]["request"]["id"] == pulled.headers["X-Request-Id"] == "pull-1"  # the logs' request id
         assert {e["request"]["useragent"] for e in events} == {f"python-httpx/{httpx.__version__}"}
         assert len({e["source"]["instanceID"] for e in events}) <= 2  # one per worker
 
