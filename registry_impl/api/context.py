@@ -17,8 +17,8 @@ from registry_impl.storage.registry import Registry
 
 if TYPE_CHECKING:
     from registry_impl.auth.base import AccessController
-    from registry_impl.proxy.cache import PullThroughCache
     from registry_impl.notifications import Notifier
+    from registry_impl.proxy.cache import PullThroughCache
 
 
 @dataclass(frozen=True)
