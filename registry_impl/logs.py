@@ -19,7 +19,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.config import LogConfig
-from registry_impl.observability.requestids import current_request, request_id
+from registry_impl.observability.requestids import RequestInfo, current_request, request_id
 
 __all__ = ["ACCESS_LOGGER", "AccessJSONFormatter", "AccessLog", "JSONFormatter", "TextFormatter", "configure"]
 REQUEST_ID_FIELD = "http.request.id"  # distribution's field name
@@ -154,36 +154,51 @@ class AccessLog:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.log = logging.getLogger(ACCESS_LOGGER)
+        self._judged: tuple[Any, Any] = (None, None)
+        self._stream: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.log.disabled:
             await self.app(scope, receive, send)
             return
-        status, size = 0, 0
         started = time.perf_counter()
+        info = current_request()
+        if info is None:  # not under RequestIds (a bare app in tests): observe the answer here
+            info = RequestInfo("")
 
-        async def counting_send(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name.lower() == b"content-length" and value.isdigit():
-                        size = -int(value)  # negative: known from the header, bodies are not counted
-            elif message["type"] == "http.response.body" and size >= 0:
-                size += len(message.get("body", b""))
-            await send(message)
+            original_send = send
 
+            async def observing_send(message: Message) -> None:
+                info.observe(message)
+                await original_send(message)
+
+            send = observing_send
         try:
-            await self.app(scope, receive, counting_send)
+            await self.app(scope, receive, send)
         finally:
-            status, size = status or 500, abs(size)
-            info = current_request()
-            user = info.user if info is not None else ""
-            self._write(scope, status, size, user, time.perf_counter() - started)
+            self._write(scope, info.status or 500, abs(info.size), info.user, time.perf_counter() - started)
+
+    def _plain_stream(self) -> Any:
+        """The stream of the access logger's one handler when it writes bare messages (``text``), else
+        None; judged again only when the handler or its formatter changes."""
+        handlers = self.log.handlers
+        handler = handlers[0] if len(handlers) == 1 else None
+        key = (handler, handler.formatter if handler is not None else None)
+        if key != self._judged:
+            self._judged, self._stream = key, None
+            formatter = key[1]
+            if (
+                type(handler) is logging.StreamHandler
+                and type(formatter) is logging.Formatter
+                and formatter._fmt == "%(message)s"
+                and not self.log.filters
+            ):
+                self._stream = handler.stream
+        return self._stream
 
     def _write(self, scope: Scope, status: int, size: int, user: str, duration: float) -> None:
         line = combined_line(scope, status, size, user=user)
-        stream = _plain_stream(self.log)
+        stream = self._plain_stream()
         if stream is not None:  # the text layout: the line is the whole record, logging adds nothing
             stream.write(line + "\n")
             stream.flush()
@@ -204,17 +219,6 @@ class AccessLog:
         self.log.handle(record)
 
 
-def _plain_stream(log: logging.Logger) -> Any:
-    """The stream of the access logger's one handler when it writes bare messages (``text``), else None."""
-    handlers = log.handlers
-    if len(handlers) != 1:
-        return None
-    handler = handlers[0]
-    if type(handler) is not logging.StreamHandler or type(handler.formatter) is not logging.Formatter:
-        return None
-    return handler.stream if handler.formatter._fmt == "%(message)s" and not log.filters else None
-
-
 def _quoted(text: str) -> str:
     """``json.dumps(text)``, without its cost for the usual printable text with nothing to escape."""
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
@@ -225,12 +229,11 @@ def _quoted(text: str) -> str:
 def combined_line(scope: Scope, status: int, size: int, now: float | None = None, user: str = "") -> str:
     """``host - user [time] "METHOD target HTTP/v" status size "referer" "user-agent"``."""
     referer = agent = b""
-    for name, value in scope.get("headers", ()):
-        lowered = name.lower()
-        if lowered == b"referer":
-            referer = value
-        elif lowered == b"user-agent":
+    for name, value in scope.get("headers", ()):  # ASGI header names are lowercase
+        if name == b"user-agent":
             agent = value
+        elif name == b"referer":
+            referer = value
     client = scope.get("client") or ("-", 0)
     target = scope.get("raw_path", b"").decode("latin-1") or scope.get("path", "")
     if scope.get("query_string"):

@@ -36,6 +36,8 @@ from prometheus_client import Counter, Gauge, Histogram
 from registry_spec.router import ROUTER
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from registry_impl.observability.requestids import RequestInfo, current_request
+
 __all__ = [
     "Metrics",
     "RequestMetrics",
@@ -244,35 +246,37 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         handler, method = handler_of(scope), scope["method"]
-        status, size, pushed = 500, 0, 0
+        info = current_request()
+        if info is None:  # not under RequestIds (a bare app in tests): observe the answer here
+            info = RequestInfo("")
 
-        async def measured_send(message: Message) -> None:
-            nonlocal status, size
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                for name, value in message.get("headers", ()):
-                    if name == b"content-length" and value.isdigit():
-                        size = -int(value)  # negative: known from the header
-            elif size >= 0 and message["type"] == "http.response.body":
-                size += len(message.get("body", b""))
-            await send(message)
+            original_send = send
 
-        async def counted_receive() -> Message:
-            nonlocal pushed
-            message = await receive()
-            pushed += len(message.get("body", b""))
-            return message
+            async def observing_send(message: Message) -> None:
+                info.observe(message)
+                await original_send(message)
 
+            send = observing_send
+        pushed = 0
+        if handler in PUSH_HANDLERS:
+
+            async def counted_receive() -> Message:
+                nonlocal pushed
+                message = await original_receive()
+                pushed += len(message.get("body", b""))
+                return message
+
+            original_receive, receive = receive, counted_receive
         in_flight = self.tally.in_flight
         in_flight[handler] = in_flight.get(handler, 0) + 1
         started = time.perf_counter()
         try:
-            await self.app(scope, counted_receive if handler in PUSH_HANDLERS else receive, measured_send)
+            await self.app(scope, receive, send)
         finally:
             in_flight[handler] -= 1
             elapsed = time.perf_counter() - started
-            size = abs(size) if method != "HEAD" else 0
-            self.tally.requests.append((handler, method, status, elapsed, size, pushed))
+            size = abs(info.size) if method != "HEAD" else 0
+            self.tally.requests.append((handler, method, info.status or 500, elapsed, size, pushed))
 
 
 def _timed(tally: Tally, labels: tuple[str, ...], fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -298,28 +302,27 @@ def instrument_driver(driver: Any, name: str) -> Any:
     return driver
 
 
-def _counted_stat(stat: Callable[[str], Any]) -> Callable[[str], Any]:
-    counter, record = metrics().cache, tally().counts.append
-    request, hit, miss = (counter, ("Request",), 1), (counter, ("Hit",), 1), (counter, ("Miss",), 1)
-
-    def counted(digest: str) -> Any:
-        record(request)
-        found = stat(digest)
-        record(miss if found is None else hit)
-        return found
-
-    return counted
-
-
 def instrument_cache(cache: Any) -> Any:
     """Count the blob descriptor cache's lookups (registry-wide and per repository) by result."""
-    cache.stat = _counted_stat(cache.stat)
+    counter, record = metrics().cache, tally().counts.append
+    request, hit, miss = ((counter, (kind,), 1) for kind in ("Request", "Hit", "Miss"))
+
+    def counted_stat(stat: Callable[[str], Any]) -> Callable[[str], Any]:
+        def counted(digest: str) -> Any:
+            record(request)
+            found = stat(digest)
+            record(miss if found is None else hit)
+            return found
+
+        return counted
+
+    cache.stat = counted_stat(cache.stat)
     scoped = cache.repository_scoped
 
     def repository_scoped(name: str) -> Any:
         service = scoped(name)
         with contextlib.suppress(AttributeError):  # a slotted service is left uncounted
-            service.stat = _counted_stat(service.stat)
+            service.stat = counted_stat(service.stat)
         return service
 
     cache.repository_scoped = repository_scoped

@@ -20,8 +20,24 @@ _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
 
 @dataclass(slots=True)
 class RequestInfo:
+    """The request's id, who it authenticated as, and its answer as it went out: the status and the
+    body size (negative: taken from ``Content-Length``). The access log and the metrics read these rather
+    than each wrapping ``send`` again."""
+
     id: str
     user: str = ""
+    status: int = 0
+    size: int = 0
+
+    def observe(self, message: Message) -> None:
+        """Note what a response message says (called for every message the application sends)."""
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            for name, value in message.get("headers", ()):
+                if name == b"content-length" and value.isdigit():
+                    self.size = -int(value)
+        elif self.size >= 0 and message["type"] == "http.response.body":
+            self.size += len(message.get("body", b""))
 
 
 _current: ContextVar[RequestInfo | None] = ContextVar("registry_request_info", default=None)
@@ -54,16 +70,22 @@ class RequestIds:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = next((v for k, v in scope.get("headers", ()) if k.lower() == HEADER), b"")
-        rid = given.decode("ascii") if given and _SANE.fullmatch(given) else f"{getrandbits(128):032x}"
+        rid = ""
+        for name, value in scope.get("headers", ()):
+            if name == HEADER:  # ASGI header names are lowercase
+                rid = value.decode("ascii") if _SANE.fullmatch(value) else ""
+                break
+        rid = rid or f"{getrandbits(128):032x}"
         header = (HEADER, rid.encode("ascii"))
+        info = RequestInfo(rid)
 
         async def send_with_id(message: Message) -> None:
+            info.observe(message)
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        token = _current.set(RequestInfo(rid))
+        token = _current.set(info)
         try:
             await self.app(scope, receive, send_with_id)
         finally:

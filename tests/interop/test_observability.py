@@ -20,7 +20,7 @@ import httpx
 import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
-from testkit.processes import Server, Spawner, free_port
+from testkit.processes import Server, ServerFailed, Spawner, free_port
 
 SERVERS = [("granian", 1), ("granian", 2), ("uvicorn", 1), ("uvicorn", 2)]
 INTERVAL = "300ms"
@@ -55,21 +55,28 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> float:
     raise AssertionError(f"{what} not within {timeout}s")
 
 
-def start(
-    spawn: Spawner, server: str, workers: int, tmp_path: Path, **overrides: object
-) -> tuple[Server, str]:
-    debug_port = free_port()
-    config = {
-        "log": {"formatter": "json"},
-        "http": {"debug": {"addr": f"127.0.0.1:{debug_port}", "prometheus": {"enabled": True}}},
-        "health": {
-            "storagedriver": {"enabled": True, "interval": INTERVAL, "threshold": 2},
-            "file": [{"file": str(tmp_path / "out-of-rotation"), "interval": INTERVAL}],
-        },
-        **overrides,
-    }
-    started = spawn.ours(f"{server}-{workers}", overrides=config, server=server, workers=workers)
-    return started, f"http://127.0.0.1:{debug_port}"
+def start(spawn: Spawner, server: str, workers: int, tmp_path: Path) -> tuple[Server, str]:
+    """Our server with the debug listener and two health checks; another debug port when the one picked
+    was taken meanwhile (free_port only finds a port that was free)."""
+    for attempt in range(3):
+        debug_port = free_port()
+        config = {
+            "log": {"formatter": "json"},
+            "http": {"debug": {"addr": f"127.0.0.1:{debug_port}", "prometheus": {"enabled": True}}},
+            "health": {
+                "storagedriver": {"enabled": True, "interval": INTERVAL, "threshold": 2},
+                "file": [{"file": str(tmp_path / "out-of-rotation"), "interval": INTERVAL}],
+            },
+        }
+        name = f"{server}-{workers}-{attempt}"
+        try:
+            return spawn.ours(
+                name, overrides=config, server=server, workers=workers
+            ), f"http://127.0.0.1:{debug_port}"
+        except ServerFailed as exc:
+            if "http.debug.addr" not in str(exc) or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def all_answer(client: httpx.Client, status: int, tries: int = 8) -> bool:
