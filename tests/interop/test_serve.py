@@ -128,7 +128,7 @@ def test_refused_keys_stop_startup_one_line_each(tmp_path: Path) -> None:
     if command is None:
         pytest.skip("the `registry` console script is not installed (pip install -e .)")
     overrides = {
-        "proxy": {"remoteurl": "https://registry-1.docker.io"},
+        "middleware": {"storage": [{"name": "cloudfront"}]},
         "http": {"tls": {"letsencrypt": {"cachefile": str(tmp_path / "le"), "email": "a@example.com"}}},
     }
     config = write_config(tmp_path / "config.yml", free_port(), tmp_path / "data", overrides)
@@ -139,7 +139,7 @@ def test_refused_keys_stop_startup_one_line_each(tmp_path: Path) -> None:
     refused = [line for line in output.splitlines() if ": refused: " in line]
     assert len(refused) == 2, output
     assert any("http.tls.letsencrypt: refused: " in line for line in refused), output
-    assert any("proxy: refused: " in line for line in refused), output
+    assert any("middleware: refused: " in line for line in refused), output
     assert "Traceback" not in output, output
 
 
