@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import functools
 import time
 from collections import defaultdict, deque
@@ -302,6 +301,17 @@ def instrument_driver(driver: Any, name: str) -> Any:
     return driver
 
 
+class _CountedScope:
+    """A repository-scoped cache service whose ``stat`` is counted; everything else is the service's."""
+
+    def __init__(self, service: Any, counted: Callable[[Callable[[str], Any]], Callable[[str], Any]]) -> None:
+        self._service = service
+        self.stat = counted(service.stat)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+
 def instrument_cache(cache: Any) -> Any:
     """Count the blob descriptor cache's lookups (registry-wide and per repository) by result."""
     counter, record = metrics().cache, tally().counts.append
@@ -320,10 +330,9 @@ def instrument_cache(cache: Any) -> Any:
     scoped = cache.repository_scoped
 
     def repository_scoped(name: str) -> Any:
-        service = scoped(name)
-        with contextlib.suppress(AttributeError):  # a slotted service is left uncounted
-            service.stat = counted_stat(service.stat)
-        return service
+        # A proxy, never the service itself: a cache may hand out one shared service (NoCache does),
+        # which would gather a wrapper per request.
+        return _CountedScope(scoped(name), counted_stat)
 
     cache.repository_scoped = repository_scoped
     return cache

@@ -17,6 +17,7 @@ from registry_impl.api.context import AppState
 from registry_impl.api.errors import unavailable
 from registry_impl.observability import metrics
 from registry_impl.observability.health import Check, HealthChecks, HealthGate
+from registry_impl.storage.cache.base import NoCache
 from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.registry import Registry
 
@@ -107,3 +108,12 @@ async def test_the_health_gate_answers_503_while_a_check_fails_and_recovers() ->
         check.run_once()
         assert (await c.get("/v2/")).status_code == 200
         assert checks.status() == {}
+
+
+def test_counting_a_shared_scoped_cache_service_leaves_it_alone() -> None:
+    cache = metrics.instrument_cache(NoCache())
+    shared = NoCache.repository_scoped(cache, "a/b")  # the one service NoCache hands to every repository
+    before = shared.stat
+    for _ in range(3):
+        assert cache.repository_scoped("a/b").stat("sha256:" + "0" * 64) is None
+    assert shared.stat == before  # no wrapper gathered per request
