@@ -49,6 +49,7 @@ __all__ = [
 ]
 
 FLUSH_INTERVAL = 1.0  # seconds between writes of the tally into prometheus_client
+MAX_PENDING = 100_000  # records kept before a request flushes them itself
 OTHER = "other"  # a request no route of the descriptor matches
 DRIVER_ACTIONS = (
     "get_content",
@@ -275,7 +276,10 @@ class RequestMetrics:
             in_flight[handler] -= 1
             elapsed = time.perf_counter() - started
             size = abs(info.size) if method != "HEAD" else 0
-            self.tally.requests.append((handler, method, info.status or 500, elapsed, size, pushed))
+            requests = self.tally.requests
+            requests.append((handler, method, info.status or 500, elapsed, size, pushed))
+            if len(requests) > MAX_PENDING:  # no lifespan to flush from (a server without it): flush here
+                self.tally.flush()
 
 
 def _timed(tally: Tally, labels: tuple[str, ...], fn: Callable[..., Any]) -> Callable[..., Any]:
