@@ -159,9 +159,8 @@ def uvicorn_supervisor(reloader: Reloader) -> type:
                     )
                 return
             retiring, self.processes = self.processes, fresh
-            for process in retiring:
+            for process in retiring:  # one at a time: the others keep accepting meanwhile
                 process.terminate()
-            for process in retiring:
                 process.join()
 
     return ReloadingMultiprocess
