@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry_impl.config import LogConfig
-from registry_impl.observability.requestids import RequestInfo, current_request, request_id
+from registry_impl.observability.requestids import observed, request_id
 
 __all__ = ["ACCESS_LOGGER", "AccessJSONFormatter", "AccessLog", "JSONFormatter", "TextFormatter", "configure"]
 REQUEST_ID_FIELD = "http.request.id"  # distribution's field name
@@ -162,17 +162,7 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        info = current_request()
-        if info is None:  # not under RequestIds (a bare app in tests): observe the answer here
-            info = RequestInfo("")
-
-            original_send = send
-
-            async def observing_send(message: Message) -> None:
-                info.observe(message)
-                await original_send(message)
-
-            send = observing_send
+        info, send = observed(send)
         try:
             await self.app(scope, receive, send)
         finally:

@@ -35,7 +35,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from registry_spec.router import ROUTER
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry_impl.observability.requestids import RequestInfo, current_request
+from registry_impl.observability.requestids import observed
 
 __all__ = [
     "Metrics",
@@ -246,17 +246,7 @@ class RequestMetrics:
             await self.app(scope, receive, send)
             return
         handler, method = handler_of(scope), scope["method"]
-        info = current_request()
-        if info is None:  # not under RequestIds (a bare app in tests): observe the answer here
-            info = RequestInfo("")
-
-            original_send = send
-
-            async def observing_send(message: Message) -> None:
-                info.observe(message)
-                await original_send(message)
-
-            send = observing_send
+        info, send = observed(send)
         pushed = 0
         if handler in PUSH_HANDLERS:
 

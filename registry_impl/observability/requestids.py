@@ -12,7 +12,7 @@ from random import getrandbits  # an id, not a secret: no system call per reques
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["HEADER", "RequestIds", "RequestInfo", "current_request", "note_user", "request_id"]
+__all__ = ["HEADER", "RequestIds", "RequestInfo", "current_request", "note_user", "observed", "request_id"]
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
@@ -45,6 +45,21 @@ _current: ContextVar[RequestInfo | None] = ContextVar("registry_request_info", d
 
 def current_request() -> RequestInfo | None:
     return _current.get()
+
+
+def observed(send: Send) -> tuple[RequestInfo, Send]:
+    """The request's record and the ``send`` to answer through: under ``RequestIds`` its record and ``send``
+    itself; otherwise (a bare app in tests) a fresh record that a wrapped ``send`` fills with the answer."""
+    info = _current.get()
+    if info is not None:
+        return info, send
+    fresh = RequestInfo("")
+
+    async def observing_send(message: Message) -> None:
+        fresh.observe(message)
+        await send(message)
+
+    return fresh, observing_send
 
 
 def request_id() -> str:
