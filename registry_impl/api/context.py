@@ -47,7 +47,7 @@ class AppState:
 
     registry: Registry
     secret: bytes
-    max_tags: int = 1000
+    max_tags: int = 0  # ``tags.maxtags``: 0 for no maximum
     max_catalog: int = 1000
     relative_urls: bool = False
     host: str = ""

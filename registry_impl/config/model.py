@@ -355,11 +355,12 @@ class UIConfig:
 class TagsConfig:
     """``tags.maxtags`` (this project's key, not distribution's): the most tags one tag-list page returns.
 
-    The server caps a request's ``n`` at this and pages with ``Link`` headers beyond it; 0 or absent
-    means 1000, matching ``catalog.maxentries``.
+    0 or absent (the default): no maximum. A tag list without ``n`` then names every tag, as distribution
+    answers, and ``n`` pages only when the client asks. When set, a page longer than ``maxtags`` (asked
+    for with a larger ``n``, or without ``n``) is cut there with a ``Link`` to the next one.
     """
 
-    maxtags: int = 1000
+    maxtags: int = 0
 
 
 @dataclass(frozen=True)

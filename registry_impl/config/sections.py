@@ -373,7 +373,10 @@ def build_catalog(catalog: Mapping[str, Any]) -> CatalogConfig:
 
 
 def build_tags(tags: Mapping[str, Any]) -> TagsConfig:
-    return TagsConfig(_page_size(tags.get("maxtags", 0), "tags.maxtags"))
+    maxtags = tags.get("maxtags", 0)
+    if maxtags < 0:
+        raise ConfigError("tags.maxtags", f"must not be negative, got {maxtags}")
+    return TagsConfig(maxtags)  # 0: no maximum (a list without n names every tag, as distribution's)
 
 
 def build_ui(ui: Mapping[str, Any]) -> UIConfig:

@@ -139,7 +139,7 @@ KEYS: Mapping[str, KeyState] = {
     },
     "health": _ok("storagedriver (a write probe), file, http, tcp: 503 UNAVAILABLE while one fails"),
     "catalog": _ok(),
-    "tags": _ok("this project's key"),
+    "tags": _ok("this project's key: maxtags, the longest tag-list page (default: no maximum)"),
     "ui": _ok("this project's key: the web UI and API docs under /ui, on unless enabled: false"),
     "proxy": _ok("a pull-through cache, see Pull-through cache"),
     "proxy.upstreams": _ok("this project's key: several upstreams chosen by repository prefix"),

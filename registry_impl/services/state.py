@@ -28,7 +28,8 @@ class State(Protocol):
         """``http.secret``: signs upload Locations."""
 
     @property
-    def max_tags(self) -> int: ...
+    def max_tags(self) -> int:
+        """``tags.maxtags``: the longest tag-list page; 0 for no maximum."""
 
     @property
     def max_catalog(self) -> int: ...

@@ -31,7 +31,7 @@ def policy() -> Policy:
 
 @pytest.fixture
 def state(driver: StorageDriver, policy: Policy) -> AppState:
-    return AppState(registry=Registry(driver, policy), secret=b"test-secret", max_tags=1000, max_catalog=1000)
+    return AppState(registry=Registry(driver, policy), secret=b"test-secret", max_tags=0, max_catalog=1000)
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "framework"])

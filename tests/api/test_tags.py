@@ -108,6 +108,23 @@ async def test_n_zero_is_an_empty_list(client: httpx.AsyncClient, push: Helper) 
     assert link is None
 
 
+async def test_without_n_every_tag_is_listed_past_the_old_page_of_1000(
+    client: httpx.AsyncClient, push: Helper
+) -> None:
+    """No ``tags.maxtags`` (the default): one answer names every tag, as distribution's does; ``n`` still pages."""
+    tags = [f"t{i:04d}" for i in range(1001)]
+    await tag_all(push, "many", tags)
+    listed, link = await tags_of(client, "/v2/many/tags/list")
+    assert listed == tags
+    assert link is None
+    listed, link = await tags_of(client, "/v2/many/tags/list?n=5000")
+    assert listed == tags
+    assert link is None
+    listed, link = await tags_of(client, "/v2/many/tags/list?n=1000")
+    assert listed == tags[:1000]
+    assert link == next_link("/v2/many/tags/list", tags[999], 1000)
+
+
 async def test_n_above_the_maximum_is_clamped_with_a_link(
     client: httpx.AsyncClient, push: Helper, request: pytest.FixtureRequest
 ) -> None:

@@ -222,7 +222,7 @@ def test_file_defaults_are_distributions() -> None:
     assert config.http.tls.minimumtls == "tls1.2"
     assert (config.log.level, config.log.formatter) == ("info", "text")
     assert config.catalog.maxentries == 1000
-    assert config.tags.maxtags == 1000
+    assert config.tags.maxtags == 0  # no maximum: a list without n names every tag
     assert config.proxy.ttl == timedelta(hours=168)
     assert not config.proxy.enabled
     assert not config.redis.enabled

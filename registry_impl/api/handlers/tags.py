@@ -1,4 +1,4 @@
-"""GET /v2/<name>/tags/list: sorted tags, paginated (``registry_impl.services.listings``)."""
+"""GET /v2/<name>/tags/list: sorted tags, paginated when the client asks with ``n`` or past ``tags.maxtags``."""
 
 from __future__ import annotations
 
@@ -14,5 +14,7 @@ async def list_tags(name: str) -> Response:
     ctx = current()
     tags = await listings.list_tags(ctx.state, name)
     query = query_of(ctx.request.scope)
-    page, next_last = paginate(tags, query.get("n"), query.get("last"), ctx.state.max_tags)
+    # max_tags 0 (the default): no maximum, so a list without n names every tag, as distribution's does.
+    maximum = ctx.state.max_tags or len(tags)
+    page, next_last = paginate(tags, query.get("n"), query.get("last"), maximum)
     return page_response({"name": name, "tags": page}, ctx.request.url.path, len(page), next_last)
