@@ -84,23 +84,115 @@ def test_keys_are_root_plus_path_without_leading_slash(moto_s3: MotoS3, bucket: 
 # ---- writers across processes ----
 
 
+CHUNKS = (MIB + 3, 7 * MIB + 1, 2 * MIB, 5 * MIB, 13, 11 * MIB + 5, 3, 4 * MIB - 1)
+
+
+def test_chunked_writes_keep_one_upload_open_across_processes(moto_s3: MotoS3, bucket: str) -> None:
+    """Each chunk by another process (a fresh driver and client): one multipart upload stays open, each
+    append downloads at most the short tail, nothing is copied or completed until the file is read."""
+    path, content = "/uploads/u/data", payload(sum(CHUNKS))
+    with small_driver(moto_s3, bucket).writer(path) as writer:
+        pass  # the session's empty file, as a POST leaves it
+    offset = 0
+    for size in CHUNKS:
+        driver = small_driver(moto_s3, bucket)
+        calls = Calls(driver)
+        writer = driver.writer(path, append=True)
+        assert writer.size == offset == driver.stat(path).size
+        writer.write(content[offset : offset + size])
+        writer.close()
+        offset += size
+        assert driver.stat(path).size == offset
+        assert calls.count("UploadPartCopy") == calls.count("CompleteMultipartUpload") == 0
+        assert calls.count("GetObject") <= 1 and calls.count("CreateMultipartUpload") <= 1
+    uploads = list(driver.bucket.uploads(""))
+    assert len(uploads) == 1  # one upload for the whole session
+    keys = moto_s3.keys(bucket)
+    assert keys == ["nested/root/uploads/u/data"]
+    tail = moto_s3.client().head_object(Bucket=bucket, Key=keys[0])
+    assert tail["ContentLength"] < 5 * MIB  # the object holds only the bytes after the parts
+    reader = small_driver(moto_s3, bucket)
+    assert reader.get_content(path) == content  # completed on first read
+    assert not list(reader.bucket.uploads(""))
+    with reader.writer(path, append=True) as writer:  # a completed (plain) file resumes as before
+        writer.write(b"more")
+    assert reader.get_content(path) == content + b"more"
+
+
 @pytest.mark.parametrize("first", [3 * MIB, 6 * MIB + 7])
-def test_writer_resumed_by_another_driver(moto_s3: MotoS3, bucket: str, first: int) -> None:
-    """Another process (a second driver and client) appends: small heads are re-uploaded, large ones copied."""
+def test_plain_file_resumed_by_another_driver(moto_s3: MotoS3, bucket: str, first: int) -> None:
+    """A plain object (written in one piece) is resumed as distribution does: small ones are re-uploaded,
+    large ones copied server-side into the new upload."""
     path, content = "/uploads/u/data", payload(first + 7 * MIB + 3)
     one, two = small_driver(moto_s3, bucket), small_driver(moto_s3, bucket)
-    with one.writer(path) as writer:
-        writer.write(content[:first])
+    one.put_content(path, content[:first])
     calls = Calls(two)
     writer = two.writer(path, append=True)
     assert writer.size == first
     writer.write(content[first:])
     writer.close()
+    assert one.stat(path).size == len(content)
     assert one.get_content(path) == content
     copied = first >= 5 * MIB
     assert calls.count("UploadPartCopy") == (1 if copied else 0)  # 6 MiB + 7 in one part: no short tail
     assert calls.count("GetObject") == (0 if copied else 1)
     assert not list(two.bucket.uploads(""))
+
+
+def test_move_completes_a_file_still_being_written(moto_s3: MotoS3, bucket: str) -> None:
+    driver, content = small_driver(moto_s3, bucket), payload(12 * MIB + 9)
+    with driver.writer("/uploads/u/data") as writer:
+        writer.write(content)
+    assert len(list(driver.bucket.uploads(""))) == 1
+    driver.move("/uploads/u/data", "/blobs/b/data")
+    assert driver.get_content("/blobs/b/data") == content
+    assert not list(driver.bucket.uploads(""))
+    with pytest.raises(PathNotFoundError):
+        driver.stat("/uploads/u/data")
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_cancel_leaves_no_upload_behind(moto_s3: MotoS3, bucket: str, resumed: bool) -> None:
+    driver = small_driver(moto_s3, bucket)
+    writer = driver.writer("/uploads/u/data")
+    writer.write(payload(11 * MIB))
+    if resumed:
+        writer.close()
+        writer = small_driver(moto_s3, bucket).writer("/uploads/u/data", append=True)
+        writer.write(b"x")
+    writer.cancel()
+    assert not list(driver.bucket.uploads(""))
+    assert moto_s3.keys(bucket) == []
+
+
+def test_racing_writers_never_publish_wrong_bytes(moto_s3: MotoS3, bucket: str) -> None:
+    """Two writers resumed from the same state (a duplicate PATCH) both send part 3: whichever state the
+    last close recorded, completing it either gives that writer's bytes or fails; never a mix."""
+    path, head = "/uploads/u/data", payload(10 * MIB)
+    driver = small_driver(moto_s3, bucket)
+    with driver.writer(path) as writer:
+        writer.write(head)  # two 5 MiB parts, an empty tail
+    first, second = driver.writer(path, append=True), driver.writer(path, append=True)
+    first.write(payload(5 * MIB, 1))
+    second.write(payload(5 * MIB, 2))  # overwrites part 3 as S3 allows
+    second.close()
+    first.close()  # records part 3 with the first writer's ETag: S3 now holds the second's bytes
+    with pytest.raises(StorageDriverError, match="changed since they were recorded"):
+        driver.get_content(path)
+    assert driver.stat(path).size == 15 * MIB  # nothing was published
+
+
+def test_a_stale_writer_fails_on_the_changed_tail(moto_s3: MotoS3, bucket: str) -> None:
+    path, driver = "/uploads/u/data", small_driver(moto_s3, bucket)
+    with driver.writer(path) as writer:
+        writer.write(payload(6 * MIB))  # one part, a 1 MiB tail
+    first, second = driver.writer(path, append=True), driver.writer(path, append=True)
+    first.write(b"a")
+    first.close()
+    with pytest.raises(StorageDriverError):
+        second.write(b"b")  # its tail version is gone
+    second.close()
+    assert driver.get_content(path) == payload(6 * MIB) + b"a"
 
 
 def test_append_without_writing_costs_one_head(moto_s3: MotoS3, bucket: str) -> None:

@@ -77,6 +77,13 @@ class Bucket:
 
     def get(self, key: str, offset: int = 0, if_match: str | None = None) -> BinaryIO | None:
         """The body from ``offset`` (a ranged GetObject); empty past the end; None when there is no such key."""
+        fetched = self.fetch(key, offset, if_match)
+        return fetched[0] if fetched is not None else None
+
+    def fetch(
+        self, key: str, offset: int = 0, if_match: str | None = None
+    ) -> tuple[BinaryIO, dict[str, str]] | None:
+        """GetObject from ``offset``: the body and the object's user metadata (empty past the end), or None."""
         extra: dict[str, str] = {"Range": f"bytes={offset}-"} if offset else {}
         if if_match:
             extra["IfMatch"] = if_match
@@ -87,12 +94,13 @@ class Bucket:
             if code in _NOT_FOUND:
                 return None
             if code == "InvalidRange":  # at or past the end (S3 answers 404 first for a missing key)
-                return io.BytesIO(b"")
+                return io.BytesIO(b""), {}
             raise
-        return cast(BinaryIO, response["Body"])
+        return cast(BinaryIO, response["Body"]), dict(response.get("Metadata") or {})
 
-    def put(self, key: str, content: bytes) -> None:
-        self.client.put_object(Bucket=self.name, Key=key, Body=content, **self._options)
+    def put(self, key: str, content: bytes, metadata: Mapping[str, str] | None = None) -> None:
+        extra = {"Metadata": dict(metadata)} if metadata else {}
+        self.client.put_object(Bucket=self.name, Key=key, Body=content, **self._options, **extra)
 
     def copy(self, source: str, key: str) -> None:
         """A single-request server-side copy (up to 5 GiB)."""
@@ -215,6 +223,16 @@ class Bucket:
         self.client.complete_multipart_upload(
             Bucket=self.name, Key=key, UploadId=upload_id, MultipartUpload={"Parts": completed}
         )
+
+    def parts(self, key: str, upload_id: str) -> Iterator[dict[str, Any]]:
+        """Every part uploaded so far (``PartNumber``, ``ETag``, ``Size``), page by page (ListParts)."""
+        args: dict[str, Any] = {"Bucket": self.name, "Key": key, "UploadId": upload_id}
+        while True:
+            page = self.client.list_parts(**args)
+            yield from page.get("Parts") or ()
+            if not page.get("IsTruncated"):
+                return
+            args["PartNumberMarker"] = page["NextPartNumberMarker"]
 
     def abort(self, key: str, upload_id: str) -> None:
         """Abort an upload; one already gone is no error."""

@@ -13,6 +13,7 @@ from registry_impl.storage.driver.claims import Claim
 from .bucket import Bucket, mod_time
 from .lease import take_lease
 from .multipart import multipart_copy
+from .pending import Pending, completed_head
 from .settings import S3Settings, make_client
 from .writer import S3Writer
 
@@ -29,8 +30,14 @@ class S3Driver(StorageDriver):
     one-key listing of ``key/``; ``list`` a delimited, paginated ListObjectsV2; ``move`` a CopyObject, or a
     concurrent multipart copy above ``multipartcopythresholdsize``, then a delete of the source; ``delete``
     removes the key and every key below ``key/`` (found by one listing of ``key``, usually) in
-    DeleteObjects batches, aborting multipart uploads left below it; ``walk`` one flat paginated listing; ``redirect_url`` a presigned GET or HEAD URL valid for
-    20 minutes; ``writer`` see :mod:`.writer`; ``try_claim`` a lease object, see :mod:`.lease`.
+    DeleteObjects batches, aborting multipart uploads below it (a file still being written deleted on its
+    own keeps its upload: the registry deletes upload directories); ``walk`` one flat paginated listing;
+    ``redirect_url`` a presigned GET or HEAD URL valid for 20 minutes; ``writer`` see :mod:`.writer`;
+    ``try_claim`` a lease object, see :mod:`.lease`.
+
+    A file still being written (see :mod:`.pending`) stats at its whole size; ``reader``/``get_content``
+    and ``move`` complete it first (a GetObject's metadata tells, so plain reads cost nothing more);
+    ``list`` and ``walk`` see only its tail object's size.
     """
 
     name = "s3"
@@ -59,10 +66,15 @@ class S3Driver(StorageDriver):
         self.bucket.put(self.bucket.key(path), content)
 
     def _reader(self, path: str, offset: int) -> BinaryIO:
-        body = self.bucket.get(self.bucket.key(path), offset)
-        if body is None:
+        key = self.bucket.key(path)
+        fetched = self.bucket.fetch(key, offset)
+        if fetched is not None and Pending.of(fetched[1]) is not None:  # a file still being written
+            fetched[0].close()
+            completed_head(self.bucket, key)
+            fetched = self.bucket.fetch(key, offset)
+        if fetched is None:
             raise PathNotFoundError(path)
-        return body
+        return fetched[0]
 
     def _writer(self, path: str, append: bool) -> FileWriter:
         if not append:
@@ -70,15 +82,15 @@ class S3Driver(StorageDriver):
         head = self.bucket.head(self.bucket.key(path))
         if head is None:
             raise PathNotFoundError(path)
-        return S3Writer(
-            self.bucket, self.name, path, resumed=int(head["ContentLength"]), etag=head.get("ETag")
-        )
+        return S3Writer(self.bucket, self.name, path, head)
 
     def _stat(self, path: str) -> FileInfo:
         if path != "/":
             head = self.bucket.head(self.bucket.key(path))
             if head is not None:
-                return FileInfo(path, int(head["ContentLength"]), mod_time(head), False)
+                pending = Pending.of_head(head)
+                size = int(head["ContentLength"]) + (pending.size if pending is not None else 0)
+                return FileInfo(path, size, mod_time(head), False)
         first = self.bucket.first(self.bucket.prefix(path))
         if first is None and path != "/":
             raise PathNotFoundError(path)
@@ -93,7 +105,7 @@ class S3Driver(StorageDriver):
 
     def _move(self, src: str, dst: str) -> None:
         source, target = self.bucket.key(src), self.bucket.key(dst)
-        head = self.bucket.head(source)
+        head = completed_head(self.bucket, source)  # a file still being written is completed first
         if head is None:
             raise PathNotFoundError(src)
         if source == target:
@@ -117,7 +129,7 @@ class S3Driver(StorageDriver):
         self.bucket.delete(keys())
         if not (found["file"] or found["below"]):
             raise PathNotFoundError(path)
-        if found["below"]:  # uploads a crashed writer left below a directory hold storage until aborted
+        if found["below"]:  # uploads of files below still being written, or left by a crashed writer
             for upload_key, upload_id in list(self.bucket.uploads(prefix)):
                 self.bucket.abort(upload_key, upload_id)
 
