@@ -1,8 +1,10 @@
 """`registry-bench`: our registry against the reference (distribution 2.8.2), in alternating A/B rounds.
 
-Prints a Markdown table of medians (min-max) and ours/baseline ratios; the last line of stdout is the key
-ratios. Progress goes to stderr. Exit status: 0 when every measurement ran, 1 when some failed (they are
-listed), 2 when a required program is missing and could not be installed.
+Prints a Markdown table of medians (min-max) and ours/baseline ratios for each data directory (``--data-dir``,
+repeatable: one whole run per directory, e.g. one on disk and one on tmpfs); the last line of stdout is the key
+ratios (of the last run). ``--markdown`` / ``--readme`` write the README's block of figures (``bench.readme``).
+Progress goes to stderr. Exit status: 0 when every measurement ran, 1 when some failed (they are listed), 2 when
+a required program is missing and could not be installed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from registry_toolkit.bench import prerequisites, report, scenarios
+from registry_toolkit.bench import machine, prerequisites, readme, report, scenarios
 from registry_toolkit.bench.harness import open_bench
 from registry_toolkit.bench.loads import LoadFailed
 from registry_toolkit.bench.profiles import FULL, QUICK, SMOKE, Profile
@@ -41,9 +44,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=1, help="our worker processes (default 1, as registry serve)"
     )
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write every sample as JSON to PATH")
     parser.add_argument(
-        "--workdir", type=Path, help="where the temporary directory goes (default: /dev/shm when it has room)"
+        "--json",
+        type=Path,
+        metavar="PATH",
+        help='also write every sample as JSON to PATH (several data dirs: {"runs": [one per dir]})',
+    )
+    parser.add_argument(
+        "--data-dir",
+        "--workdir",
+        dest="data_dirs",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="where both registries' data dirs, the blob files and nginx's file go (a temporary directory"
+        " inside DIR); repeat it to run the whole bench once per DIR, e.g. --data-dir /var/tmp --data-dir"
+        " /dev/shm for disk and tmpfs (default: /dev/shm when it has room)",
+    )
+    parser.add_argument(
+        "--markdown",
+        type=Path,
+        metavar="PATH",
+        help="write the README's block of figures (every run) to PATH",
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        metavar="PATH",
+        help="replace the block between <!-- bench:begin --> and <!-- bench:end --> in PATH (e.g. README.md)",
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (logs, configs, data)"
@@ -132,8 +160,36 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"registry-bench: missing {problem}", file=sys.stderr)
         return 2
-    workdir = Path(tempfile.mkdtemp(prefix="registry-bench-", dir=args.workdir or default_workdir(profile)))
-    started, load_average = time.monotonic(), os.getloadavg()[0]
+    command_line = shlex.join(["registry-bench", *(sys.argv[1:] if argv is None else argv)])
+    documents, status = [], 0
+    for data_dir in args.data_dirs or [default_workdir(profile)]:
+        results = run_once(args, profile, data_dir)
+        if results is None:
+            return 1
+        results.context["command_line"] = command_line
+        status = max(status, print_run(results))
+        documents.append(report.document(results))
+    if args.json:
+        doc = documents[0] if len(documents) == 1 else {"runs": documents}
+        args.json.write_text(json.dumps(doc, indent=2) + "\n")
+    block = readme.render(documents)
+    if args.markdown:
+        args.markdown.write_text(block + "\n")
+    if args.readme:
+        readme.write_readme(args.readme, block)
+    labels = readme.labels(documents)
+    for label, doc in zip(labels, documents, strict=True):  # the last line: the (last) run's key ratios
+        line = str(doc["ratios_line"])
+        print(line if len(documents) == 1 else line.replace("ratios:", f"ratios ({label}):", 1))
+    return status
+
+
+def run_once(args: argparse.Namespace, profile: Profile, data_dir: Path | None) -> Results | None:
+    """One whole run with everything under a temporary directory in ``data_dir``; None when setup failed."""
+    workdir = Path(tempfile.mkdtemp(prefix="registry-bench-", dir=data_dir))
+    medium = {"label": "s3", "description": "S3 (moto)"} if args.s3 else machine.medium(workdir.parent)
+    scenarios.progress(f"data under {workdir} ({medium['description']})")
+    started, load_average, described = time.monotonic(), os.getloadavg()[0], machine.describe()
     try:
         overlay = yaml.safe_load(args.ours_config.read_text()) if args.ours_config else None
         results = run(
@@ -141,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except (ServerFailed, LoadFailed) as exc:  # a server that does not start or take the setup content
         print(f"registry-bench: setup failed: {exc}", file=sys.stderr)
-        return 1
+        return None
     finally:
         if args.keep:
             print(f"registry-bench: kept {workdir}", file=sys.stderr)
@@ -155,16 +211,21 @@ def main(argv: list[str] | None = None) -> int:
         load_average=load_average,
         workdir=str(workdir.parent),
         seconds=round(time.monotonic() - started, 1),
+        machine=described,
+        medium={**medium, "data_dir": str(workdir.parent)},
     )
+    return results
+
+
+def print_run(results: Results) -> int:
+    """The run's header, table, notes and failures on stdout; 1 when something failed."""
     print(header(results))
     print(report.table(results))
     for note in results.context.get("notes", ()):
         print(f"NOTE: {note}")
     for failure in results.failures():
         print(f"FAILED: {failure}")
-    if args.json:
-        args.json.write_text(json.dumps(report.document(results), indent=2) + "\n")
-    print(report.ratios_line(results))
+    print()
     return 1 if results.failures() else 0
 
 
@@ -179,7 +240,7 @@ def header(results: Results) -> str:
             f" manifests: {p['connections']} connections x {p['load_seconds']:g} s; tags list ({p['tags']} tags) and"
             f" catalog page (n={p['catalog_page']} of {p['repositories']} repositories): {p['list_connections']}"
             f" connections x {p['list_seconds']:g} s; data dirs under {c['workdir']}",
-            f"storage: {c.get('storage', 'filesystem')}",
+            f"storage: {c.get('storage', 'filesystem')}, on {c['medium']['description']}",
             "",
         ]
     )

@@ -2,9 +2,13 @@
 
 Both registries get the same content before any timing: the catalog's repositories written into their data
 dirs before they start, then through the API an image under ``latest``, the same image under every tag of the
-tag-list repository, and the blob that the pull measurement reads. A check that a registry lists what was
-written (all tags on one page, a full catalog page, the manifest's exact bytes) is reported as a failure of
-that metric rather than silently measuring something else.
+tag-list repository, and the blob that the pull measurement reads. Both must then do the same work: a registry
+that does not serve what was written (every tag in one unpaginated answer, a full catalog page, the
+manifest's exact bytes), or two that answer lists of different lengths, fail that metric loudly and it is
+not measured (``Bench.unequal``) rather than timing different work.
+
+Everything lives under ``workdir`` (``--data-dir``): both data dirs, the blob files pushed from, and the file
+nginx serves, which is the very file our registry stores the pulled blob in (same medium, same bytes).
 
 With ``s3`` both registries store into buckets of one moto server and serve blobs themselves (redirects off);
 only the push and pull scenarios run then, so neither the catalog seeding (files written into the data dirs)
@@ -23,7 +27,7 @@ from typing import Any
 import httpx
 from registry_toolkit.bench import s3 as s3_storage
 from registry_toolkit.bench import servers, transfers
-from registry_toolkit.bench.payloads import BlobFile, MiB, seed_repositories, small_image
+from registry_toolkit.bench.payloads import BlobFile, MiB, blob_dir, seed_repositories, small_image
 from registry_toolkit.bench.profiles import Profile
 from registry_toolkit.bench.report import BASELINE, OURS
 from registry_toolkit.bench.scenarios import (
@@ -71,23 +75,20 @@ def open_bench(
             for side in (OURS, BASELINE):
                 buckets[side] = moto.create_bucket(f"bench-{side}")
                 storage[side] = {**catalog, "storage": moto.storage(buckets[side])}
-        progress("starting the reference, ours and nginx")
+        progress("starting the reference and ours")
         reference = servers.start_reference(
             workdir / "reference", roots[BASELINE], extra_config=storage[BASELINE]
         )
         stack.callback(reference.stop)
-        # Every tag on one page, as the reference answers (it has no tag-list pagination).
-        tags = {"tags": {"maxtags": max(1000, profile.tags)}}
+        # No tags.maxtags: by default ours lists every tag in one answer, as the reference does (it ignores n).
         ours = servers.start_ours(
             workdir / "ours",
             roots[OURS],
             server=server,
             workers=workers,
-            extra_config={**tags, **storage[OURS], **(ours_config or {})},
+            extra_config={**storage[OURS], **(ours_config or {})},
         )
         stack.callback(ours.stop)
-        nginx = servers.start_nginx(workdir / "nginx", blob.path)
-        stack.callback(nginx.stop)
         clients = [
             stack.enter_context(httpx.Client(base_url=p.url, timeout=CLIENT_TIMEOUT))
             for p in (ours, reference)
@@ -98,7 +99,6 @@ def open_bench(
             ours=Target(OURS, ours, clients[0], buckets[OURS]),
             reference=Target(BASELINE, reference, clients[1], buckets[BASELINE]),
             s3=moto,
-            nginx=nginx,
             blob=blob,
             pulled=blob.digest,
             big=big,
@@ -111,6 +111,14 @@ def open_bench(
         with ThreadPoolExecutor(2) as pool:
             for _ in pool.map(partial(prepare, bench), (bench.reference, bench.ours)):
                 pass
+        compare(bench)
+        # nginx serves the file ours stores the pulled blob in (under S3 that is in moto: the pushed file).
+        served = blob.path if s3 else blob_dir(roots[OURS], bench.pulled) / "data"
+        if not served.is_file():
+            raise servers.ServerFailed(f"ours stored the pulled blob elsewhere than {served}")
+        progress(f"starting nginx on {served}")
+        bench.nginx = servers.start_nginx(workdir / "nginx", served)
+        stack.callback(bench.nginx.stop)
         yield bench
 
 
@@ -122,6 +130,7 @@ def prepare(bench: Bench, target: Target) -> None:
     transfers.push_monolithic(client, PUSH_REPO, bench.blob)
     for key, problem in check(bench, target):
         bench.results.fail(key, target.side, problem)
+        bench.unequal.add(key)  # not measured: the table shows an error and the run exits 1
         progress(f"CHECK FAILED on {target.process.name}: {key}: {problem}")
 
 
@@ -139,14 +148,35 @@ def check(bench: Bench, target: Target) -> Iterator[tuple[str, str]]:
         return
     tags = client.get(tags_path(bench))
     found = len(tags.json().get("tags") or []) if tags.status_code == 200 else -1
-    if found != profile.tags:
-        yield "tags", f"tags list: status {tags.status_code}, {found} of {profile.tags} tags"
+    target.listed["tags"] = (found, len(tags.content))
+    if found != profile.tags or "link" in tags.headers:
+        yield (
+            "tags",
+            (
+                f"tags list: status {tags.status_code}, {found} of {profile.tags} tags"
+                f"{', paginated (Link)' if 'link' in tags.headers else ''}: every tag in one answer expected"
+            ),
+        )
     catalog = client.get(catalog_path(bench))
     expected = min(profile.catalog_page, profile.repositories + 3)
     listed = len(catalog.json().get("repositories") or []) if catalog.status_code == 200 else -1
+    target.listed["catalog"] = (listed, len(catalog.content))
     if listed != expected:
         yield "catalog", f"catalog page: status {catalog.status_code}, {listed} of {expected} repositories"
     yield from check_blob(bench, target)
+
+
+def compare(bench: Bench) -> None:
+    """Both registries list the same number of entries: otherwise the list metric would compare unequal work."""
+    for key in ("tags", "catalog"):
+        ours, reference = bench.ours.listed.get(key), bench.reference.listed.get(key)
+        if ours is None or reference is None or ours[0] == reference[0]:
+            continue
+        problem = f"unequal work: ours answers {ours[0]} entries, the reference {reference[0]}"
+        for side in (OURS, BASELINE):
+            bench.results.fail(key, side, problem)
+        bench.unequal.add(key)
+        progress(f"CHECK FAILED: {key}: {problem}")
 
 
 def check_blob(bench: Bench, target: Target) -> Iterator[tuple[str, str]]:

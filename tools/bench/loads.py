@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 WRK_THREADS = 2
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
+UNITS_BYTES = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}  # wrk's are binary
 
 
 class LoadFailed(RuntimeError):
@@ -33,6 +34,7 @@ class LoadResult:
     p99_ms: float
     errors: int  # socket errors, timeouts, refused connections
     non_2xx: int  # answers outside 2xx (wrk counts 3xx as success too)
+    bytes_read: float | None = None  # headers and bodies of every answer (wrk only)
 
 
 def _duration_ms(value: str, unit: str) -> float:
@@ -41,7 +43,7 @@ def _duration_ms(value: str, unit: str) -> float:
 
 def parse_wrk(text: str) -> LoadResult:
     """Parse ``wrk --latency`` output."""
-    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h),", text, re.M)
+    total = re.search(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m|h), ([\d.]+)([KMGT]?B) read", text, re.M)
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
     if total is None or rps is None:
         raise LoadFailed(f"unrecognised wrk output:\n{text}")
@@ -62,6 +64,7 @@ def parse_wrk(text: str) -> LoadResult:
         p99_ms=percentiles.get(99, float("nan")),
         errors=errors,
         non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        bytes_read=float(total.group(4)) * UNITS_BYTES[total.group(5)],
     )
 
 

@@ -111,7 +111,8 @@ class Results:
         return [f"{key} ({side}): {error}" for (key, side), s in self.series.items() for error in s.errors]
 
 
-def _number(value: float) -> str:
+def number(value: float) -> str:
+    """A figure to three significant digits, whole numbers from 100 on."""
     if math.isnan(value):
         return "nan"
     if abs(value) >= 100:
@@ -124,8 +125,8 @@ def _cell(series: Series | None) -> str:
         return "error" if series and series.errors else "—"
     median, low, high = series.median or 0.0, min(series.values), max(series.values)
     if len(series.values) == 1:
-        return _number(median)
-    return f"{_number(median)} ({_number(low)}-{_number(high)})"
+        return number(median)
+    return f"{number(median)} ({number(low)}-{number(high)})"
 
 
 def table(results: Results) -> str:

@@ -2,8 +2,10 @@
 
 A scenario returns ``{metric key: value}`` for one server; ``run_round`` runs every scenario once per server
 (reference first in even rounds, ours first in odd ones), records what came back and turns an exception into
-a failure of the scenario's first metric, so one broken measurement does not hide the others. With ``--s3``
-only the blob transfers run (``S3_SCENARIOS``): the rest is listed in ``S3_SKIPPED``, the note the report prints.
+a failure of the scenario's first metric, so one broken measurement does not hide the others. A metric whose
+setup check failed (``Bench.unequal``: the two registries would not do the same work) is not run at all. With
+``--s3`` only the blob transfers run (``S3_SCENARIOS``): the rest is listed in ``S3_SKIPPED``, the note the
+report prints.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class Target:
     process: servers.Process
     client: httpx.Client
     bucket: str = ""  # its S3 bucket under --s3
+    # list metric → (entries, body bytes) of the answer the setup check read: what every timed answer must be
+    listed: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,7 +47,6 @@ class Bench:
     workdir: Path
     ours: Target
     reference: Target
-    nginx: servers.Process
     blob: BlobFile  # the pushed blob (a fresh digest per push)
     pulled: str  # the digest of the blob both registries serve for the pull
     big: BlobFile  # the blob of the RSS / CPU measurement
@@ -51,7 +54,9 @@ class Bench:
     server: str = "granian"
     workers: int = 2
     s3: MotoS3 | None = None  # the S3 server both registries store into, under --s3
+    nginx: servers.Process | None = None  # serves the pulled blob's file: the limit line of a pull
     results: Results = field(default_factory=Results)
+    unequal: set[str] = field(default_factory=set)  # metrics whose setup check failed: not measured
 
     def targets(self, round_index: int) -> list[Target]:
         pair = [self.reference, self.ours]
@@ -102,13 +107,25 @@ def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
     return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}
 
 
+def _cached(bench: Bench, side: str, path: Path) -> None:
+    """Note how much of the file a pull reads is in the page cache (pulls are measured from memory)."""
+    fraction = servers.page_cached(path)
+    if fraction is not None:
+        bench.results.context.setdefault("page_cached", {}).setdefault(side, []).append(round(fraction, 3))
+
+
 def pull(bench: Bench, target: Target) -> dict[str, float]:
     path = f"/v2/{PUSH_REPO}/blobs/{bench.pulled}"
+    if bench.s3 is None:
+        side = target.side if target.side == OURS else "reference"
+        _cached(bench, side, blob_dir(target.process.root, bench.pulled) / "data")
     speed = _mib_per_s(bench.blob.size, transfers.pull(target.process.url, path, bench.blob.size))
     return {"pull": speed, **({"pull-nginx": speed} if target.side == OURS else {})}
 
 
 def pull_nginx(bench: Bench) -> dict[str, float]:
+    if bench.nginx is None:
+        raise loads.LoadFailed("nginx is not running")
     return {
         "pull-nginx": _mib_per_s(bench.blob.size, transfers.pull(bench.nginx.url, "/blob", bench.blob.size))
     }
@@ -161,6 +178,10 @@ def _requests(key: str, path: Callable[[Bench], str], method: str) -> Measure:
         if result.errors:  # timeouts under overload: the numbers stand, flagged
             problem = f"{result.errors} socket errors or timeouts beside {result.requests} answers"
             bench.results.fail(key, target.side, problem)
+        if key in target.listed:
+            unequal = same_work(result, target.listed[key][1])
+            if unequal:
+                bench.results.fail(key, target.side, unequal)
         return {
             key: result.rps,
             f"{key}-p50": result.p50_ms,
@@ -169,6 +190,18 @@ def _requests(key: str, path: Callable[[Bench], str], method: str) -> Measure:
         }
 
     return measure
+
+
+def same_work(result: loads.LoadResult, body: int) -> str | None:
+    """Whether a list load's answers averaged the size of the list checked at setup (its body, plus headers
+    and chunk framing within 5 % + 1 KiB): a registry answering shorter pages would otherwise look faster.
+    """
+    if result.bytes_read is None or not result.requests:
+        return None
+    each = result.bytes_read / result.requests
+    if body <= each <= body * 1.05 + 1024:
+        return None
+    return f"unequal work: answers averaged {each:.0f} bytes, the checked list is {body} bytes"
 
 
 def manifest_path(bench: Bench) -> str:
@@ -180,10 +213,12 @@ def manifest_put_path(bench: Bench) -> str:
 
 
 def tags_path(bench: Bench) -> str:
+    """No ``n``: the reference ignores it and answers every tag, and so does ours by default."""
     return f"/v2/{TAGS_REPO}/tags/list"
 
 
 def catalog_path(bench: Bench) -> str:
+    """The same ``n`` to both (each also has ``catalog.maxentries`` set to it): pages of the same length."""
     return f"/v2/_catalog?n={bench.profile.catalog_page}"
 
 
@@ -269,6 +304,8 @@ def run_round(bench: Bench, round_index: int) -> None:
         for target in bench.targets(round_index):
             if scenario.ours_only and target.side != OURS:
                 continue
+            if scenario.primary in bench.unequal:
+                continue  # its setup check failed: already reported, and not the same work on both
             progress(f"round {round_index + 1}: {scenario.name} on {target.process.name}")
             servers.wait_idle(target.process.pid)
             record(bench.results, target.side, scenario.primary, partial(scenario.measure, bench, target))

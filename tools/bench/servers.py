@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ __all__ = [
     "free_port",
     "nginx_command",
     "ours_command",
+    "page_cached",
     "start_nginx",
     "start_ours",
     "start_reference",
@@ -125,6 +127,22 @@ def start_nginx(workdir: Path, blob: Path) -> Process:
         process.stop()
         raise
     return process
+
+
+def page_cached(path: Path) -> float | None:
+    """The fraction of ``path``'s bytes in the page cache (util-linux ``fincore``); None when unknown."""
+    try:
+        done = subprocess.run(
+            ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES,SIZE", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        resident, size = (int(field) for field in done.stdout.split())
+    except (OSError, subprocess.TimeoutExpired, ValueError):
+        return None
+    return min(1.0, resident / size) if size else None
 
 
 def _stat_fields(pid: int) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_hey, parse_wrk
 
 OUTPUTS = Path(__file__).parent / "bench_outputs"
+KB, MB = 1 << 10, 1 << 20  # wrk's "KB" and "MB" are binary
 
 
 def captured(name: str) -> str:
@@ -20,15 +21,33 @@ def captured(name: str) -> str:
     ("name", "expected"),
     [
         # The bench's own runs: manifest GET (64 connections, Accept: OCI manifest), catalog page (4 connections).
-        ("wrk_ours_manifest_get.txt", LoadResult(28835, 2.05, 14078.83, 3.17, 38.15, errors=0, non_2xx=0)),
-        ("wrk_ref_manifest_get.txt", LoadResult(1039, 2.02, 514.64, 110.32, 631.20, errors=0, non_2xx=0)),
-        ("wrk_ref_catalog.txt", LoadResult(421, 2.02, 208.91, 16.49, 71.28, errors=0, non_2xx=0)),
+        (
+            "wrk_ours_manifest_get.txt",
+            LoadResult(28835, 2.05, 14078.83, 3.17, 38.15, errors=0, non_2xx=0, bytes_read=23.46 * MB),
+        ),
+        (
+            "wrk_ref_manifest_get.txt",
+            LoadResult(1039, 2.02, 514.64, 110.32, 631.20, errors=0, non_2xx=0, bytes_read=848.25 * KB),
+        ),
+        (
+            "wrk_ref_catalog.txt",
+            LoadResult(421, 2.02, 208.91, 16.49, 71.28, errors=0, non_2xx=0, bytes_read=1.79 * MB),
+        ),
         # GET /v2/ on ours: a clean run.
-        ("wrk_ours_v2.txt", LoadResult(13346, 2.07, 6448.10, 7.86, 57.30, errors=0, non_2xx=0)),
+        (
+            "wrk_ours_v2.txt",
+            LoadResult(13346, 2.07, 6448.10, 7.86, 57.30, errors=0, non_2xx=0, bytes_read=2.20 * MB),
+        ),
         # GET of an unknown manifest on the reference: every answer a 404, latencies in ms.
-        ("wrk_ref_404.txt", LoadResult(486, 1.01, 482.41, 130.42, 474.41, errors=0, non_2xx=486)),
+        (
+            "wrk_ref_404.txt",
+            LoadResult(486, 1.01, 482.41, 130.42, 474.41, errors=0, non_2xx=486, bytes_read=127.20 * KB),
+        ),
         # A server slower than --timeout: every request a timeout, the latency table all zeros in µs.
-        ("wrk_timeouts.txt", LoadResult(16, 3.01, 5.32, 0.0, 0.0, errors=16, non_2xx=0)),
+        (
+            "wrk_timeouts.txt",
+            LoadResult(16, 3.01, 5.32, 0.0, 0.0, errors=16, non_2xx=0, bytes_read=2.52 * KB),
+        ),
     ],
 )
 def test_wrk(name: str, expected: LoadResult) -> None:
