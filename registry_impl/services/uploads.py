@@ -1,8 +1,10 @@
 """Blob uploads: open a session (or mount, or take a monolithic body), append a chunk, complete, cancel.
 
-Bodies arrive as async byte iterators, streamed straight into storage and the hasher. A session's writer,
-its close and its completion (which may re-hash the session and move it into the blob store) always run
-in a worker thread; each chunk's write runs there only on remote storage. PATCH, PUT and DELETE of a
+Bodies arrive as async byte iterators, streamed straight into storage and the hasher. A session's close
+and its completion (which may re-hash the session and move it into the blob store) always run in a worker
+thread, and so does opening its writer unless this process holds the session's hash state; each chunk is
+handed to the writer on the event loop (in a thread on remote storage), and the writer writes and hashes
+large bodies on a thread of its own. PATCH, PUT and DELETE of a
 session hold its claim: one request at a time per session, so exactly one completion wins and no writer
 still holds the bytes that become the blob.
 """
@@ -106,27 +108,31 @@ def _chunk_bounds(chunk: Chunk, status: UploadStatus) -> int | None:
 async def _receive(
     state: State,
     repo: Repository,
-    upload_id: str,
+    status: UploadStatus,
     body: AsyncIterator[bytes],
     expected: int | None,
     claim: Claim | None = None,
-) -> int:
-    """Append ``body`` to the upload; returns the bytes written.
+    *,
+    completing: bool = False,
+) -> UploadStatus:
+    """Append ``body`` to the upload at ``status`` (read under the claim); returns where it then ends.
 
     ``claim`` is the session's claim (None only for a session this request itself just opened): it is
     renewed as the body arrives, and a lost claim stops the writing. A body whose length turns out to
     differ from the Content-Range it came with (known only once its bytes are stored, when no
     Content-Length announced it) discards the whole session: the upload cannot be rolled back to where
-    the chunk began.
+    the chunk began. ``completing``: the session is verified next, so no hash state is saved in storage.
     """
-    offload = state.offload
-    writer = await offload.slow(repo.uploads.writer, upload_id)  # may re-hash the session from storage
+    offload, uploads, upload_id = state.offload, repo.uploads, status.uuid
+    # Opening is quick when this process holds the hash state; otherwise it may re-hash the session.
+    opener = offload.storage if uploads.resumes(upload_id, status.size) else offload.slow
+    writer = await opener(uploads.writer, upload_id, status)
     before = writer.size
 
     def write(chunk: bytes) -> None:
         if claim is not None:
             claim.renew()
-        writer.write(chunk)
+        writer.write(chunk)  # large bodies: written and hashed by the writer's own thread
 
     try:
         async for chunk in body:
@@ -137,16 +143,16 @@ async def _receive(
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
-        # waits for the hashing thread and saves the hash state; a client that went away still gets its bytes kept
-        await offload.shielded(writer.close, slow=True)
+        # waits for the writing thread and syncs; a client that went away still gets its bytes kept
+        await offload.shielded(partial(writer.close, save_state=not completing), slow=True)
     written = writer.size - before
     if expected is not None and written != expected:
-        await offload.storage(repo.uploads.cancel, upload_id)
+        await offload.storage(uploads.cancel, upload_id)
         raise SizeInvalid(
             "body length does not match Content-Range; the upload was discarded",
             detail={"received": written, "expected": expected},
         )
-    return written
+    return UploadStatus(upload_id, writer.size, status.started_at)
 
 
 def _commit(repo: Repository, upload_id: str, digest: Digest) -> BlobInfo:
@@ -193,7 +199,7 @@ async def start(
     if expected is None:
         return opened
     try:
-        await _receive(state, repo, opened.uuid, chunk.body, None)
+        await _receive(state, repo, opened, chunk.body, None, completing=True)
     except BaseException:
         with contextlib.suppress(BlobUploadUnknown):
             await offload.shielded(partial(repo.uploads.cancel, opened.uuid))
@@ -220,8 +226,7 @@ async def append(state: State, name: str, uuid: str, token: str | None, chunk: C
     async with claimed(state, name, ("uploads", uuid)) as (claim,):
         current = await offload.storage(repo.uploads.status, uuid)
         expected = _chunk_bounds(chunk, current)
-        await _receive(state, repo, uuid, chunk.body, expected, claim)
-        return await offload.storage(repo.uploads.status, uuid)
+        return await _receive(state, repo, current, chunk.body, expected, claim)
 
 
 async def complete(
@@ -239,7 +244,7 @@ async def complete(
     async with claimed(state, name, ("uploads", uuid)) as (claim,):
         current = await offload.storage(repo.uploads.status, uuid)
         bounds = _chunk_bounds(chunk, current)
-        await _receive(state, repo, uuid, chunk.body, bounds, claim)
+        await _receive(state, repo, current, chunk.body, bounds, claim, completing=True)
         info = await offload.slow(_commit, repo, uuid, expected)
     await events.blob_pushed(state, name, info)
     return info

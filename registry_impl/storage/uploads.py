@@ -51,6 +51,11 @@ class HasherCache:
             entry = self._entries.pop(key, None)
         return entry[1] if entry is not None and entry[0] == size else None
 
+    def holds(self, key: tuple[str, str], size: int) -> bool:
+        with self._lock:
+            entry = self._entries.get(key)
+        return entry is not None and entry[0] == size
+
     def put(self, key: tuple[str, str], size: int, hasher: Hasher) -> None:
         with self._lock:
             self._entries[key] = (size, hasher)
@@ -61,40 +66,49 @@ class HasherCache:
 
 
 class UploadWriter:
-    """Appends to one session, hashing as it writes (large bodies on a second core, see ``HashPipe``);
-    ``close`` keeps the hash state for the next request, in this process and in storage."""
+    """Appends to one session, writing and hashing on a second core for large bodies (see ``HashPipe``);
+    ``close`` keeps the hash state for the next request, in this process and (unless the session is about
+    to be completed) in storage."""
 
     def __init__(self, uploads: UploadStore, status: UploadStatus) -> None:
         self.uploads = uploads
         self.key = (uploads.name, status.uuid)
         path = paths.upload_data_path(uploads.name, status.uuid)
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
-        size = self._writer.size
+        self._start = self._writer.size
+        self._handed = 0
         self.hasher = (
-            uploads.hashers.take(self.key, size)
-            or uploads.saved_state(status.uuid, size)
+            uploads.hashers.take(self.key, self._start)
+            or uploads.saved_state(status.uuid, self._start)
             or uploads.rehash(status.uuid, "sha256")
         )
-        self._pipe = HashPipe(self.hasher)
+        self._pipe = HashPipe(self.hasher, self._writer.write)
 
     @property
     def size(self) -> int:
-        return self._writer.size
+        """What the session holds once every byte handed to ``write`` is written."""
+        return self._start + self._handed
 
     def write(self, data: bytes) -> None:
-        self._writer.write(data)
         self._pipe.update(data)
+        self._handed += len(data)
 
-    def close(self) -> None:
+    def close(self, *, save_state: bool = True) -> None:
+        """Wait for the writing thread, then flush (and sync) the data; a failed write is raised here.
+
+        ``save_state``: also save the hash state in storage, for another process continuing the session.
+        It is a cache (a process that finds none re-hashes the data), written without a sync: what the
+        answer promises is the data, which the writer's close makes durable.
+        """
         try:
-            self._writer.close()
-        finally:
             self._pipe.finish()
+        finally:
+            self._writer.close()
         size = self._writer.size
         self.uploads.hashers.put(self.key, size, self.hasher)
-        if isinstance(self.hasher, ResumableSha256):
+        if save_state and isinstance(self.hasher, ResumableSha256):
             path = paths.upload_hashstate_path(self.uploads.name, self.key[1], "sha256", size)
-            self.uploads.driver.put_content(path, self.hasher.marshal())
+            self.uploads.driver.put_content(path, self.hasher.marshal(), durable=False)
 
 
 class UploadStore:
@@ -132,8 +146,13 @@ class UploadStore:
             raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
         return UploadStatus(upload_id, size, started)
 
-    def writer(self, upload_id: str) -> UploadWriter:
-        return UploadWriter(self, self.status(upload_id))
+    def writer(self, upload_id: str, status: UploadStatus | None = None) -> UploadWriter:
+        """A writer appending to the session (``status``: where it stands, when the caller just read it)."""
+        return UploadWriter(self, status if status is not None else self.status(upload_id))
+
+    def resumes(self, upload_id: str, size: int) -> bool:
+        """Whether this process holds the session's hash state at ``size`` bytes (a writer opens at once)."""
+        return self.hashers.holds((self.name, upload_id), size)
 
     def saved_state(self, upload_id: str, size: int) -> Hasher | None:
         """The sha256 state saved at exactly ``size`` bytes (by any process), if there is one."""

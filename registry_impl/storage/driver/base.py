@@ -213,11 +213,18 @@ class StorageDriver(ABC):
         with translate_errors(self.name, path):
             return self._get_content(path)
 
-    def put_content(self, path: str, content: bytes) -> None:
-        """Replace the file atomically (readers see old or new, never partial), creating parents."""
+    def put_content(self, path: str, content: bytes, *, durable: bool = True) -> None:
+        """Replace the file atomically (readers see old or new, never partial), creating parents.
+
+        ``durable=False`` is for content that can be rebuilt (a cache, such as an upload's saved hash
+        state): it may be lost in a crash, so a backend may skip the sync it owes durable content.
+        """
         check_path(path, driver_name=self.name)
         with translate_errors(self.name, path):
-            self._put_content(path, bytes(content))
+            if durable:
+                self._put_content(path, bytes(content))
+            else:
+                self._put_volatile(path, bytes(content))
 
     def reader(self, path: str, offset: int = 0) -> BinaryIO:
         """A readable, closeable stream from ``offset``; empty if ``offset`` is at or past the end."""
@@ -321,6 +328,10 @@ class StorageDriver(ABC):
 
     @abstractmethod
     def _put_content(self, path: str, content: bytes) -> None: ...
+
+    def _put_volatile(self, path: str, content: bytes) -> None:
+        """``put_content(durable=False)``; the default writes it as durable content."""
+        self._put_content(path, content)
 
     @abstractmethod
     def _reader(self, path: str, offset: int) -> BinaryIO: ...

