@@ -232,11 +232,10 @@ def create_app(
     app.add_error_handler(405, _http_error)
     app.add_error_handler(ClientDisconnect, _cut_short)
     app.add_error_handler(Exception, _unexpected)
-    inner: ASGIApp = FastReads(app, state) if fast_reads else app
-    # Authentication wraps everything, the fast reads included; each request owns its extensions.
-    return BareVersionPath(
-        OwnExtensions(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
-    )
+    # Each request the framework sees owns its extensions (the fast reads write none).
+    inner: ASGIApp = FastReads(OwnExtensions(app), state) if fast_reads else OwnExtensions(app)
+    # Authentication wraps everything, the fast reads included.
+    return BareVersionPath(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
 
 
 def operation_ids() -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -82,6 +82,15 @@ def use_context(ctx: RequestContext) -> Iterator[None]:
         yield
     finally:
         _current.reset(token)
+
+
+def enter_context(ctx: RequestContext) -> Token[RequestContext]:
+    """``use_context`` without the context manager (the hot path): pair with ``leave_context``."""
+    return _current.set(ctx)
+
+
+def leave_context(token: Token[RequestContext]) -> None:
+    _current.reset(token)
 
 
 def current() -> RequestContext:

@@ -16,7 +16,7 @@ from registry_spec.router import ROUTER, Operation
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from registry_impl.api.context import AppState, RequestContext, use_context
+from registry_impl.api.context import AppState, RequestContext, enter_context, leave_context
 from registry_impl.api.errors import error_response
 from registry_impl.api.handlers import handler_for
 from registry_impl.api.query import query_of
@@ -57,13 +57,14 @@ class FastReads:
             return
         operation, params = matched
         handler = self.handlers[operation.operation_id]
-        ctx = RequestContext(Request(scope, receive), self.state)
-        with use_context(ctx):
-            try:
-                response = await handler(**params)  # storage runs where the handler puts it (see offload)
-            except RegistryError as exc:
-                response = error_response(exc)
-            except Exception:  # nothing was sent yet: let the framework path answer (and log) it
-                await self.app(scope, receive, send)
-                return
+        token = enter_context(RequestContext(Request(scope, receive), self.state))
+        try:
+            response = await handler(**params)  # storage runs where the handler puts it (see offload)
+        except RegistryError as exc:
+            response = error_response(exc)
+        except Exception:  # nothing was sent yet: let the framework path answer (and log) it
+            await self.app(scope, receive, send)
+            return
+        finally:
+            leave_context(token)
         await response(scope, receive, send)

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry_impl.api.errors import envelope
 from registry_impl.config import HTTPLimitsConfig
+from registry_impl.observability.requestids import observed
 
 __all__ = ["BodyWatch", "RequestLimits", "body_cut_short", "refusal"]
 
@@ -116,18 +117,11 @@ class RequestLimits:
             await refused(scope, receive, send)
             return
         watch = BodyWatch(receive, self.body_timeout)
-        started = False
-
-        async def watched_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        answer, send_through = observed(send)  # whether the application started an answer
         token = _watch.set(watch)
         try:
-            await self.app(scope, watch.read, watched_send)
-            if not started and watch.cut_short:
+            await self.app(scope, watch.read, send_through)
+            if not answer.status and watch.cut_short:
                 # The application gave up on the body without answering (e.g. a manifest read).
                 await body_cut_short()(scope, receive, send)
         finally:

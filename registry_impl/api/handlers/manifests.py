@@ -6,18 +6,23 @@ from registry_spec import urls
 from starlette.responses import Response
 
 from registry_impl.api.context import RequestContext, current
-from registry_impl.api.headers import etag_matches, format_etag
+from registry_impl.api.headers import etag_matches
 from registry_impl.api.locations import absolute
+from registry_impl.api.prepared import PreparedResponse
 from registry_impl.services import manifests
 
 
 async def _fetch(ctx: RequestContext, name: str, reference: str, with_body: bool) -> Response:
     manifest = await manifests.fetch(ctx.state, name, reference)
-    headers = {"Docker-Content-Digest": manifest.digest, "ETag": format_etag(manifest.digest)}
+    digest = manifest.digest.encode()
+    headers = [(b"docker-content-digest", digest), (b"etag", b'"' + digest + b'"')]
     if etag_matches(ctx.request.headers.get("if-none-match"), manifest.digest):
-        return Response(status_code=304, headers=headers)
-    headers["Content-Length"] = str(len(manifest.content))
-    return Response(manifest.content if with_body else b"", headers=headers, media_type=manifest.media_type)
+        return PreparedResponse(304, b"", headers)
+    headers += [
+        (b"content-length", b"%d" % len(manifest.content)),
+        (b"content-type", manifest.media_type.encode("latin-1")),
+    ]
+    return PreparedResponse(200, manifest.content if with_body else b"", headers)
 
 
 async def get_manifest(name: str, reference: str) -> Response:
