@@ -210,8 +210,14 @@ class StorageDriver(ABC):
     def get_content(self, path: str) -> bytes:
         """The whole file; :class:`PathNotFoundError` if there is no file at ``path``."""
         check_path(path, driver_name=self.name)
-        with translate_errors(self.name, path):
+        try:  # translate_errors, spelled out: the hot reads (tags, links) come through here
             return self._get_content(path)
+        except StorageDriverError as err:
+            err.driver_name = err.driver_name or self.name
+            err.path = err.path or path
+            raise
+        except Exception as err:
+            raise StorageDriverError(path, f"{type(err).__name__}: {err}", self.name) from err
 
     def put_content(self, path: str, content: bytes, *, durable: bool = True) -> None:
         """Replace the file atomically (readers see old or new, never partial), creating parents.
