@@ -1,4 +1,5 @@
-"""``registry-bench --smoke`` runs end to end against real processes and ends with the ratios line."""
+"""``registry-bench --smoke`` runs end to end against real processes, ends with the ratios line and writes the
+README block (``--markdown``) in the format ``bench.readme`` parses; both registries did the same work."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from registry_toolkit.bench import readme
 
 X = r"[\d.]+x"
 RATIOS = re.compile(
@@ -31,9 +33,9 @@ def test_smoke_run(tmp_path: Path) -> None:
         pytest.skip(
             "docker-registry (Debian's distribution 2.8.2) is not installed: apt-get install docker-registry"
         )
-    report = tmp_path / "bench.json"
+    report, markdown = tmp_path / "bench.json", tmp_path / "bench.md"
     done = subprocess.run(
-        [*bench_command(), "--smoke", "--json", str(report)],
+        [*bench_command(), "--smoke", "--json", str(report), "--markdown", str(markdown)],
         capture_output=True,
         text=True,
         timeout=280,
@@ -47,3 +49,9 @@ def test_smoke_run(tmp_path: Path) -> None:
     assert doc["failures"] == []
     assert doc["metrics"]["manifest-get"]["ours"]["median"] > 0
     assert doc["metrics"]["tags"]["baseline"]["median"] > 0
+    assert doc["metrics"]["tags"]["ours"]["median"] > 0  # both unpaginated: the setup check compared them
+    assert doc["page_cached"]["ours"] and doc["page_cached"]["reference"]
+    block = readme.parse(markdown.read_text())
+    assert block.media == [doc["medium"]["label"]]
+    assert block.header["command"].startswith("`registry-bench --smoke --json ")
+    assert "tags list: throughput" in block.rows

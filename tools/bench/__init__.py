@@ -12,6 +12,8 @@ Modules, by what each owns::
     transfers.py     the registry protocol steps of a push and a pull (monolithic, single POST, chunked)
     scenarios.py     each measurement, returning samples
     report.py        samples → the table, the JSON document and the last ``ratios:`` line
+    machine.py       what a run ran on: date, CPUs, kernel, and the medium (disk or tmpfs) under a data dir
+    readme.py        the README's block of figures: rendered from run documents, parsed back, embedded
 """
 
 from __future__ import annotations

@@ -15,15 +15,16 @@ from typing import Any
 MEMORY_BACKED = frozenset({"tmpfs", "ramfs"})
 
 
-def mount_of(directory: Path) -> tuple[str, str, str]:
-    """(mount point, file system type, device) of the mount holding ``directory``."""
+def mount_of(directory: Path, mounts: str | None = None) -> tuple[str, str, str]:
+    """(mount point, file system type, device) of the mount holding ``directory`` (``mounts``: /proc/mounts)."""
     target = str(directory.resolve())
     best = ("/", "unknown", "unknown")
-    try:
-        lines = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return best
-    for line in lines:
+    if mounts is None:
+        try:
+            mounts = Path("/proc/mounts").read_text()
+        except OSError:
+            return best
+    for line in mounts.splitlines():
         fields = line.split()
         if len(fields) < 3:
             continue
@@ -34,9 +35,9 @@ def mount_of(directory: Path) -> tuple[str, str, str]:
     return best
 
 
-def medium(directory: Path) -> dict[str, str]:
-    """``{"label": "tmpfs" | "disk", "description": ...}`` for a data directory."""
-    point, kind, device = mount_of(directory)
+def medium(directory: Path, mounts: str | None = None) -> dict[str, str]:
+    """``{"label": "tmpfs" | "disk", "description": ..., "data_dir": ...}`` for a data directory."""
+    point, kind, device = mount_of(directory, mounts)
     label = "tmpfs" if kind in MEMORY_BACKED else "disk"
     where = f"{kind} on {device}" if label == "disk" else kind
     return {"label": label, "description": f"{where}, mounted at {point}", "data_dir": str(directory)}
