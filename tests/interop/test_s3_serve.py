@@ -1,5 +1,5 @@
 """`registry serve` on S3 storage (a moto server on loopback): skopeo both ways, blob redirects to presigned
-URLs (and none when ``storage.redirect.disable``), uploads continued across workers, and the reference
+URLs (and none when ``storage.redirect.disable``), uploads continued across registry processes, and the reference
 registry reading the same bucket, which shows the layout is distribution's.
 
 The S3 parameters are small on purpose (5 MiB parts and multipart copies above 5 MiB), so an 8 MiB layer
@@ -144,16 +144,39 @@ def test_redirect_disabled_serves_the_bytes(
         assert partial.status_code == 206 and partial.content == layout.read_blob(digest)[6 * MIB :]
 
 
-def test_chunked_upload_continues_on_any_worker(ours: Server) -> None:
-    """Chunks of 3, 4 and 6 MiB: the second resumes a small object (re-uploaded), the third a large one
-    (copied server-side); two workers take the requests in turn."""
-    content = hashlib.sha256(b"seed").digest() * (13 * MIB // 32)
+@pytest.fixture(scope="module")
+def replica(tmp_path_factory: pytest.TempPathFactory, moto_s3: s3.MotoS3, bucket: str) -> Iterator[Server]:
+    """A second registry process on the same bucket (uvicorn, one worker)."""
+    server = start_ours(
+        tmp_path_factory.mktemp("replica-s3"), s3_config(moto_s3, bucket), server="uvicorn", workers=1
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+CHUNKS = (3 * MIB + 1, 4 * MIB, 6 * MIB + 5, 1, 7 * MIB)
+
+
+def open_uploads(moto_s3: s3.MotoS3, bucket: str) -> list[str]:
+    return [u["Key"] for u in moto_s3.client().list_multipart_uploads(Bucket=bucket).get("Uploads") or ()]
+
+
+def test_chunked_upload_continues_on_any_replica(
+    ours: Server, replica: Server, moto_s3: s3.MotoS3, bucket: str
+) -> None:
+    """PATCHes of odd sizes (below and above the 5 MiB parts) sent to two registry processes in turn keep
+    one multipart upload open; the PUT completes it byte-exact, and a cancelled session leaves none."""
+    content = hashlib.sha256(b"seed").digest() * (sum(CHUNKS) // 32 + 1)
+    content = content[: sum(CHUNKS)]
     digest = "sha256:" + hashlib.sha256(content).hexdigest()
-    with ours.client() as client:
-        r = client.post(f"/v2/{REPOSITORY}/blobs/uploads/")
+    with ours.client() as one, replica.client() as two:
+        r = one.post(f"/v2/{REPOSITORY}/blobs/uploads/")
         assert r.status_code == 202, r.text
         offset = 0
-        for size in (3 * MIB, 4 * MIB, 6 * MIB):
+        for i, size in enumerate(CHUNKS):
+            client = (one, two)[i % 2]
             chunk = content[offset : offset + size]
             headers = {
                 "Content-Type": "application/octet-stream",
@@ -163,10 +186,24 @@ def test_chunked_upload_continues_on_any_worker(ours: Server) -> None:
             assert r.status_code == 202, r.text
             offset += size
             assert r.headers["Range"] == f"0-{offset - 1}"
-        r = client.put(with_query(r.headers["Location"], digest=digest))
+            # a repeated PATCH is refused, not appended (answered before its body is read: a new connection)
+            repeat = {**headers, "Connection": "close"}
+            again = (two, one)[i % 2].patch(r.headers["Location"], content=chunk, headers=repeat)
+            assert again.status_code == 416, again.text
+        assert len(open_uploads(moto_s3, bucket)) == 1
+        r = two.put(with_query(r.headers["Location"], digest=digest))
         assert r.status_code == 201, r.text
-        r = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", follow_redirects=True)
+        r = one.get(f"/v2/{REPOSITORY}/blobs/{digest}", follow_redirects=True)
         assert r.status_code == 200 and r.content == content
+        assert open_uploads(moto_s3, bucket) == []
+
+        r = one.post(f"/v2/{REPOSITORY}/blobs/uploads/")
+        headers = {"Content-Type": "application/octet-stream", "Content-Range": f"0-{6 * MIB - 1}"}
+        r = two.patch(r.headers["Location"], content=content[: 6 * MIB], headers=headers)
+        assert r.status_code == 202 and open_uploads(moto_s3, bucket), r.text
+        r = one.delete(r.headers["Location"])
+        assert r.status_code == 204, r.text
+        assert open_uploads(moto_s3, bucket) == []
 
 
 def test_reference_reads_what_ours_wrote(
