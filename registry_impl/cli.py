@@ -10,7 +10,6 @@ import argparse
 import json
 import re
 import sys
-from importlib.metadata import PackageNotFoundError, version
 
 from registry_impl.config import ConfigError
 
@@ -21,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="registry", description="A container registry (Docker V2 / OCI 1.1)."
     )
-    parser.add_argument("--version", "-v", action="version", version=version_line())
+    parser.add_argument("--version", "-v", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the registry")
     serve.add_argument(
@@ -64,8 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """``--version``: the line is made only when asked for (it reads the installed package's metadata)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        print(version_line())
+        parser.exit()
+
+
 def version_line() -> str:
     """``registry <package> <version> (API registry/2.0)``, the shape of distribution's ``--version``."""
+    from importlib.metadata import PackageNotFoundError, version
+
     from registry_spec.params import API_VERSION
 
     try:

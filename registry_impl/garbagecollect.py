@@ -13,12 +13,6 @@ import argparse
 import sys
 
 from registry_impl.config import ConfigError, load_config
-from registry_impl.storage.cache.base import NoCache
-from registry_impl.storage.driver import factory
-from registry_impl.storage.driver.base import StorageDriverError
-from registry_impl.storage.gc import GCError, collect_garbage
-from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
-from registry_impl.storage.registry import Registry
 
 #: Seconds ``--online`` waits for a collection in progress (a server's schedule, another command) to end.
 ONLINE_WAIT = 120.0
@@ -41,6 +35,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Imported here: ``registry serve`` builds this command's parser too and must not load the storage.
+    from registry_impl.storage.cache.base import NoCache
+    from registry_impl.storage.driver import factory
+    from registry_impl.storage.driver.base import StorageDriverError
+    from registry_impl.storage.gc import GCError, collect_garbage
+    from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
+    from registry_impl.storage.registry import Registry
+
     try:
         config = load_config(args.config)
         storage = config.storage

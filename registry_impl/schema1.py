@@ -6,6 +6,8 @@ as it was before the signatures were spliced in) is rebuilt: ``content[:formatLe
 manifest's digest is that of the payload, which is also what distribution 2.x stores as the manifest's blob.
 Signatures are verified against the JWK in each header (EC P-256/384/521 with ES256/384/512, RSA with
 RS256/384/512), with ``cryptography``; an unsigned or badly signed manifest is ``ManifestUnverified``.
+``cryptography`` (~7 MiB of a worker's memory) is imported on first use: a registry that never sees a
+schema 1 manifest never loads it, and the key signing old manifests is generated when first needed.
 
 ``sign`` is the other side (what docker 1.x and libtrust did): tests and migration tools use it.
 """
@@ -13,18 +15,14 @@ RS256/384/512), with ``cryptography``; an unsigned or badly signed manifest is `
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from typing import TYPE_CHECKING, Any
 
 from registry_impl.config.errors import ConfigError
 from registry_impl.errors import ManifestInvalid, ManifestUnverified
@@ -44,32 +42,61 @@ __all__ = [
 ]
 
 MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v1+prettyjws"
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "256": hashes.SHA256,
-    "384": hashes.SHA384,
-    "512": hashes.SHA512,
-}
-_CURVES: dict[str, tuple[ec.EllipticCurve, str, int]] = {
-    "P-256": (ec.SECP256R1(), "256", 32),
-    "P-384": (ec.SECP384R1(), "384", 48),
-    "P-521": (ec.SECP521R1(), "512", 66),
-}
+CURVE_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+def __getattr__(name: str) -> Any:
+    if name == "PrivateKey":  # the type, for callers' annotations, without importing cryptography here
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        return ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+@functools.cache
+def _hashes() -> dict[str, type[hashes.HashAlgorithm]]:
+    from cryptography.hazmat.primitives import hashes
+
+    return {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+
+
+@functools.cache
+def _curves() -> dict[str, tuple[ec.EllipticCurve, str, int]]:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return {
+        "P-256": (ec.SECP256R1(), "256", 32),
+        "P-384": (ec.SECP384R1(), "384", 48),
+        "P-521": (ec.SECP521R1(), "512", 66),
+    }
+
+
+@functools.cache
 def _generated_key() -> PrivateKey:
+    """This process's signing key when no ``signingkeyfile`` is configured (made on first use)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     return ec.generate_private_key(ec.SECP256R1())
 
 
 @dataclass(frozen=True)
 class Schema1Policy:
     """``compatibility.schema1``: pushes accepted only when ``enabled``; ``key`` signs the manifests an older
-    registry stored without their signatures (``signingkeyfile``, else one generated for this process)."""
+    registry stored without their signatures (``signing_key``, from ``signingkeyfile``, else one generated
+    for this process when first needed)."""
 
     enabled: bool = False
-    key: PrivateKey = field(default_factory=_generated_key)
+    signing_key: PrivateKey | None = None
+
+    @property
+    def key(self) -> PrivateKey:
+        return self.signing_key if self.signing_key is not None else _generated_key()
 
 
 def policy_from(settings: Mapping[str, Any]) -> Schema1Policy:
@@ -81,17 +108,20 @@ def policy_from(settings: Mapping[str, Any]) -> Schema1Policy:
         key = load_key(str(path))
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError("compatibility.schema1.signingkeyfile", f"cannot load {path}: {exc}") from None
-    return Schema1Policy(enabled=bool(settings.get("enabled", False)), key=key)
+    return Schema1Policy(enabled=bool(settings.get("enabled", False)), signing_key=key)
 
 
 def load_key(path: str) -> PrivateKey:
     """A libtrust private key file: PEM (its ``keyID:`` header lines are skipped) or a JWK (``.json``)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     with open(path, "rb") as f:
         data = f.read()
     if data.lstrip().startswith(b"{"):
         jwk = json.loads(data)
         if jwk.get("kty") == "EC":
-            curve = _CURVES[jwk["crv"]][0]
+            curve = _curves()[jwk["crv"]][0]
             public = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), curve)
             return ec.EllipticCurvePrivateNumbers(_int(jwk["d"]), public).private_key()
         raise ValueError("only EC keys are read from JWK files; give RSA keys as PEM")
@@ -119,6 +149,8 @@ class Schema1:
 def key_id(public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey) -> str:
     """libtrust's key ID: the first 240 bits of the SHA-256 of the key's DER SubjectPublicKeyInfo, base32, in
     twelve groups of four joined by ``:`` (distribution refuses a JWK whose ``kid`` is not this)."""
+    from cryptography.hazmat.primitives import serialization
+
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     text = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
     return ":".join(text[i : i + 4] for i in range(0, 48, 4))
@@ -166,6 +198,10 @@ def payload_of(content: bytes) -> tuple[bytes, list[dict[str, Any]]]:
 
 
 def _verify_one(signature: dict[str, Any], payload: bytes) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     header = signature.get("header")
     if not isinstance(header, dict) or not isinstance(header.get("jwk"), dict):
         raise _unverified("schema1 signature without a jwk (x5c chains are not supported)")
@@ -173,18 +209,18 @@ def _verify_one(signature: dict[str, Any], payload: bytes) -> None:
     signing_input = (signature["protected"] + "." + _b64encode(payload)).encode()
     raw = _b64decode(str(signature.get("signature", "")))
     try:
-        if jwk.get("kty") == "EC" and jwk.get("crv") in _CURVES and alg.startswith("ES"):
-            curve, bits, size = _CURVES[jwk["crv"]]
+        if jwk.get("kty") == "EC" and jwk.get("crv") in _curves() and alg.startswith("ES"):
+            curve, bits, size = _curves()[jwk["crv"]]
             if alg != "ES" + bits or len(raw) != 2 * size:
                 raise _unverified("schema1 signature: algorithm or length does not fit the key", alg=alg)
             ec_key = ec.EllipticCurvePublicNumbers(_int(jwk["x"]), _int(jwk["y"]), curve).public_key()
             _check_kid(jwk, ec_key)
             der = encode_dss_signature(int.from_bytes(raw[:size], "big"), int.from_bytes(raw[size:], "big"))
-            ec_key.verify(der, signing_input, ec.ECDSA(_HASHES[bits]()))
+            ec_key.verify(der, signing_input, ec.ECDSA(_hashes()[bits]()))
         elif jwk.get("kty") == "RSA" and alg in ("RS256", "RS384", "RS512"):
             rsa_key = rsa.RSAPublicNumbers(_int(jwk["e"]), _int(jwk["n"])).public_key()
             _check_kid(jwk, rsa_key)
-            rsa_key.verify(raw, signing_input, padding.PKCS1v15(), _HASHES[alg[2:]]())
+            rsa_key.verify(raw, signing_input, padding.PKCS1v15(), _hashes()[alg[2:]]())
         else:
             raise _unverified("schema1 signature: unsupported key or algorithm", alg=alg)
     except InvalidSignature as exc:
@@ -223,17 +259,19 @@ def parse_signed(content: bytes) -> Schema1:
 
 
 def _jwk(key: PrivateKey) -> tuple[dict[str, str], str]:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     if isinstance(key, ec.EllipticCurvePrivateKey):
         numbers = key.public_key().public_numbers()
-        crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}[key.curve.name]
-        size = _CURVES[crv][2]
+        crv = CURVE_NAMES[key.curve.name]
+        size = _curves()[crv][2]
         return {
             "crv": crv,
             "kid": key_id(key.public_key()),
             "kty": "EC",
             "x": _b64encode(numbers.x.to_bytes(size, "big")),
             "y": _b64encode(numbers.y.to_bytes(size, "big")),
-        }, "ES" + _CURVES[crv][1]
+        }, "ES" + _curves()[crv][1]
     rsa_numbers = key.public_key().public_numbers()
     return {
         "e": _b64encode(rsa_numbers.e.to_bytes((rsa_numbers.e.bit_length() + 7) // 8, "big")),
@@ -250,6 +288,10 @@ def sign(document: dict[str, Any], key: PrivateKey) -> bytes:
 
 def sign_payload(payload: bytes, key: PrivateKey) -> bytes:
     """libtrust's pretty JWS of a JSON ``payload`` (the signatures spliced in before its closing brace)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
     close = len(payload.rstrip()) - 1
     length = len(payload[:close].rstrip())
     protected = _b64encode(
@@ -264,8 +306,8 @@ def sign_payload(payload: bytes, key: PrivateKey) -> bytes:
     jwk, alg = _jwk(key)
     signing_input = (protected + "." + _b64encode(payload)).encode()
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        bits, size = _CURVES[jwk["crv"]][1], _CURVES[jwk["crv"]][2]
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_HASHES[bits]())))
+        bits, size = _curves()[jwk["crv"]][1], _curves()[jwk["crv"]][2]
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_hashes()[bits]())))
         raw = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     else:
         raw = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())

@@ -7,22 +7,22 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from registry_spec.protocol.descriptors import Platform
-from starlette.types import ASGIApp
-
-from registry_impl import logs, schema1, server_options
-from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
+from registry_impl import logs, server_options
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
-from registry_impl.manifests import SparseRules, URLRules
-from registry_impl.observability import instrument as observability
-from registry_impl.proxy import PullThroughCache
 from registry_impl.reload import Reloader, granian_hook, ignore_sighup, uvicorn_supervisor
-from registry_impl.storage.cache import factory as cache_factory
 from registry_impl.storage.driver import factory
-from registry_impl.storage.registry import Policy, Registry
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
+
+    from registry_impl.api.context import AppState, GCSchedule, PurgeSchedule
+
+# The supervising process (``serve``) imports only what it needs to read and check the configuration and
+# run granian; each worker imports the application (measured: preloading it in the supervisor to share
+# it with a forked worker cost more memory than it saved, see the README's memory section).
 
 log = logging.getLogger("registry")
 CONFIG_ENV = "REGISTRY_CONFIGURATION_PATH"
@@ -38,6 +38,14 @@ def worker_count() -> int:
 
 def build_state(config: Config) -> AppState:
     """Storage, policy and HTTP settings from the configuration (one instance per process)."""
+    from registry_spec.protocol.descriptors import Platform
+
+    from registry_impl import schema1
+    from registry_impl.api.context import AppState
+    from registry_impl.manifests import SparseRules, URLRules
+    from registry_impl.storage.cache import factory as cache_factory
+    from registry_impl.storage.registry import Policy, Registry
+
     storage = config.storage
     driver = factory.create(storage.driver_name, dict(storage.driver_params))
     validation = config.validation
@@ -69,10 +77,19 @@ def build_state(config: Config) -> AppState:
         purge=_purge_schedule(config),
         gc=_gc_schedule(config),
         access=create_access(config.auth_scheme, config.auth_params),
-        proxy=PullThroughCache.from_config(config.proxy),
+        proxy=_proxy(config),
     )
     state.notifier = _notifier(config, state)
     return state
+
+
+def _proxy(config: Config) -> Any:
+    """``proxy``: None (the pull-through cache and its HTTP client never loaded) unless an upstream is set."""
+    if not config.proxy.enabled:
+        return None
+    from registry_impl.proxy import PullThroughCache
+
+    return PullThroughCache.from_config(config.proxy)
 
 
 def _notifier(config: Config, state: AppState) -> Any:
@@ -100,6 +117,8 @@ def _purge_schedule(config: Config) -> PurgeSchedule | None:
     purging = config.storage.maintenance.uploadpurging
     if not purging.enabled or config.storage.maintenance.readonly.enabled:
         return None
+    from registry_impl.api.context import PurgeSchedule
+
     return PurgeSchedule(age=purging.age, interval=purging.interval, dry_run=purging.dryrun)
 
 
@@ -107,6 +126,8 @@ def _gc_schedule(config: Config) -> GCSchedule | None:
     gc = config.storage.maintenance.gc
     if not gc.enabled or config.storage.maintenance.readonly.enabled:
         return None
+    from registry_impl.api.context import GCSchedule
+
     return GCSchedule(gc.interval, gc.graceperiod, delete_untagged=gc.deleteuntagged, dry_run=gc.dryrun)
 
 
@@ -129,10 +150,10 @@ def app_from_environment() -> ASGIApp:
 
     state = build_state(config)
     registry_app = create_app(state, check_spec=False)
-    if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps (registry_impl.ui)
-        from registry_impl.ui import with_ui
+    if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps, built on first use
+        from registry_impl.ui.mount import with_ui_on_demand
 
-        registry_app = with_ui(
+        registry_app = with_ui_on_demand(
             registry_app,
             delete_enabled=config.storage.delete.enabled,
             root_path=config.http.path_prefix,
@@ -203,11 +224,9 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     target = listen_target(config)
     if not target.uds:
         check_listen(target.host, target.port)
-    observability.prepare_supervisor(config)  # before prometheus_client loads here or in a worker
-    # Workers are forked from this process: loading the framework here once lets each of them start
-    # with it already imported (copy-on-write) instead of importing it again.
-    import registry_impl.api.app  # noqa: F401
+    from registry_impl.observability import instrument as observability
 
+    observability.prepare_supervisor(config)  # before prometheus_client loads here or in a worker
     startup_checks(config, announce=False)  # fails before any worker starts
     storage = config.storage
     observability.start_debug_listener(

@@ -12,7 +12,10 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager, context
 from pathlib import Path
 from typing import Any
 
-with warnings.catch_warnings():  # connexion imports Starlette's test client, which warns about httpx; unused
+from registry_impl.api.imports import unused_dependencies_skipped
+
+with warnings.catch_warnings(), unused_dependencies_skipped():
+    # connexion imports Starlette's test client, which warns about httpx; unused
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     import connexion
 import registry_generated

@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 from registry_impl.api.context import AppState
-from registry_impl.observability.metrics import gc_run
 from registry_impl.storage.cache.base import NoCache
 from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
 from registry_impl.storage.purge import purge_uploads
@@ -44,6 +43,8 @@ async def collect_forever(state: AppState) -> None:
     schedule = state.gc
     if schedule is None:
         return
+    from registry_impl.observability.metrics import gc_run  # prometheus_client: only with online GC on
+
     while True:
         await asyncio.sleep(schedule.interval.total_seconds())
         registry = Registry(state.registry.driver, cache=NoCache())  # decisions on storage, not a cache

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
@@ -171,6 +170,8 @@ def http_probe(uri: str, headers: Mapping[str, Any], status: int, timeout: float
     ]
 
     def probe() -> None:
+        import httpx  # only for a configured http check: a worker without one never loads it
+
         response = httpx.head(uri, headers=pairs, timeout=timeout)
         if response.status_code != status:
             raise RuntimeError(f"{uri}: status {response.status_code}, expected {status}")

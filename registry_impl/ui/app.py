@@ -23,12 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from registry_impl.services.state import State
 from registry_impl.ui.docs import SWAGGER_DIR, ApiDocs
 from registry_impl.ui.links import path_for
+from registry_impl.ui.mount import PREFIX, WithUI
 from registry_impl.ui.pages import Pages
 from registry_impl.ui.upstream import Upstream
 
 __all__ = ["CSP", "PREFIX", "create_ui", "with_ui"]
 
-PREFIX = "/ui"
 HERE = Path(__file__).resolve().parent
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -100,26 +100,9 @@ class _SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-class _WithUI:
-    def __init__(self, registry: ASGIApp, ui: ASGIApp, root_path: str) -> None:
-        self.registry = registry
-        self.ui = ui
-        self.root_path = root_path
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(PREFIX):
-            path: str = scope["path"]
-            if len(path) == len(PREFIX) or path[len(PREFIX)] == "/":
-                if self.root_path:
-                    scope = {**scope, "root_path": scope.get("root_path", "") + self.root_path}
-                await self.ui(scope, receive, send)
-                return
-        await self.registry(scope, receive, send)
-
-
 def with_ui(
     registry: ASGIApp, *, delete_enabled: bool, root_path: str = "", state: State | None = None
 ) -> ASGIApp:
     """``registry`` with the UI answering under ``/ui`` (lifespan and every other path pass through);
     ``root_path`` is where a ``PathPrefix`` around it puts the registry (``http.prefix``), for the UI's links."""
-    return _WithUI(registry, create_ui(registry, delete_enabled=delete_enabled, state=state), root_path)
+    return WithUI(registry, create_ui(registry, delete_enabled=delete_enabled, state=state), root_path)
