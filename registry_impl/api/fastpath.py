@@ -22,11 +22,32 @@ from registry_impl.api.handlers import handler_for
 from registry_impl.api.query import query_of
 from registry_impl.errors import RegistryError
 
+MATCHES = 4096  # request lines without a query whose routing is remembered
+_matched: dict[tuple[str, str], tuple[Operation, dict[str, str]] | None] = {}
+
 
 def match(scope: Scope) -> tuple[Operation, dict[str, str]] | None:
-    """The fast operation of this request and its path parameters, or None for the framework path."""
+    """The fast operation of this request and its path parameters, or None for the framework path.
+
+    The route table never changes, so the outcome for a method and path without a query string is
+    remembered (a hot manifest is asked for by the same path again and again)."""
     if scope["type"] != "http":
         return None
+    if scope.get("query_string"):
+        return _match(scope)
+    key = (scope["method"], scope["path"])
+    try:
+        return _matched[key]
+    except KeyError:
+        pass
+    found = _match(scope)
+    if len(_matched) >= MATCHES:
+        _matched.clear()
+    _matched[key] = found
+    return found
+
+
+def _match(scope: Scope) -> tuple[Operation, dict[str, str]] | None:
     routed = ROUTER.match(scope["path"])
     if routed is None:
         return None

@@ -40,12 +40,16 @@ class Policy:
     schema1: Schema1Policy = field(default_factory=Schema1Policy)
 
 
+REPOSITORY_OBJECTS = 1024  # repositories whose store objects are kept between requests
+
+
 class Repository:
     """One repository's stores, created on demand (nothing is written until content arrives)."""
 
     def __init__(self, registry: Registry, name: str) -> None:
         self.registry = registry
         self.name = name
+        self.policy = registry.policy
         driver = registry.driver
         self.blobs = RepositoryBlobs(registry.blobs, name)
         self.tags = TagStore(driver, name, registry.listings)
@@ -115,6 +119,7 @@ class Registry:
         # One entry per directory of the repositories tree: a stat replaces a listing on every page.
         self.catalog_listings = ListingCache(max_entries=1 << 15)
         self.manifest_cache: ByteBoundedLRU[StoredManifest] = ByteBoundedLRU()
+        self._repositories: dict[str, Repository] = {}
 
     @property
     def remote(self) -> bool:
@@ -122,7 +127,14 @@ class Registry:
         return self.driver.remote or self.blob_cache.remote
 
     def repository(self, name: str) -> Repository:
-        return Repository(self, name)
+        """``name``'s stores. They hold no state of their own, so one set per name is kept (bounded) and
+        made again only when the policy they were made under is replaced."""
+        repo = self._repositories.get(name)
+        if repo is None or repo.policy is not self.policy:
+            if len(self._repositories) >= REPOSITORY_OBJECTS:
+                self._repositories.clear()
+            repo = self._repositories[name] = Repository(self, name)
+        return repo
 
     def require_writable(self) -> None:
         if self.policy.read_only:
