@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from registry_impl.storage.driver import filesystem
 from registry_impl.storage.driver.base import PathNotFoundError
 from registry_impl.storage.driver.filesystem import FilesystemDriver
 
@@ -134,6 +135,60 @@ def test_writer_buffers_small_writes(driver: FilesystemDriver, tmp_path: Path) -
     assert (tmp_path / "f").stat().st_size == 0  # still in the buffer
     writer.close()
     assert (tmp_path / "f").read_bytes() == b"small"
+
+
+def _count_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    synced: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    return synced
+
+
+def test_volatile_content_is_atomic_without_syncs(
+    driver: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced = _count_fsyncs(monkeypatch)
+    driver.put_content("/a/b/state", b"cache", durable=False)
+    driver.put_content("/a/b/state", b"cache2", durable=False)
+    assert synced == [] and driver.get_content("/a/b/state") == b"cache2"
+    assert os.listdir(tmp_path / "a/b") == ["state"]  # replaced by a rename: no temporary left
+    driver.put_content("/a/b/durable", b"x")
+    assert len(synced) == 2  # the file, then the directory holding its rename
+
+
+def test_large_writes_start_the_disk_early(
+    driver: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: list[int] = []
+    monkeypatch.setattr(filesystem, "_sync_file_range", lambda: started.append)
+    data = os.urandom(1 << 20)
+    with driver.writer("/big") as writer:
+        for _ in range(2 * filesystem.WRITEBACK_EVERY // len(data)):
+            writer.write(data)
+        assert len(started) == 2
+        assert (
+            tmp_path / "big"
+        ).stat().st_size == 2 * filesystem.WRITEBACK_EVERY  # flushed before each start
+    assert (tmp_path / "big").read_bytes() == data * (2 * filesystem.WRITEBACK_EVERY // len(data))
+    unsynced = FilesystemDriver(tmp_path, fsync=False)
+    with unsynced.writer("/other") as writer:
+        writer.write(os.urandom(filesystem.WRITEBACK_EVERY))
+    assert len(started) == 2  # without fsync, nothing to hurry
+
+
+def test_starting_writeback_is_harmless(tmp_path: Path) -> None:
+    start = filesystem._sync_file_range()
+    assert start is not None  # Linux: the call is there
+    with (tmp_path / "f").open("wb") as f:
+        f.write(b"x" * 10000)
+        f.flush()
+        start(f.fileno())
+    assert (tmp_path / "f").stat().st_size == 10000
 
 
 CLAIM = "/docker/registry/v2/_claims/uploads/library/alpine/0a1b"

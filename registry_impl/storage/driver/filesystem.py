@@ -372,7 +372,7 @@ def _sync_file_range() -> Callable[[int], None] | None:
 
 _SYNC_FILE_RANGE_WRITE = 2
 #: With ``fsync``, a writer starts the disk on what it wrote every this many bytes (see ``_FilesystemWriter``).
-WRITEBACK_EVERY = 16 << 20
+WRITEBACK_EVERY = WRITE_BUFFER
 
 
 class _FilesystemWriter(FileWriter):

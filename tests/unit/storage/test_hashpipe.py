@@ -41,3 +41,27 @@ def test_a_failing_hasher_is_reported_by_finish() -> None:
     pipe.update(b"x" * THREAD_THRESHOLD)
     with pytest.raises(RuntimeError, match="hasher failed"):
         pipe.finish()
+
+
+@pytest.mark.parametrize("sizes", [[10, 20], [THREAD_THRESHOLD] * 8, [5, THREAD_THRESHOLD + 1, 7]])
+def test_sink_gets_every_chunk_in_order_before_finish_returns(sizes: list[int]) -> None:
+    chunks = [os.urandom(size) for size in sizes]
+    written: list[bytes] = []
+    pipe = HashPipe(hashlib.sha256(), written.append)
+    for chunk in chunks:
+        pipe.update(chunk)
+    assert pipe.finish().hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert written == chunks
+
+
+def test_a_failing_sink_stops_the_sender_and_is_reported_by_finish() -> None:
+    def full(data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    pipe = HashPipe(hashlib.sha256(), full)
+    pipe.update(b"x" * THREAD_THRESHOLD)  # handed to the thread, which fails on it
+    with pytest.raises(OSError, match="No space"):
+        for _ in range(1000):  # the next update raises once the thread has failed
+            pipe.update(b"x" * THREAD_THRESHOLD)
+    with pytest.raises(OSError, match="No space"):
+        pipe.finish()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from pathlib import Path
 
 import pytest
 
 from registry_impl import hashstate
 from registry_impl.digests import parse_digest
 from registry_impl.storage import paths
+from registry_impl.storage.driver.base import PathNotFoundError
+from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.hashpipe import THREAD_THRESHOLD
 from registry_impl.storage.registry import Registry
 from registry_impl.storage.uploads import UploadStore
 
@@ -51,3 +56,43 @@ def test_state_at_another_offset_is_not_used() -> None:
     fresh = Registry(driver).repository("a").uploads
     digest = "sha256:" + hashlib.sha256(b"abcd").hexdigest()
     assert fresh.complete(status.uuid, parse_digest(digest)).size == 4
+
+
+def test_a_session_back_from_another_process_is_not_resumed_from_a_stale_cache() -> None:
+    """This process's cached state (at 3 bytes) is stale once another process appended: the writer
+    resumes from the state that process saved, and the digest covers every byte."""
+    driver = InMemoryDriver()
+    here = Registry(driver).repository("a").uploads
+    status = here.start()
+    writer = here.writer(status.uuid)
+    writer.write(b"abc")
+    writer.close()
+    there = Registry(driver).repository("a").uploads
+    writer = there.writer(status.uuid)
+    writer.write(b"d")
+    writer.close()
+    assert not here.resumes(status.uuid, 4) and there.resumes(status.uuid, 4)
+    writer = here.writer(status.uuid)
+    writer.write(b"e")
+    writer.close(save_state=False)
+    with pytest.raises(PathNotFoundError):  # a session about to be completed saves no state
+        driver.get_content(paths.upload_hashstate_path("a", status.uuid, "sha256", 5))
+    digest = "sha256:" + hashlib.sha256(b"abcde").hexdigest()
+    assert here.complete(status.uuid, parse_digest(digest)).size == 5
+
+
+def test_large_bodies_are_written_and_hashed_off_the_caller(tmp_path: Path) -> None:
+    """Through the filesystem driver with the writing thread: the data and its digest match."""
+    driver = FilesystemDriver(tmp_path)
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    chunks = [os.urandom(THREAD_THRESHOLD + n) for n in range(5)]
+    writer = uploads.writer(status.uuid)
+    for chunk in chunks:
+        writer.write(chunk)
+    assert writer.size == sum(map(len, chunks))  # counted when handed over
+    writer.close()
+    assert uploads.status(status.uuid).size == writer.size
+    digest = "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
+    info = uploads.complete(status.uuid, parse_digest(digest))
+    assert driver.get_content(info.path) == b"".join(chunks)
