@@ -7,13 +7,15 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp
 
 from registry_impl.config import Config, ConfigError
-from registry_impl.observability.debug import MULTIPROC_ENV, DebugServer
 from registry_impl.observability.health import HealthChecks, HealthGate, checks_from_config
+
+if TYPE_CHECKING:  # the debug listener (http.server) is imported only when http.debug.addr is set
+    from registry_impl.observability.debug import DebugServer
 
 __all__ = ["health_checks", "instrument_app", "metrics_enabled", "prepare_supervisor", "start_debug_listener"]
 
@@ -58,7 +60,11 @@ def instrument_app(
 def prepare_supervisor(config: Config) -> None:
     """Before any worker starts: a fresh multiprocess directory for ``prometheus_client`` (unless the
     environment names one), so every worker's metrics are merged by the debug listener."""
-    if not metrics_enabled(config) or os.environ.get(MULTIPROC_ENV):
+    if not metrics_enabled(config):
+        return
+    from registry_impl.observability.debug import MULTIPROC_ENV
+
+    if os.environ.get(MULTIPROC_ENV):
         return
     directory = tempfile.mkdtemp(prefix="registry-metrics-")
     os.environ[MULTIPROC_ENV] = directory
@@ -77,6 +83,7 @@ def start_debug_listener(config: Config, driver: Any) -> DebugServer | None:
     if not debug.addr:
         return None
     from registry_impl.config.model import split_host_port
+    from registry_impl.observability.debug import DebugServer
 
     host, port = split_host_port(debug.addr)
     try:
