@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from registry_impl.storage.hashpipe import THREAD_THRESHOLD, HashPipe
+from registry_impl.storage.hashpipe import BATCH, THREAD_THRESHOLD, HashPipe
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def test_same_digest_as_inline(sizes: list[int]) -> None:
 def test_small_bodies_start_no_thread() -> None:
     pipe = HashPipe(hashlib.sha256())
     pipe.update(b"x" * 100)
-    assert pipe._thread is None
+    assert pipe._stages is None
 
 
 class _Broken:
@@ -65,3 +65,14 @@ def test_a_failing_sink_stops_the_sender_and_is_reported_by_finish() -> None:
             pipe.update(b"x" * THREAD_THRESHOLD)
     with pytest.raises(OSError, match="No space"):
         pipe.finish()
+
+
+def test_small_chunks_are_gathered_before_they_are_handed_over() -> None:
+    chunks = [os.urandom(64 * 1024) for _ in range(21)]  # uvicorn's chunk size
+    written: list[bytes] = []
+    pipe = HashPipe(hashlib.sha256(), written.append)
+    for chunk in chunks:
+        pipe.update(chunk)
+    assert pipe.finish().hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert b"".join(written) == b"".join(chunks)
+    assert all(len(batch) >= BATCH for batch in written[3:-1])  # inline until the threshold, then batches
