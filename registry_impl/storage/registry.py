@@ -168,19 +168,18 @@ class Registry:
     ) -> bool:
         """Depth-first over ``directory``; True once ``limit`` names are found."""
         names = self.catalog_listings.names(self.driver, directory)
-        children = [f"{directory}/{name}" for name in names]
         if parts and not CONTENT_DIRS.isdisjoint(names) and (after is None or parts > after):
             found.append("/".join(parts))
             if limit is not None and len(found) >= limit:
                 return True
-        for child, name in zip(children, names, strict=True):
+        for name in names:
             if name.startswith("_"):
                 continue
             sub = (*parts, name)
             if after is not None and sub < after[: len(sub)]:
                 continue  # everything below sorts before ``after``
             try:
-                if self._collect(child, sub, after, limit, found):
+                if self._collect(f"{directory}/{name}", sub, after, limit, found):
                     return True
             except PathNotFoundError:
                 continue  # a file, or removed while we walked

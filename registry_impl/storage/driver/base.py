@@ -275,8 +275,14 @@ class StorageDriver(ABC):
         recently that a further change might not move the token), and the caller lists again.
         """
         check_path(path, allow_root=True, driver_name=self.name)
-        with translate_errors(self.name, path):
+        try:  # translate_errors, spelled out: a catalog page asks once per directory it walks
             return self._directory_token(path)
+        except StorageDriverError as err:
+            err.driver_name = err.driver_name or self.name
+            err.path = err.path or path
+            raise
+        except Exception as err:
+            raise StorageDriverError(path, f"{type(err).__name__}: {err}", self.name) from err
 
     def move(self, src: str, dst: str) -> None:
         """Move a file, replacing ``dst`` if it exists and creating its parents; atomic where possible."""
