@@ -24,29 +24,68 @@ THREAD_THRESHOLD = 256 * 1024
 #: Chunks smaller than this are gathered up to it before they are handed over.
 BATCH = 256 * 1024
 QUEUE_CHUNKS = 16
+#: Idle stage threads kept for the next large body.
+IDLE = 8
 
 
 class _Stage:
-    """One consumer thread with its bounded queue; the first error it meets is kept in ``error``."""
+    """One consumer thread with its bounded queue; the first error it meets is kept in ``error``.
 
-    def __init__(self, consume: Callable[[bytes], object], name: str) -> None:
-        self.consume = consume
+    Threads outlive their streams: a stopped stage returns to a pool of idle ones (at most ``IDLE``) that
+    the next large body takes, so a PATCH does not pay for starting and joining two threads.
+    """
+
+    _idle: list[_Stage] = []
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.consume: Callable[[bytes], object] | None = None
         self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self.thread.start()
+        self._drained = threading.Event()
+        threading.Thread(target=self._run, name="upload-pipe", daemon=True).start()
+
+    @classmethod
+    def take(cls, consume: Callable[[bytes], object]) -> _Stage:
+        with cls._lock:
+            stage = cls._idle.pop() if cls._idle else None
+        stage = stage or cls()
+        stage.consume, stage.error = consume, None
+        return stage
 
     def _run(self) -> None:
-        while (chunk := self.queue.get()) is not None:
-            if self.error is None:
+        while True:
+            chunk = self.queue.get()
+            if chunk is None:  # the end of a stream
+                self._drained.set()
+                if self.consume is None:
+                    return  # not taken back into the pool
+                continue
+            if self.error is None and self.consume is not None:
                 try:
                     self.consume(chunk)
                 except BaseException as exc:  # reported by HashPipe.update() and finish()
                     self.error = exc
 
-    def stop(self) -> None:
+    def stop(self) -> BaseException | None:
+        """Wait until every chunk handed over is consumed; the error met, if any. The stage must not be
+        used afterwards: its thread goes back to the pool (or ends)."""
         self.queue.put(None)
-        self.thread.join()
+        self._drained.wait()
+        self._drained.clear()
+        error = self.error
+        with self._lock:
+            if len(self._idle) < IDLE:
+                self.consume = _idle_consumer
+                self._idle.append(self)
+                return error
+        self.consume = None
+        self.queue.put(None)  # ends the thread
+        return error
+
+
+def _idle_consumer(chunk: bytes) -> None:
+    raise AssertionError("an idle pipe stage was handed a chunk")
 
 
 class HashPipe:
@@ -83,9 +122,9 @@ class HashPipe:
         self.hasher.update(data)
 
     def _start(self) -> None:
-        self._stages = [_Stage(self.hasher.update, "upload-hash")]
+        self._stages = [_Stage.take(self.hasher.update)]
         if self._sink is not None:
-            self._stages.append(_Stage(self._sink, "upload-write"))
+            self._stages.append(_Stage.take(self._sink))
 
     def _hand_over(self, data: bytes) -> None:
         assert self._stages is not None
@@ -107,10 +146,9 @@ class HashPipe:
         if self._stages is not None:
             if self._pending:
                 self._hand_over_pending()
-            for stage in self._stages:
-                stage.stop()
-            self._error = next((stage.error for stage in self._stages if stage.error is not None), None)
-            self._stages = None
+            stages, self._stages = self._stages, None
+            errors = [error for error in [stage.stop() for stage in stages] if error is not None]
+            self._error = errors[0] if errors else None
         if self._error is not None:
             raise self._error
         return self.hasher
