@@ -11,6 +11,8 @@ Every store can be read from and written to through the same few calls, so ``cop
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ from typing import Literal, Protocol
 
 from registry_client import Descriptor, Manifest, Opener, RegistryClient
 from registry_client.references import ImageReference, parse_reference
+
+from .relay import Broken, Refused, relay
 
 __all__ = ["BlobOutcome", "Location", "RegistryStore", "Store", "StoreError", "parse_location"]
 
@@ -95,6 +99,10 @@ def parse_location(text: str) -> Location:
     return Location("registry", reference=parse_reference(text))
 
 
+log = logging.getLogger("dist")
+#: ``DIST_RELAY=0`` sends every blob through the client (``relay`` off), e.g. to compare the two.
+RELAY = os.environ.get("DIST_RELAY", "1") != "0"
+
 _claims: dict[tuple[str, str, str], threading.Lock] = {}
 _claims_lock = threading.Lock()
 
@@ -149,6 +157,22 @@ class RegistryStore:
             if upload is None:
                 progress(descriptor.size)
                 return "mounted"
+        if isinstance(source, RegistryStore) and RELAY:
+            upload = upload or blobs.start(repository)
+            try:
+                relay(source.client, source.ref.repository, self.client, upload, descriptor, progress)
+                blobs.finish(upload, descriptor.digest)
+                log.info("%s: relayed", descriptor.digest)
+                return "copied"
+            except Refused:
+                pass
+            except Broken as exc:
+                log.info("%s; resuming through the client", exc)
+                blobs.sleep(blobs.settle)  # let the registry finish with the broken request
+                upload = blobs.recover(repository, upload, descriptor.digest)
+                if upload is None:
+                    progress(descriptor.size)
+                    return "copied"
         blobs.upload(
             repository,
             source.opener(descriptor),
