@@ -17,4 +17,4 @@ async def list_repositories() -> Response:
     query = query_of(ctx.request.scope)
     n, last = parse_pagination(query.get("n"), query.get("last"), ctx.state.max_catalog)
     page = await listings.list_repositories(ctx.state, n, last)
-    return page_response({"repositories": page.items}, ctx.request.url.path, len(page.items), page.next_last)
+    return page_response({"repositories": page.items}, ctx.request, len(page.items), page.next_last)

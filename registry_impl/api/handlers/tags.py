@@ -17,4 +17,4 @@ async def list_tags(name: str) -> Response:
     # max_tags 0 (the default): no maximum, so a list without n names every tag, as distribution's does.
     maximum = ctx.state.max_tags or len(tags)
     page, next_last = paginate(tags, query.get("n"), query.get("last"), maximum)
-    return page_response({"name": name, "tags": page}, ctx.request.url.path, len(page), next_last)
+    return page_response({"name": name, "tags": page}, ctx.request, len(page), next_last)
