@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import uuid as uuidlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,12 +40,15 @@ class HasherCache:
 
     A session continued by another process (another worker, a replica, after a restart) finds the
     state saved in storage by ``UploadWriter.close`` (``hashstates/sha256/<offset>``, Go's format);
-    only when none matches the data's size is the data re-hashed from storage.
+    only when none matches the data's size is the data re-hashed from storage. At most ``limit``
+    sessions are kept (the least recently written go first), so abandoned sessions cost no memory
+    beyond it; a session whose entry went resumes from storage.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[int, Hasher]] = {}
+        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher]] = OrderedDict()
+        self.limit = limit
 
     def take(self, key: tuple[str, str], size: int) -> Hasher | None:
         with self._lock:
@@ -59,6 +63,9 @@ class HasherCache:
     def put(self, key: tuple[str, str], size: int, hasher: Hasher) -> None:
         with self._lock:
             self._entries[key] = (size, hasher)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
 
     def drop(self, key: tuple[str, str]) -> None:
         with self._lock:
@@ -111,6 +118,11 @@ class UploadWriter:
             self.uploads.driver.put_content(path, self.hasher.marshal(), durable=False)
 
 
+def _sha256() -> Hasher:
+    """A fresh sha256 whose state can be saved, when libcrypto is there."""
+    return ResumableSha256() if hashstate.available() else new_hasher("sha256")
+
+
 class UploadStore:
     """The upload sessions of one repository."""
 
@@ -125,6 +137,7 @@ class UploadStore:
         started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         self.driver.put_content(paths.upload_started_at_path(self.name, upload_id), started.encode())
         self.driver.writer(paths.upload_data_path(self.name, upload_id)).close()
+        self.hashers.put((self.name, upload_id), 0, _sha256())  # its first body opens without a thread hop
         return UploadStatus(upload_id, 0, started)
 
     def check_id(self, upload_id: str) -> None:
@@ -167,9 +180,7 @@ class UploadStore:
 
     def rehash(self, upload_id: str, algorithm: str) -> Hasher:
         """Hash the session's data from storage (no saved state fits, or another algorithm)."""
-        hasher: Hasher = (
-            ResumableSha256() if algorithm == "sha256" and hashstate.available() else new_hasher(algorithm)
-        )
+        hasher = _sha256() if algorithm == "sha256" else new_hasher(algorithm)
         if self.driver.stat(paths.upload_data_path(self.name, upload_id)).size == 0:
             return hasher
         with self.driver.reader(paths.upload_data_path(self.name, upload_id)) as reader:

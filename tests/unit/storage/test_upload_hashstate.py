@@ -16,7 +16,7 @@ from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.hashpipe import THREAD_THRESHOLD
 from registry_impl.storage.registry import Registry
-from registry_impl.storage.uploads import UploadStore
+from registry_impl.storage.uploads import HasherCache, UploadStore
 
 pytestmark = pytest.mark.skipif(not hashstate.available(), reason="libcrypto not loadable")
 
@@ -96,3 +96,16 @@ def test_large_bodies_are_written_and_hashed_off_the_caller(tmp_path: Path) -> N
     digest = "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
     info = uploads.complete(status.uuid, parse_digest(digest))
     assert driver.get_content(info.path) == b"".join(chunks)
+
+
+def test_the_hasher_cache_keeps_the_most_recently_written_sessions() -> None:
+    cache = HasherCache(limit=2)
+    for name in "abc":
+        cache.put(("r", name), 1, hashlib.sha256())
+    assert not cache.holds(("r", "a"), 1) and cache.holds(("r", "b"), 1) and cache.holds(("r", "c"), 1)
+
+
+def test_a_new_session_opens_from_the_cache() -> None:
+    uploads = Registry(InMemoryDriver()).repository("a").uploads
+    status = uploads.start()
+    assert uploads.resumes(status.uuid, 0)
