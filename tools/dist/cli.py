@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from importlib import metadata
+from typing import Any
 
 from registry_client.descriptors import host_platform
 from registry_client.errors import ClientError
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=LOCATIONS,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--version", action="version", version=f"dist {_version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     common, transfer = _common(), _common(jobs=True)
 
@@ -204,7 +204,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         ctx.close()
 
 
+class _Version(argparse.Action):
+    """``--version``, looked up only when asked for (reading the package metadata costs every start ~30 ms)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        parser.exit(message=f"dist {_version()}\n")
+
+
 def _version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("pydistribution")
     except metadata.PackageNotFoundError:
