@@ -35,7 +35,9 @@ from registry_toolkit.bench.servers import ServerFailed
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="registry-bench", description=__doc__.split("\n\n")[0])
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--quick", action="store_true", help="2 rounds, 128 MiB blobs, 2 s loads (< 2 minutes)")
+    size.add_argument(
+        "--quick", action="store_true", help="2 rounds, 128 MiB blobs, 2 s loads (a few minutes per data dir)"
+    )
     size.add_argument(
         "--smoke", action="store_true", help="1 round, 4 MiB blob, 1 s loads: checks the bench runs"
     )
@@ -160,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in problems:
             print(f"registry-bench: missing {problem}", file=sys.stderr)
         return 2
+    if args.readme:  # before minutes of measuring: the file must have the block's markers
+        try:
+            readme.extract(args.readme.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            print(f"registry-bench: --readme {args.readme}: {exc}", file=sys.stderr)
+            return 2
     command_line = shlex.join(["registry-bench", *(sys.argv[1:] if argv is None else argv)])
     documents, status = [], 0
     for data_dir in args.data_dirs or [default_workdir(profile)]:

@@ -1,4 +1,4 @@
-"""How big and how long: the full run, ``--quick`` (under two minutes) and ``--smoke`` (the test's few seconds)."""
+"""How big and how long: the full run, ``--quick`` (a few minutes per data dir) and ``--smoke`` (the test's seconds)."""
 
 from __future__ import annotations
 
