@@ -211,7 +211,8 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
-        parser.exit(message=f"dist {_version()}\n")
+        print(f"dist {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
