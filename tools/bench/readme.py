@@ -51,6 +51,8 @@ ROWS: list[tuple[str, str]] = [
     ("cpu-pull", ""),
     ("cold-start", "< 0.5 s"),
 ]
+# With --s3 the issue asks less: a chunked push and a pull (redirects off) at least as fast as the reference.
+S3_TARGETS = {"push-mono": "", "push-chunked": f"≥ 1.0{TIMES}", "pull": f"≥ 1.0{TIMES}", "pull-nginx": ""}
 HEADER_KEYS = ("date", "machine", "command", "rounds", "servers")
 SUFFIXES = ("ours", "reference", "ours/reference")
 VALUE = re.compile(rf"(?:—|error|nan|[\d.e+-]+(?: \([\d.e+-]+{DASH}[\d.e+-]+\))?)")
@@ -137,8 +139,10 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
         )
     header = ["measurement", "unit", "target"] + [f"{n}: {s}" for n in names for s in SUFFIXES]
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for key, target in ROWS:
+    s3 = all(doc.get("medium", {}).get("label") == "s3" for doc in documents)
+    for key, filesystem_target in ROWS:
         spec = SPEC_BY_KEY[key]
+        target = S3_TARGETS.get(key, filesystem_target) if s3 else filesystem_target
         metrics = [doc["metrics"].get(key) for doc in documents]
         if all(metric is None for metric in metrics):
             continue
@@ -198,7 +202,9 @@ def parse(block: str) -> Block:
         if len(cells) != len(table[0]) or cells[0] not in known:
             raise ValueError(f"row: {cells}")
         key, target = known[cells[0]]
-        if cells[2] != target or not cells[1].startswith(SPEC_BY_KEY[key].unit):
+        if cells[2] not in (target, S3_TARGETS.get(key, target)) or not cells[1].startswith(
+            SPEC_BY_KEY[key].unit
+        ):
             raise ValueError(f"unit or target of {cells[0]!r}: {cells[1:3]}")
         for index, cell in enumerate(cells[3:]):
             if not (RATIO if index % 3 == 2 else VALUE).fullmatch(cell):

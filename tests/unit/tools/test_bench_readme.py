@@ -64,6 +64,13 @@ def test_render_then_parse() -> None:
     assert parsed.rows["cold start: spawn to first 200 on /v2/"][2] == md("15.00x")
 
 
+def test_s3_runs_carry_the_s3_targets() -> None:
+    block = readme.render([run_document("s3", 1.0)])
+    mono = readme.parse(block).rows["blob push, monolithic: POST + one PUT ?digest="]
+    assert mono[2] == md("3.00x (2.00-3.00)")
+    assert "| blob push, monolithic: POST + one PUT ?digest= | MiB/s |  |" in block  # no target on S3
+
+
 def test_two_runs_on_one_medium_get_numbered_groups() -> None:
     block = readme.render([run_document("disk", 1.0), run_document("disk", 1.0)])
     assert readme.parse(block).media == ["disk", "disk 2"]
