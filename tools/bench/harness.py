@@ -64,7 +64,7 @@ def open_bench(
     if not s3:
         progress(f"seeding {profile.repositories} repositories into both data dirs")
         for root in roots.values():
-            seed_repositories(root, profile.repositories, image)
+            seed_repositories(root, profile.repositories)
     with contextlib.ExitStack() as stack:
         catalog: dict[str, Any] = {"catalog": {"maxentries": profile.catalog_page}}
         moto, storage, buckets = None, {OURS: catalog, BASELINE: catalog}, {OURS: "", BASELINE: ""}

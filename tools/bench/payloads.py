@@ -3,7 +3,9 @@
 A registry that already holds a blob may short-cut its commit, so every timed push sends a blob neither server
 has seen: the file's last 16 bytes are rewritten and the digest is finished from a saved hash of the rest, so a
 new digest costs no re-read. The catalog's repositories are written straight into distribution's on-disk layout
-(``repositories/<name>/_layers/...`` is what distribution lists, ``_manifests/...`` what ours lists).
+as the two directories a catalog walk looks for (``repositories/<name>/_layers`` is what distribution lists,
+``_manifests`` what ours lists); both walks skip what lies below them, so links there would only cost time:
+removing 10 000 repositories with their links took 255 s on a disk mounted with ``discard``, without 46 s.
 """
 
 from __future__ import annotations
@@ -95,18 +97,12 @@ def catalog_name(index: int) -> str:
     return f"catalog/repo-{index:05d}"
 
 
-def seed_repositories(root: Path, count: int, image: Image) -> None:
-    """Write ``count`` repositories holding ``image`` (links only) under ``root``'s repositories directory."""
+def seed_repositories(root: Path, count: int) -> None:
+    """Make ``count`` repositories under ``root``'s repositories directory, as a catalog walk sees them: each a
+    directory holding ``_layers`` and ``_manifests`` (the setup check makes sure both registries list them).
+    """
     base = root / "docker/registry/v2/repositories"
-    links = [
-        (f"_layers/sha256/{sha256(image.config)[7:]}", sha256(image.config)),
-        (f"_layers/sha256/{sha256(image.layer)[7:]}", sha256(image.layer)),
-        (f"_manifests/revisions/sha256/{image.digest[7:]}", image.digest),
-    ]
     for index in range(count):
         repository = f"{base}/{catalog_name(index)}"
-        for relative, content in links:
-            directory = f"{repository}/{relative}"
-            os.makedirs(directory, exist_ok=True)
-            with open(f"{directory}/link", "w") as out:
-                out.write(content)
+        for content in ("_layers", "_manifests"):
+            os.makedirs(f"{repository}/{content}", exist_ok=True)
