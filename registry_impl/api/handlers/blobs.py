@@ -1,4 +1,10 @@
-"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE (``registry_impl.services.blobs``)."""
+"""/v2/<name>/blobs/<digest>: GET (streamed, Range), HEAD, DELETE (``registry_impl.services.blobs``).
+
+A GET streams 1 MiB reads of a reader opened before the first byte (see ``BlobFound.open``). Sending whole blobs
+through granian's ``http.response.pathsend`` instead was measured (2026-12-02, 512 MiB blob, alternated A/B,
+tmpfs and disk) and lost: granian 2.8 reads the file in 4 KiB pieces through tokio's blocking pool, 0.60-0.66
+CPU-s per GiB against 0.43-0.46 streamed, and slower (1184 vs 1696 MiB/s on tmpfs); uvicorn has no pathsend.
+"""
 
 from __future__ import annotations
 
