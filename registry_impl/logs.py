@@ -121,6 +121,8 @@ def configure(log: LogConfig) -> None:
     root.handlers[:] = [handler]
     root.setLevel(_LEVELS[log.level])
     logging.getLogger("connexion").setLevel(logging.WARNING)  # it logs every unvalidated binary body at INFO
+    # ... and warns several times per manifest PUT that the operation takes several media types (by design).
+    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
     access = logging.getLogger(ACCESS_LOGGER)
     access.propagate = False
     access.setLevel(logging.INFO)

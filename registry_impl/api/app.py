@@ -43,6 +43,7 @@ from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import collect_forever, purge_forever
 from registry_impl.api.middleware import (
+    MANIFEST_DOCUMENT,
     BareVersionPath,
     HeadersMiddleware,
     ManifestSizeLimit,
@@ -120,6 +121,10 @@ def _body_validators(offload: Offload) -> dict[str, Any]:
     class OffloadedJSONBody(JSONRequestBodyValidator):  # type: ignore[misc]
         async def _parse(self, stream: AsyncIterator[bytes], scope: Any) -> Any:
             raw = b"".join([chunk async for chunk in stream])
+            if MANIFEST_DOCUMENT in scope:
+                # A manifest PUT: parsed within its bounds by ManifestSizeLimit, and validated by the
+                # handler against its media type's own schema (parse_manifest, stricter than this oneOf).
+                return scope[MANIFEST_DOCUMENT]
             return await offload.sized(len(raw), self._load_and_validate, raw)
 
         def _load_and_validate(self, raw: bytes) -> Any:

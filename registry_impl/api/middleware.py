@@ -57,6 +57,8 @@ class WriteGate:
 
 
 MANIFEST_PUT = ROUTER.operation("manifest", "PUT").operation_id
+#: Scope key of a manifest PUT's body as ``ManifestSizeLimit`` parsed it (within the bounds).
+MANIFEST_DOCUMENT = "registry.manifest_document"
 
 
 def _is_manifest_put(scope: Scope) -> bool:
@@ -102,7 +104,7 @@ class ManifestSizeLimit:
         content = bytes(body)
         try:
             precheck_descriptors(content)
-            await self.state.offload.sized(len(content), load_bounded, content)
+            document = await self.state.offload.sized(len(content), load_bounded, content)
         except ManifestInvalid as invalid:
             await self._refuse(scope, receive, send, invalid)
             return
@@ -113,7 +115,7 @@ class ManifestSizeLimit:
         async def replay_receive() -> Message:
             return replay.pop() if replay else await receive()
 
-        await self.app({**scope, "headers": headers}, replay_receive, send)
+        await self.app({**scope, "headers": headers, MANIFEST_DOCUMENT: document}, replay_receive, send)
 
     def _too_large(self, size: int | None) -> ManifestTooLarge:
         detail = {"limit": self.limit} if size is None else {"size": size, "limit": self.limit}
