@@ -28,7 +28,7 @@ class PurgeSchedule:
     age: timedelta
     interval: timedelta
     dry_run: bool = False
-    first_delay: float = 5.0
+    first_delay: float | None = None  # None: a random delay up to an hour, as distribution's purger waits
 
 
 @dataclass(frozen=True)

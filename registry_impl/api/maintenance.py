@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 
 from registry_impl.api.context import AppState
 from registry_impl.storage.cache.base import NoCache
@@ -14,13 +15,19 @@ from registry_impl.storage.registry import Registry
 log = logging.getLogger("registry.purge")
 gc_log = logging.getLogger("registry.gc")
 
+FIRST_PURGE_JITTER = 3600.0  # seconds: the first purge pass comes at a random moment within the first hour
+
 
 async def purge_forever(state: AppState) -> None:
-    """Purge old uploads after a short delay, then every interval, until cancelled."""
+    """Purge old uploads after a random delay of up to an hour, then every interval, until cancelled.
+
+    As distribution's purger: a pass walks the whole repositories tree, so it is not run while a server
+    (or every replica restarted together) is starting up and warming its caches."""
     schedule = state.purge
     if schedule is None:
         return
-    await asyncio.sleep(schedule.first_delay)
+    delay = schedule.first_delay
+    await asyncio.sleep(random.uniform(0, FIRST_PURGE_JITTER) if delay is None else delay)
     while True:
         try:
             purged = await asyncio.to_thread(
