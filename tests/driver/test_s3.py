@@ -165,21 +165,31 @@ def test_cancel_leaves_no_upload_behind(moto_s3: MotoS3, bucket: str, resumed: b
     assert moto_s3.keys(bucket) == []
 
 
-def test_racing_writers_never_publish_wrong_bytes(moto_s3: MotoS3, bucket: str) -> None:
-    """Two writers resumed from the same state (a duplicate PATCH) both send part 3: whichever state the
-    last close recorded, completing it either gives that writer's bytes or fails; never a mix."""
-    path, head = "/uploads/u/data", payload(10 * MIB)
+@pytest.mark.parametrize("last_part_closes_first", [True, False])
+def test_racing_writers_never_publish_wrong_bytes(
+    moto_s3: MotoS3, bucket: str, last_part_closes_first: bool
+) -> None:
+    """Two writers resumed from the same state (a duplicate PATCH) both send part 3 (S3 keeps the last);
+    the second to close fails (its tail version is gone). Completing gives the bytes S3 holds when the
+    state recorded them, or fails when it recorded the other writer's part: never a mix. (Identical tails
+    have one ETag, so only the completion's chain check tells such writers apart.)"""
+    path, head = "/uploads/u/data", payload(11 * MIB)
     driver = small_driver(moto_s3, bucket)
     with driver.writer(path) as writer:
-        writer.write(head)  # two 5 MiB parts, an empty tail
+        writer.write(head)  # two 5 MiB parts, a 1 MiB tail
     first, second = driver.writer(path, append=True), driver.writer(path, append=True)
     first.write(payload(5 * MIB, 1))
-    second.write(payload(5 * MIB, 2))  # overwrites part 3 as S3 allows
-    second.close()
-    first.close()  # records part 3 with the first writer's ETag: S3 now holds the second's bytes
-    with pytest.raises(StorageDriverError, match="changed since they were recorded"):
-        driver.get_content(path)
-    assert driver.stat(path).size == 15 * MIB  # nothing was published
+    second.write(payload(5 * MIB, 2))  # part 3 now holds the second writer's bytes
+    closes_first, closes_last = (second, first) if last_part_closes_first else (first, second)
+    closes_first.close()
+    with pytest.raises(StorageDriverError):
+        closes_last.close()
+    assert driver.stat(path).size == 16 * MIB
+    if last_part_closes_first:
+        assert driver.get_content(path) == head + payload(5 * MIB, 2)
+    else:
+        with pytest.raises(StorageDriverError, match="changed since they were recorded"):
+            driver.get_content(path)
 
 
 def test_a_stale_writer_fails_on_the_changed_tail(moto_s3: MotoS3, bucket: str) -> None:

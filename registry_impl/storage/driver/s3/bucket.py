@@ -98,8 +98,13 @@ class Bucket:
             raise
         return cast(BinaryIO, response["Body"]), dict(response.get("Metadata") or {})
 
-    def put(self, key: str, content: bytes, metadata: Mapping[str, str] | None = None) -> None:
-        extra = {"Metadata": dict(metadata)} if metadata else {}
+    def put(
+        self, key: str, content: bytes, metadata: Mapping[str, str] | None = None, if_match: str | None = None
+    ) -> None:
+        """PutObject; with ``if_match`` only over that version (a conditional write: else PreconditionFailed)."""
+        extra: dict[str, Any] = {"Metadata": dict(metadata)} if metadata else {}
+        if if_match:
+            extra["IfMatch"] = if_match
         self.client.put_object(Bucket=self.name, Key=key, Body=content, **self._options, **extra)
 
     def copy(self, source: str, key: str) -> None:

@@ -12,6 +12,10 @@ under 5 MiB it is downloaded into the buffer, larger it becomes the first parts 
 server-side UploadPartCopy. Tails and plain objects are read pinned to the version that was measured
 (``IfMatch`` / ``CopySourceIfMatch``).
 
+A resumed writer publishes only over the version it resumed (a conditional PutObject, ``If-Match``): of two
+writers resumed from one state, the second to close fails instead of overwriting the first's record — when
+their tails differ, as an ETag is the content's MD5; otherwise completion's check of the parts catches it.
+
 After a failed request the writer is broken: ``close`` leaves the file as the last successful ``close`` left
 it (parts sent since are unreferenced and overwritten or dropped later; an upload this writer started is
 aborted), so a later ``writer(append=True)`` sees exactly the last published bytes.
@@ -84,7 +88,7 @@ class S3Writer(FileWriter):
                     self._send(bytes(self._buffer))
                     self._buffer = bytearray()
                 metadata = self._progress.metadata() if self._progress is not None else None
-                self._bucket.put(self._key, bytes(self._buffer), metadata)
+                self._bucket.put(self._key, bytes(self._buffer), metadata, if_match=self._etag)
         except BaseException:
             self._abort_own()
             raise
@@ -97,7 +101,7 @@ class S3Writer(FileWriter):
                 raise StorageDriverError(self.path, "writer failed earlier; close it and resume")
             if self._progress is None:
                 if self._dirty:  # everything is in the buffer: one PutObject
-                    self._bucket.put(self._key, bytes(self._buffer))
+                    self._bucket.put(self._key, bytes(self._buffer), if_match=self._etag)
             elif self._tail:  # resumed and not written to: the tail object is copied in server-side
                 complete(self._bucket, self._key, self._progress, self._tail, self._etag)
             else:
