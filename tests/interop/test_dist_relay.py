@@ -29,6 +29,19 @@ def layout(tmp_path_factory: pytest.TempPathFactory) -> OciLayout:
     return built
 
 
+SOURCE = "relay/src"
+
+
+@pytest.fixture(scope="module")
+def pushed(
+    layout: OciLayout, ours_filesystem: Server, reference: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The image at ``SOURCE:v1`` in both registries (pushed from the layout, not relayed)."""
+    pusher = Dist(tmp_path_factory.mktemp("relay-push"))
+    for server in (ours_filesystem, reference):
+        pusher("copy", "-q", f"oci:{layout.path}:big", f"{server.host}/{SOURCE}:v1")
+
+
 @pytest.fixture
 def dist(tmp_path: Path) -> Dist:
     return Dist(tmp_path / "home")
@@ -60,16 +73,26 @@ def tagged(server: Server, repository: str, tag: str) -> int:
         return client.get(f"/v2/{repository}/manifests/{tag}", headers={"Accept": ACCEPT}).status_code
 
 
-@pytest.mark.parametrize("direction", ["ours-to-reference", "reference-to-ours"])
+@pytest.mark.parametrize(
+    ("direction", "splice"),
+    [("ours-to-reference", "1"), ("reference-to-ours", "1"), ("ours-to-reference", "0")],
+    ids=["ours-to-reference", "reference-to-ours", "through-a-buffer"],
+)
 def test_big_layers_are_relayed_and_arrive_whole(
-    dist: Dist, layout: OciLayout, ours_filesystem: Server, reference: Server, direction: str
+    tmp_path: Path,
+    layout: OciLayout,
+    pushed: None,
+    ours_filesystem: Server,
+    reference: Server,
+    direction: str,
+    splice: str,
 ) -> None:
+    dist = Dist(tmp_path / "home", env={"DIST_SPLICE": splice})  # 0: recv_into/sendall instead of splice
     source, destination = (
         (ours_filesystem, reference) if direction == "ours-to-reference" else (reference, ours_filesystem)
     )
-    repository = f"relay/{direction}"
-    dist("copy", "-q", f"oci:{layout.path}:big", f"{source.host}/{repository}:v1")
-    done = dist("copy", "-v", f"{source.host}/{repository}:v1", f"{destination.host}/{repository}:v1")
+    repository = f"relay/{direction}-{splice}"
+    done = dist("copy", "-v", f"{source.host}/{SOURCE}:v1", f"{destination.host}/{repository}:v1")
     digest, _ = big_layer(layout)
     assert f"{digest}: relayed" in done.stderr, done.stderr
     assert tagged(destination, repository, "v1") == 200
@@ -78,11 +101,10 @@ def test_big_layers_are_relayed_and_arrive_whole(
 
 
 def test_a_source_serving_other_bytes_fails_at_the_destination(
-    dist: Dist, layout: OciLayout, ours_filesystem: Server, reference: Server
+    dist: Dist, layout: OciLayout, pushed: None, ours_filesystem: Server, reference: Server
 ) -> None:
     """The relay does not hash: the destination verifies the digest when the session closes, as it must."""
     repository = "relay/tampered"
-    dist("copy", "-q", f"oci:{layout.path}:big", f"{ours_filesystem.host}/{repository}:v1")
     digest, size = big_layer(layout)
     algorithm, hexa = digest.split(":")
     data = ours_filesystem.root / "docker/registry/v2/blobs" / algorithm / hexa[:2] / hexa / "data"
@@ -91,9 +113,7 @@ def test_a_source_serving_other_bytes_fails_at_the_destination(
         with data.open("r+b") as f:  # same size, other bytes: served as they are
             f.seek(size // 2)
             f.write(bytes(64))
-        error = dist.fails(
-            "copy", f"{ours_filesystem.host}/{repository}:v1", f"{reference.host}/{repository}:v1"
-        )
+        error = dist.fails("copy", f"{ours_filesystem.host}/{SOURCE}:v1", f"{reference.host}/{repository}:v1")
     finally:
         data.write_bytes(original)
     assert "DIGEST_INVALID" in error
@@ -105,6 +125,7 @@ def test_a_source_serving_other_bytes_fails_at_the_destination(
 def test_a_relay_cut_midway_resumes_through_the_client(
     dist: Dist,
     layout: OciLayout,
+    pushed: None,
     ours_filesystem: Server,
     reference: Server,
     cut: list[CuttingProxy],
@@ -113,11 +134,10 @@ def test_a_relay_cut_midway_resumes_through_the_client(
     destination = ours_filesystem if kind == "ours" else reference
     source = reference if kind == "ours" else ours_filesystem
     repository = f"relay/cut-{kind}"
-    dist("copy", "-q", f"oci:{layout.path}:big", f"{source.host}/{repository}:v1")
     digest, size = big_layer(layout)
     proxy = CuttingProxy(destination.port, cut_after=size // 2, direction="up")
     cut.append(proxy)
-    done = dist("copy", "-v", f"{source.host}/{repository}:v1", f"{proxy.host}/{repository}:v1")
+    done = dist("copy", "-v", f"{source.host}/{SOURCE}:v1", f"{proxy.host}/{repository}:v1")
     assert proxy.cuts == 1
     assert "resuming through the client" in done.stderr, done.stderr
     assert tagged(destination, repository, "v1") == 200

