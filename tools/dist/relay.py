@@ -197,7 +197,6 @@ def _pump(src: socket.socket, dst: socket.socket, remaining: int, progress: Call
         progress(n)
 
 
-
 def _splice(src: socket.socket, dst: socket.socket, remaining: int, progress: Callable[[int], None]) -> None:
     """Socket to pipe to socket in the kernel (``splice``): the bytes never enter this process."""
     read_end, write_end = os.pipe()
