@@ -100,19 +100,25 @@ def test_big_layers_are_relayed_and_arrive_whole(
         assert holds(destination, repository, blob)
 
 
+@pytest.mark.parametrize("blob", ["layer", "config"])
 def test_a_source_serving_other_bytes_fails_at_the_destination(
-    dist: Dist, layout: OciLayout, pushed: None, ours_filesystem: Server, reference: Server
+    dist: Dist, layout: OciLayout, pushed: None, ours_filesystem: Server, reference: Server, blob: str
 ) -> None:
-    """The relay does not hash: the destination verifies the digest when the session closes, as it must."""
-    repository = "relay/tampered"
-    digest, size = big_layer(layout)
+    """dist does not hash what it copies between registries (the big layer relayed, the small config through the
+    client): the destination verifies the digest when the session closes, as it must."""
+    repository = f"relay/tampered-{blob}"
+    if blob == "layer":
+        digest, size = big_layer(layout)
+    else:
+        config = json.loads(layout.manifest("big")[1])["config"]
+        digest, size = config["digest"], config["size"]
     algorithm, hexa = digest.split(":")
     data = ours_filesystem.root / "docker/registry/v2/blobs" / algorithm / hexa[:2] / hexa / "data"
     original = data.read_bytes()
     try:
         with data.open("r+b") as f:  # same size, other bytes: served as they are
             f.seek(size // 2)
-            f.write(bytes(64))
+            f.write(bytes(min(64, size - size // 2)))
         error = dist.fails("copy", f"{ours_filesystem.host}/{SOURCE}:v1", f"{reference.host}/{repository}:v1")
     finally:
         data.write_bytes(original)
