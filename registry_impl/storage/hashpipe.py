@@ -13,6 +13,7 @@ early) and by ``finish``.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -86,6 +87,10 @@ class _Stage:
 
 def _idle_consumer(chunk: bytes) -> None:
     raise AssertionError("an idle pipe stage was handed a chunk")
+
+
+# A forked child has none of its parent's threads: it must not take their stages from the pool.
+os.register_at_fork(after_in_child=_Stage._idle.clear)
 
 
 class HashPipe:

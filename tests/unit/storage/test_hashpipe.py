@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import time
 
 import pytest
 
-from registry_impl.storage.hashpipe import BATCH, THREAD_THRESHOLD, HashPipe
+from registry_impl.storage.hashpipe import BATCH, QUEUE_CHUNKS, THREAD_THRESHOLD, HashPipe
 
 
 @pytest.mark.parametrize(
@@ -76,3 +78,29 @@ def test_small_chunks_are_gathered_before_they_are_handed_over() -> None:
     assert pipe.finish().hexdigest() == hashlib.sha256(b"".join(chunks)).hexdigest()
     assert b"".join(written) == b"".join(chunks)
     assert all(len(batch) >= BATCH for batch in written[3:-1])  # inline until the threshold, then batches
+
+
+def test_a_forked_child_starts_its_own_threads() -> None:
+    pipe = HashPipe(hashlib.sha256())
+    pipe.update(b"x" * THREAD_THRESHOLD)  # a stage thread, back in the pool after finish
+    pipe.finish()
+    pid = os.fork()
+    if pid == 0:  # the child: the parent's pooled thread is not here
+        try:
+            child = HashPipe(hashlib.sha256())
+            for _ in range(QUEUE_CHUNKS + 2):
+                child.update(b"y" * THREAD_THRESHOLD)
+            ok = (
+                child.finish().hexdigest()
+                == hashlib.sha256(b"y" * THREAD_THRESHOLD * (QUEUE_CHUNKS + 2)).hexdigest()
+            )
+        finally:
+            os._exit(0 if ok else 1)
+    deadline = time.monotonic() + 20
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child hung handing chunks to a thread it does not have")
+    assert os.waitstatus_to_exitcode(done[1]) == 0
