@@ -22,14 +22,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import EVENTS_MEDIA_TYPE, envelope
 from registry_impl.notifications.outbox import Outbox
 from registry_impl.storage.driver.claims import Claim, ClaimLost
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx is imported by run(): a worker without notifications never loads it
+    import httpx
+
     from registry_impl.services.offload import Offload  # a type only: services import this package
 
 __all__ = ["Sender", "Status", "counters"]
@@ -116,6 +116,8 @@ class Sender:
 
     async def run(self) -> None:
         """Deliver until cancelled: take the claim (or wait for it), then drain the outbox while holding it."""
+        import httpx
+
         self._wake = asyncio.Event()
         async with httpx.AsyncClient(timeout=self.endpoint.timeout, trust_env=False) as client:
             while True:
@@ -211,6 +213,8 @@ class Sender:
             await self._renew(claim)
 
     async def _post(self, client: httpx.AsyncClient, body: bytes) -> str | None:
+        import httpx
+
         try:
             response = await client.post(self.endpoint.url, content=body, headers=self._headers)
         except httpx.HTTPError as exc:
