@@ -85,12 +85,15 @@ def relay(
     )
     try:
         src = _connect(get.url)
-        reading = h11.Connection(h11.CLIENT)
-        src.sendall(reading.send(_head(get)) + reading.send(h11.EndOfMessage()))
-        answer = _response(src, reading)
-    except (OSError, h11.ProtocolError) as exc:
+    except OSError as exc:
         raise Refused(f"source: {exc}") from exc
     with src:
+        reading = h11.Connection(h11.CLIENT)
+        try:
+            src.sendall(reading.send(_head(get)) + reading.send(h11.EndOfMessage()))
+            answer = _response(src, reading)
+        except (OSError, h11.ProtocolError) as exc:
+            raise Refused(f"source: {exc}") from exc
         if answer.status_code != 200 or _length(answer) != descriptor.size:
             raise Refused(f"source answered {answer.status_code}")
         early, _ = reading.trailing_data
