@@ -23,7 +23,8 @@ import yaml
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
@@ -204,6 +205,13 @@ def _spec_checked(check: bool) -> Iterator[None]:
         OpenAPISpecification._validate_spec = original  # type: ignore[method-assign]
 
 
+def _middlewares() -> list[Any]:
+    """connexion's stack without its Swagger UI and spec routes (the web UI serves both, under /ui/api/):
+    one router fewer on every request, and Jinja's templates never made. A new list for every app:
+    connexion inserts the app's own middlewares into the list it is given."""
+    return [m for m in ConnexionMiddleware.default_middlewares if m is not SwaggerUIMiddleware]
+
+
 def create_app(
     state: AppState, *, validate_responses: bool = False, fast_reads: bool = True, check_spec: bool = True
 ) -> ASGIApp:
@@ -216,7 +224,8 @@ def create_app(
     app = connexion.AsyncApp(
         __name__,
         lifespan=_lifespan(state),
-        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),
+        middlewares=_middlewares(),
+        swagger_ui_options=SwaggerUIOptions(swagger_ui=False, serve_spec=False),  # should it come back
         validator_map=_body_validators(state.offload),
     )
     with _spec_checked(check_spec):

@@ -1,16 +1,19 @@
 """What connexion imports and the registry never uses, kept out of a worker's memory.
 
 connexion 3.3 imports, when it is itself imported: Flask (for its ``FlaskApp``; the registry runs the
-``AsyncApp``), ``requests`` (to fetch remote ``$ref`` documents; ``generated/openapi.yaml`` has none),
-httpx (for OAuth2 token introspection; the registry authenticates in its own middleware) and Starlette's test
-client (for ``App.test_client()``), which imports httpx too, and httpx its command line (click, rich, pygments). Measured in a worker: ~15 MiB of resident memory and ~0.1 s of start-up for nothing.
+``AsyncApp``), ``requests`` (to fetch remote ``$ref`` documents; ``generated/openapi.yaml`` has none), httpx
+(OAuth2 token introspection; the registry authenticates in its own middleware), Jinja (a specification file
+rendered as a template; the registry hands over a parsed document), Starlette's test client (for
+``App.test_client()``; it imports httpx, and httpx its command line: click, rich, pygments) and Starlette's
+templates (for the Swagger UI middleware, which ``registry_impl.api.app`` leaves out: the web UI serves the
+API documentation). Measured in a worker: ~17 MiB of resident memory and ~0.1 s of start-up for nothing.
 ``unused_dependencies_skipped`` is in force only while ``registry_impl.api.app`` imports connexion:
 
 - ``flask`` and ``httpx._main`` read as not installed (``sys.modules[name] = None``), which both importers
   handle (connexion's ``FlaskFramework`` becomes its "install the flask extra" error; ``httpx.main`` a stub);
-- ``httpx``, ``requests`` and ``starlette.testclient`` are stand-ins that import the real module on first use (an
-  attribute read; ``TestClient`` called), and leave ``sys.modules`` afterwards, so any later import is the
-  real one.
+- ``httpx``, ``jinja2``, ``requests``, ``starlette.testclient`` and ``starlette.templating`` are stand-ins
+  that import the real module on first use (an attribute read; ``TestClient`` or ``Jinja2Templates``
+  called), and leave ``sys.modules`` afterwards, so any later import is the real one.
 
 A package already imported (a test process, a tool) is left as it is.
 """
@@ -30,8 +33,10 @@ SKIPPED = ("flask", "httpx._main")
 #: Module -> the names its importers take from it with ``from module import name`` (called, never subclassed).
 DEFERRED: dict[str, tuple[str, ...]] = {
     "httpx": (),
+    "jinja2": (),
     "requests": (),
     "starlette.testclient": ("TestClient",),
+    "starlette.templating": ("Jinja2Templates",),
 }
 
 
