@@ -181,6 +181,34 @@ def test_large_writes_start_the_disk_early(
     assert len(started) == 2  # without fsync, nothing to hurry
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"), [(True, (True, True)), ("commit", (True, False)), ("FALSE", (False, False))]
+)
+def test_fsync_parameter(tmp_path: Path, value: object, expected: tuple[bool, bool]) -> None:
+    driver = FilesystemDriver.from_params({"rootdirectory": str(tmp_path), "fsync": value})
+    assert (driver.fsync, driver.sync_closes) == expected
+    with pytest.raises(ValueError, match="fsync"):
+        FilesystemDriver.from_params({"rootdirectory": str(tmp_path), "fsync": "sometimes"})
+
+
+def test_fsync_commit_syncs_what_is_committed_not_what_is_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = FilesystemDriver(tmp_path, fsync="commit")
+    synced = _count_fsyncs(monkeypatch)
+    with driver.writer("/uploads/data") as writer:
+        writer.write(b"chunk")
+    assert synced == []  # an upload chunk's close: left to the page cache
+    driver.move("/uploads/data", "/blobs/data")
+    assert len(synced) == 2  # the file before its rename, then the directory holding it
+    assert driver.get_content("/blobs/data") == b"chunk"
+    with driver.writer("/other") as writer:
+        writer.write(b"x")
+        writer.commit()
+    driver.put_content("/link", b"y")
+    assert len(synced) == 2 + 1 + 2
+
+
 def test_starting_writeback_is_harmless(tmp_path: Path) -> None:
     start = filesystem._sync_file_range()
     assert start is not None  # Linux: the call is there

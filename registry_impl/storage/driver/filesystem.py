@@ -70,6 +70,24 @@ def _sync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _sync_file(os_path: str) -> None:
+    fd = os.open(os_path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_param(value: object) -> bool | str:
+    """The driver's ``fsync`` parameter: true (default), false, or ``commit``; strings from the environment too."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower()
+    if word in ("true", "false", "commit"):
+        return {"true": True, "false": False}.get(word, "commit")
+    raise ValueError(f"filesystem driver parameter fsync: expected true, false or commit, not {value!r}")
+
+
 #: How long a directory must have been unchanged before its token is trusted (see ``_directory_token``).
 QUIET_NS = 50_000_000
 
@@ -84,13 +102,23 @@ class FilesystemDriver(StorageDriver):
     With ``fsync`` (distribution's behaviour) a small ``put_content`` costs ~5-10 ms instead of ~0.1-0.5 ms on
     ext4 (it syncs the temporary file and then the directory holding the rename); ``commit`` syncs the file.
     Like distribution, ``close`` syncs too, so an acknowledged upload chunk survives a crash.
+
+    ``fsync="commit"`` syncs what is committed and not what is only closed: ``put_content``, ``commit`` and
+    ``move`` (which syncs the file before renaming it, so a completed upload's blob is durable) stay durable,
+    while an upload chunk's ``close`` leaves its bytes to the page cache. That survives kill -9 (the kernel
+    keeps the bytes), not a power loss: the session may then hold less than a PATCH acknowledged, and the
+    client resumes from the ``Range`` it is told (or restarts the push).
     """
 
     name = "filesystem"
 
-    def __init__(self, rootdirectory: str | os.PathLike[str] = DEFAULT_ROOT, *, fsync: bool = True) -> None:
+    def __init__(
+        self, rootdirectory: str | os.PathLike[str] = DEFAULT_ROOT, *, fsync: bool | str = True
+    ) -> None:
         self.root = Path(rootdirectory).absolute()
-        self.fsync = fsync
+        self.fsync = fsync is True or fsync == "commit"
+        #: Whether a writer's ``close`` syncs (not with ``fsync="commit"``).
+        self.sync_closes = fsync is True
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FilesystemDriver:
@@ -98,7 +126,9 @@ class FilesystemDriver(StorageDriver):
         unknown = set(params) - {"rootdirectory", "maxthreads", "fsync"}
         if unknown:
             raise ValueError(f"unknown filesystem driver parameters: {sorted(unknown)}")
-        return cls(str(params.get("rootdirectory") or DEFAULT_ROOT), fsync=bool(params.get("fsync", True)))
+        return cls(
+            str(params.get("rootdirectory") or DEFAULT_ROOT), fsync=_fsync_param(params.get("fsync", True))
+        )
 
     def __repr__(self) -> str:
         return f"<FilesystemDriver {str(self.root)!r}>"
@@ -287,6 +317,9 @@ class FilesystemDriver(StorageDriver):
         target = self._os_path(dst)
         if os.path.isdir(target):
             raise StorageDriverError(dst, "move destination is a directory")
+        if self.fsync and not self.sync_closes:  # its writer's close did not sync it
+            with _not_found(src):
+                _sync_file(source)
         with _not_found(src):
             self._create(target, lambda made: os.replace(source, made))
 
@@ -386,6 +419,7 @@ class _FilesystemWriter(FileWriter):
     def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
         super().__init__(driver.name, path, f.seek(0, os.SEEK_END))
         self._fsync = driver.fsync
+        self._sync_closes = driver.fsync and driver.sync_closes
         self._target = target
         self._file = f
         self._unsynced = 0
@@ -405,19 +439,19 @@ class _FilesystemWriter(FileWriter):
             start(self._file.fileno())
 
     def _close(self) -> None:
-        self._sync_and_close()
+        self._sync_and_close(self._sync_closes)
 
     def _cancel(self) -> None:
         with suppress(FileNotFoundError):
             os.unlink(self._target)
 
     def _commit(self) -> None:
-        self._sync_and_close()
+        self._sync_and_close(self._fsync)
 
-    def _sync_and_close(self) -> None:
+    def _sync_and_close(self, sync: bool) -> None:
         try:
             self._file.flush()
-            if self._fsync:
+            if sync:
                 os.fsync(self._file.fileno())
         finally:
             self._file.close()
