@@ -1,0 +1,157 @@
+"""Memory and start-up (issue 19): what the supervisor and a worker import for the default configuration,
+connexion's unused imports deferred, the UI built on its first request, malloc arenas limited.
+
+The import checks run in fresh interpreters (this test process has imported everything already).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from registry_impl.api.app import create_app
+from registry_impl.api.context import AppState
+from registry_impl.api.imports import OnFirstUse, unused_dependencies_skipped
+from registry_impl.server import limit_malloc_arenas
+from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.registry import Registry
+from registry_impl.ui.app import CSP
+from registry_impl.ui.mount import OnFirstRequest, WithUI, with_ui_on_demand
+
+# Loaded only when a configuration asks for what needs them.
+WORKER_NEVER = (
+    "registry_impl.ui.app",
+    "registry_impl.proxy",
+    "registry_client",
+    "cryptography",
+    "prometheus_client",
+    "httpx",
+    "requests",
+    "flask",
+    "jinja2",
+    "rich",
+    "click",
+    "markdown_it",
+    "importlib.metadata",
+)
+SUPERVISOR_NEVER = (
+    *WORKER_NEVER,
+    "connexion",
+    "starlette.applications",
+    "registry_impl.api.app",
+    "jsonschema",
+    "http.server",  # the debug listener's (werkzeug imports it in a worker)
+)
+
+WORKER = """
+import json, sys
+import registry_impl.server as server
+server.app_from_environment()
+print(json.dumps(sorted(sys.modules)))
+"""
+# serve() up to the moment granian would fork the worker.
+SUPERVISOR = """
+import json, sys
+import granian.server.mp as mp
+def stop(self, *args, **kwargs):
+    print(json.dumps(sorted(sys.modules)))
+    raise SystemExit(0)
+mp.MPServer.serve = stop
+from registry_impl.cli import main
+main(["serve", sys.argv[1]])
+"""
+
+
+def _config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yml"
+    path.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path / 'data'}\n"
+        "http:\n  addr: 127.0.0.1:0\n  secret: test\n"
+    )
+    return path
+
+
+def _modules(code: str, config: Path) -> set[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "PROMETHEUS_", "OTEL_"))}
+    env["REGISTRY_CONFIGURATION_PATH"] = str(config)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    return set(json.loads(out.strip().splitlines()[-1]))
+
+
+def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if n in modules or any(m.startswith(n + ".") for m in modules))
+
+
+def test_a_worker_of_the_default_configuration_imports_only_what_it_uses(tmp_path: Path) -> None:
+    modules = _modules(WORKER, _config(tmp_path))
+    assert "connexion" in modules and "registry_impl.ui.mount" in modules  # the check sees a real worker
+    assert _loaded(modules, WORKER_NEVER) == []
+
+
+def test_the_supervisor_does_not_load_the_web_framework(tmp_path: Path) -> None:
+    modules = _modules(SUPERVISOR, _config(tmp_path))
+    assert "granian.server.mp" in modules and "registry_impl.config" in modules
+    assert _loaded(modules, SUPERVISOR_NEVER) == []
+
+
+def test_a_deferred_module_is_the_real_one_on_first_use() -> None:
+    name = "email.quoprimime"  # a small stdlib module this process has not needed
+    sys.modules.pop(name, None)
+    stand_in = OnFirstUse(name, ("unquote",))
+    sys.modules[name] = stand_in
+    assert not hasattr(stand_in, "__path__")  # the import system's questions answer without importing
+    assert sys.modules[name] is stand_in
+    assert stand_in.unquote("=41") == "A"  # a deferred callable: imported, then called
+    assert sys.modules[name] is not stand_in and stand_in.header_length(b"ab") == 2
+
+
+def test_skipped_imports_read_as_absent_only_while_connexion_is_imported() -> None:
+    names = ("flask", "httpx._main", "httpx", "requests", "jinja2", "starlette.testclient")
+    before = {name: sys.modules.get(name) for name in names}
+    with unused_dependencies_skipped():
+        for name in names:
+            if before[name] is None:  # not imported by this process: skipped or a stand-in
+                assert name in sys.modules
+                assert sys.modules[name] is None or isinstance(sys.modules[name], OnFirstUse)
+            else:
+                assert sys.modules[name] is before[name]  # a module already imported is left alone
+        if before["flask"] is None:
+            with pytest.raises(ImportError):
+                import flask  # noqa: F401
+    assert {name: sys.modules.get(name) for name in names} == before
+
+
+@pytest.mark.anyio
+async def test_the_ui_is_built_on_its_first_request() -> None:
+    state = AppState(registry=Registry(InMemoryDriver()), secret=b"s", max_tags=0, max_catalog=100)
+    app = with_ui_on_demand(create_app(state), delete_enabled=False, state=state)
+    assert isinstance(app, WithUI) and isinstance(app.ui, OnFirstRequest)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.get("/v2/")).status_code == 200
+        assert app.ui._app is None  # the registry's paths never build it
+        page = await client.get("/ui/")
+        assert page.status_code == 200 and page.headers["content-security-policy"] == CSP
+        built = app.ui._app
+        assert built is not None
+        assert (await client.get("/ui/repositories/UPPER/case")).status_code == 400
+        assert app.ui._app is built  # built once
+
+
+def test_malloc_arenas_are_limited_unless_the_environment_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    assert limit_malloc_arenas() is False
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    assert limit_malloc_arenas() is sys.platform.startswith("linux")
