@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from registry_impl import logs, server_options
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
+from registry_impl.memory import limit_malloc_arenas, trim_while_running
 from registry_impl.reload import Reloader, granian_hook, ignore_sighup, uvicorn_supervisor
 from registry_impl.storage.driver import factory
 
@@ -150,6 +150,7 @@ def app_from_environment() -> ASGIApp:
     from registry_impl.observability.requestids import RequestIds
 
     state = build_state(config)
+    trim_while_running()
     registry_app = create_app(state, check_spec=False)
     if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps, built on first use
         from registry_impl.ui.mount import with_ui_on_demand
@@ -269,30 +270,6 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     )
     granian_hook(runner, reloader)
     runner.serve()
-
-
-MALLOC_ARENAS = 2
-M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
-
-
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """At most ``arenas`` glibc malloc arenas in this process and the workers forked from it, as
-    ``MALLOC_ARENA_MAX`` does (which a forked worker would not read: glibc reads it when a process starts).
-
-    glibc gives each thread that allocates its own arena, up to 8 per core; the upload hash pipe's and the
-    storage offload's threads each kept the memory of the chunks they freed. Measured (granian, one worker,
-    two 256 MiB pushes and pulls, 4 alternated starts): the tree's peak RSS during a pull 104-108 -> 95-98 MiB,
-    after them 72-74 -> 61-63 MiB, CPU per GiB pushed and pulled unchanged within the noise. Left alone when
-    the environment sets ``MALLOC_ARENA_MAX`` or the C library is not glibc; True when applied."""
-    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
-        return False
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (AttributeError, OSError):  # musl and others: no mallopt
-        return False
-    return bool(mallopt(M_ARENA_MAX, arenas))
 
 
 def startup_checks(config: Config, *, announce: bool = True) -> None:

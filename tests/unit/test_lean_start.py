@@ -18,7 +18,7 @@ import pytest
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
 from registry_impl.api.imports import OnFirstUse, unused_dependencies_skipped
-from registry_impl.server import limit_malloc_arenas
+from registry_impl.memory import limit_malloc_arenas, trim_while_running
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.registry import Registry
 from registry_impl.ui.app import CSP
@@ -155,3 +155,12 @@ def test_malloc_arenas_are_limited_unless_the_environment_says(monkeypatch: pyte
     assert limit_malloc_arenas() is False
     monkeypatch.delenv("MALLOC_ARENA_MAX")
     assert limit_malloc_arenas() is sys.platform.startswith("linux")
+
+
+def test_one_trimming_thread_per_process() -> None:
+    first = trim_while_running(interval=3600)
+    if not sys.platform.startswith("linux"):
+        assert first is None
+        return
+    assert first is not None and first.is_alive() and first.daemon
+    assert trim_while_running() is first
