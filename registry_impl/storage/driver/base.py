@@ -25,12 +25,12 @@ from __future__ import annotations
 import builtins
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import BinaryIO, ClassVar
+from typing import BinaryIO, ClassVar, TypeVar
 
 from registry_impl.storage.driver.claims import CLAIM_TTL, Claim, LocalClaims
 
@@ -46,6 +46,7 @@ __all__ = [
     "walk_key",
 ]
 
+T = TypeVar("T")
 _PATH_RE = re.compile(r"(/[A-Za-z0-9._-]+)+")  # used with fullmatch: "$" would accept a final "\n"
 
 
@@ -110,6 +111,18 @@ def translate_errors(driver_name: str, path: str) -> Iterator[None]:
     """Stamp the driver name on driver errors; wrap any other exception in a :class:`StorageDriverError`."""
     try:
         yield
+    except StorageDriverError as err:
+        err.driver_name = err.driver_name or driver_name
+        err.path = err.path or path
+        raise
+    except Exception as err:
+        raise StorageDriverError(path, f"{type(err).__name__}: {err}", driver_name) from err
+
+
+def translated(driver_name: str, call: Callable[[str], T], path: str) -> T:
+    """``call(path)`` under ``translate_errors``, without a context manager's cost (for the hot calls)."""
+    try:
+        return call(path)
     except StorageDriverError as err:
         err.driver_name = err.driver_name or driver_name
         err.path = err.path or path
@@ -210,14 +223,7 @@ class StorageDriver(ABC):
     def get_content(self, path: str) -> bytes:
         """The whole file; :class:`PathNotFoundError` if there is no file at ``path``."""
         check_path(path, driver_name=self.name)
-        try:  # translate_errors, spelled out: the hot reads (tags, links) come through here
-            return self._get_content(path)
-        except StorageDriverError as err:
-            err.driver_name = err.driver_name or self.name
-            err.path = err.path or path
-            raise
-        except Exception as err:
-            raise StorageDriverError(path, f"{type(err).__name__}: {err}", self.name) from err
+        return translated(self.name, self._get_content, path)  # the hot reads (tags, links) come through here
 
     def put_content(self, path: str, content: bytes, *, durable: bool = True) -> None:
         """Replace the file atomically (readers see old or new, never partial), creating parents.
@@ -275,14 +281,7 @@ class StorageDriver(ABC):
         recently that a further change might not move the token), and the caller lists again.
         """
         check_path(path, allow_root=True, driver_name=self.name)
-        try:  # translate_errors, spelled out: a catalog page asks once per directory it walks
-            return self._directory_token(path)
-        except StorageDriverError as err:
-            err.driver_name = err.driver_name or self.name
-            err.path = err.path or path
-            raise
-        except Exception as err:
-            raise StorageDriverError(path, f"{type(err).__name__}: {err}", self.name) from err
+        return translated(self.name, self._directory_token, path)  # once per directory a catalog page walks
 
     def move(self, src: str, dst: str) -> None:
         """Move a file, replacing ``dst`` if it exists and creating its parents; atomic where possible."""
