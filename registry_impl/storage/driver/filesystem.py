@@ -62,15 +62,8 @@ def _mtime(st: os.stat_result) -> datetime:
     return datetime.fromtimestamp(st.st_mtime, UTC)
 
 
-def _sync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _sync_file(os_path: str) -> None:
+def _sync_path(os_path: str) -> None:
+    """fsync a file or a directory (a directory: the entries renamed into it) by its path."""
     fd = os.open(os_path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -220,7 +213,7 @@ class FilesystemDriver(StorageDriver):
             # The rename made durable, as distribution does. The staged directories' own entries were
             # created before it: journaling filesystems (ext4, xfs, btrfs) commit metadata in order, so
             # they are durable with it, without a sync per directory level.
-            _sync_dir(renamed_in)
+            _sync_path(renamed_in)
 
     @staticmethod
     def _rename_stage(stage: str, missing: str) -> bool:
@@ -319,7 +312,7 @@ class FilesystemDriver(StorageDriver):
             raise StorageDriverError(dst, "move destination is a directory")
         if self.fsync and not self.sync_closes:  # its writer's close did not sync it
             with _not_found(src):
-                _sync_file(source)
+                _sync_path(source)
         with _not_found(src):
             self._create(target, lambda made: os.replace(source, made))
 
