@@ -21,6 +21,14 @@ def test_generated_is_current() -> None:
     assert render.stale_files(GENERATED) == []
 
 
+def test_json_form_is_the_yaml_document() -> None:
+    """generated/openapi.json, which the server loads, is generated/openapi.yaml's document exactly."""
+    as_yaml = yaml.safe_load((GENERATED / "openapi.yaml").read_text())
+    assert json.loads((GENERATED / "openapi.json").read_text()) == as_yaml
+    stale = dict(as_yaml, info={**as_yaml["info"], "title": "changed"})
+    assert json.loads(render.openapi_json(yaml.safe_dump(stale))) != as_yaml
+
+
 def test_render_is_deterministic() -> None:
     assert render.render_all() == render.render_all()
 

@@ -70,6 +70,7 @@ def test_wheel_top_level_names(wheel: Path) -> None:
     top = {name.split("/", 1)[0] for name in names if not name.split("/", 1)[0].endswith(".dist-info")}
     assert top == EXPECTED
     assert "registry_generated/openapi.yaml" in names
+    assert "registry_generated/openapi.json" in names  # what the server loads
     assert "registry_spec/templates/openapi.yaml.j2" in names
     assert any(name.startswith("registry_generated/schemas/") for name in names)
     assert "registry_impl/config/__init__.py" in names
