@@ -106,29 +106,36 @@ def walk_key(path: str) -> tuple[str, ...]:
     return tuple(part for part in path.split("/") if part)
 
 
+def _driver_error(err: Exception, driver_name: str, path: str) -> StorageDriverError:
+    """A driver error with the driver name and path stamped on it; any other exception wrapped in one."""
+    if isinstance(err, StorageDriverError):
+        err.driver_name = err.driver_name or driver_name
+        err.path = err.path or path
+        return err
+    return StorageDriverError(path, f"{type(err).__name__}: {err}", driver_name)
+
+
 @contextmanager
 def translate_errors(driver_name: str, path: str) -> Iterator[None]:
     """Stamp the driver name on driver errors; wrap any other exception in a :class:`StorageDriverError`."""
     try:
         yield
-    except StorageDriverError as err:
-        err.driver_name = err.driver_name or driver_name
-        err.path = err.path or path
-        raise
     except Exception as err:
-        raise StorageDriverError(path, f"{type(err).__name__}: {err}", driver_name) from err
+        translated_err = _driver_error(err, driver_name, path)
+        if translated_err is err:
+            raise
+        raise translated_err from err
 
 
 def translated(driver_name: str, call: Callable[[str], T], path: str) -> T:
     """``call(path)`` under ``translate_errors``, without a context manager's cost (for the hot calls)."""
     try:
         return call(path)
-    except StorageDriverError as err:
-        err.driver_name = err.driver_name or driver_name
-        err.path = err.path or path
-        raise
     except Exception as err:
-        raise StorageDriverError(path, f"{type(err).__name__}: {err}", driver_name) from err
+        translated_err = _driver_error(err, driver_name, path)
+        if translated_err is err:
+            raise
+        raise translated_err from err
 
 
 class FileWriter(ABC):
