@@ -166,6 +166,7 @@ def test_large_writes_start_the_disk_early(
 ) -> None:
     started: list[int] = []
     monkeypatch.setattr(filesystem, "_sync_file_range", lambda: started.append)
+    driver.direct = False  # as on a filesystem that refuses O_DIRECT (test_filesystem_direct covers it)
     data = os.urandom(1 << 20)
     with driver.writer("/big") as writer:
         for _ in range(2 * filesystem.WRITEBACK_EVERY // len(data)):

@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from registry_impl.storage.driver import direct
 from registry_impl.storage.driver.base import (
     FileInfo,
     FileWriter,
@@ -112,6 +113,8 @@ class FilesystemDriver(StorageDriver):
         self.fsync = fsync is True or fsync == "commit"
         #: Whether a writer's ``close`` syncs (not with ``fsync="commit"``).
         self.sync_closes = fsync is True
+        #: Whether synced writers append large bodies with O_DIRECT (see ``direct``): on disks, not in memory.
+        self.direct = self.fsync and direct.supported(str(self.root))
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FilesystemDriver:
@@ -404,9 +407,10 @@ WRITEBACK_EVERY = WRITE_BUFFER
 class _FilesystemWriter(FileWriter):
     """A buffered file handle; ``close`` and ``commit`` flush and (with ``fsync``) sync it to disk.
 
-    With ``fsync``, every ``WRITEBACK_EVERY`` bytes the writer starts the disk on what it holds so far
-    (without waiting), so the sync that acknowledges a large body finds little left to write: the disk
-    works while the body arrives instead of after it (a 256 MiB body's final fsync: ~100 ms -> ~10 ms).
+    With ``fsync`` on a disk, the body goes around the page cache in aligned ``O_DIRECT`` blocks (see
+    ``direct``: the kernel's writeback of dirty pages is what made a synced body slow). Elsewhere, every
+    ``WRITEBACK_EVERY`` bytes the writer starts the disk on what it holds so far (without waiting), so the
+    sync that acknowledges a large body finds little left to write.
     """
 
     def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
@@ -416,8 +420,14 @@ class _FilesystemWriter(FileWriter):
         self._target = target
         self._file = f
         self._unsynced = 0
+        self._direct: direct.DirectAppender | None = None
+        if driver.direct and not direct.refused(str(driver.root)):
+            self._direct = direct.DirectAppender(str(driver.root), target, f, self.size)
 
     def _write(self, data: bytes) -> None:
+        if self._direct is not None and self._direct.active:
+            self._direct.append(data)
+            return
         self._file.write(data)
         if self._fsync:
             self._unsynced += len(data)
@@ -443,6 +453,8 @@ class _FilesystemWriter(FileWriter):
 
     def _sync_and_close(self, sync: bool) -> None:
         try:
+            if self._direct is not None:
+                self._direct.drain()
             self._file.flush()
             if sync:
                 os.fsync(self._file.fileno())
