@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from registry_impl.storage.driver import filesystem
+from registry_impl.storage.driver import filesystem, rangelocks
 from registry_impl.storage.driver.base import PathNotFoundError
 from registry_impl.storage.driver.filesystem import FilesystemDriver
 
@@ -248,6 +248,22 @@ def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriv
     assert claim is not None, "a killed holder's claim was never released"
     claim.release()
     assert not os.path.exists(tmp_path / CLAIM.lstrip("/")), "a released claim left its lock file"
+
+
+@pytest.mark.parametrize("ranges", [True, False], ids=["byte-range locks", "lock files"])
+def test_claims_leave_no_file_and_nothing_listed(
+    driver: FilesystemDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ranges: bool
+) -> None:
+    if ranges and not rangelocks.available():
+        pytest.skip("no OFD locks on this platform")
+    monkeypatch.setattr(rangelocks, "available", lambda: ranges)
+    for i in range(50):
+        claim = driver.try_claim(f"{CLAIM}-{i}")
+        assert claim is not None and driver.try_claim(f"{CLAIM}-{i}") is None
+        claim.release()
+    left = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()}
+    assert left == ({rangelocks.LOCK_FILE} if ranges else set())
+    assert driver.list("/") == ([] if ranges else ["/docker"])  # the lock file is never listed
 
 
 def test_a_deleted_directory_vanishes_at_once(driver: FilesystemDriver, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import mmap
 import os
+import threading
 from typing import BinaryIO
 
 __all__ = ["ALIGN", "BLOCK", "DirectAppender", "filesystem_type", "refused", "supported"]
@@ -29,6 +30,30 @@ BLOCK = 1 << 20
 _O_DIRECT = getattr(os, "O_DIRECT", 0)
 #: Roots whose filesystem refused O_DIRECT once: they are written buffered from then on.
 _refused: set[str] = set()
+#: Blocks kept for the next writer: a fresh mapping faults in each of its pages on the first copy.
+IDLE_BLOCKS = 2
+_idle: list[mmap.mmap] = []
+_idle_lock = threading.Lock()
+
+
+def _take_block() -> mmap.mmap:
+    with _idle_lock:
+        if _idle:
+            return _idle.pop()
+    # private and anonymous: page-aligned, as O_DIRECT needs, and not shared memory (shmem is slower)
+    return mmap.mmap(-1, BLOCK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
+def _give_block(block: mmap.mmap) -> None:
+    with _idle_lock:
+        if len(_idle) < IDLE_BLOCKS:
+            _idle.append(block)
+            return
+    block.close()
+
+
+# A forked child starts without idle blocks (its copies of the parent's are not its to hand out).
+os.register_at_fork(after_in_child=_idle.clear)
 
 
 _MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
@@ -73,7 +98,7 @@ class DirectAppender:
     def __init__(self, root: str, target: str, file: BinaryIO, offset: int) -> None:
         self._root, self._target, self._file = root, target, file
         self._offset = offset  # where the next direct block goes (the file's end once drained)
-        self._block = mmap.mmap(-1, BLOCK)  # anonymous mappings are page-aligned, as O_DIRECT needs
+        self._block: mmap.mmap | None = _take_block()
         self._view = memoryview(self._block)
         self._fill = 0
         self._fd = -1
@@ -133,9 +158,12 @@ class DirectAppender:
             self.release()
 
     def release(self) -> None:
-        """Close the direct descriptor and unmap the block (what was not drained is dropped)."""
+        """Close the direct descriptor and give the block back (what was not drained is dropped);
+        idempotent, so a block is never handed to two writers."""
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-        self._view.release()
-        self._block.close()
+        block, self._block = self._block, None
+        if block is not None:
+            self._view.release()
+            _give_block(block)

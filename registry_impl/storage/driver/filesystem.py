@@ -28,7 +28,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from registry_impl.storage.driver import direct
+from registry_impl.storage.driver import direct, rangelocks
 from registry_impl.storage.driver.base import (
     FileInfo,
     FileWriter,
@@ -330,7 +330,10 @@ class FilesystemDriver(StorageDriver):
                 os.unlink(target)
 
     def _try_claim(self, path: str, ttl: float) -> Claim | None:
-        """An ``flock`` on a lock file at ``path``; the file is removed by the holder on release."""
+        """A byte-range lock in the root's one lock file (see ``rangelocks``); where the platform has no
+        OFD locks, an ``flock`` on a lock file at ``path``, removed by the holder on release."""
+        if rangelocks.available():
+            return rangelocks.try_lock(str(self.root), path)
         target = self._os_path(path)
         while True:
             os.makedirs(os.path.dirname(target), exist_ok=True)
