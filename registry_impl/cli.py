@@ -11,12 +11,22 @@ import json
 import re
 import sys
 
-from registry_impl.config import ConfigError
+from registry_impl import startup
 
 KEYED_LINE = re.compile(r"^[\w.-]+: ")  # ``http.tls.letsencrypt: refused: ...``
 
 
 def main(argv: list[str] | None = None) -> int:
+    startup.collector_paused()  # while the configuration's modules load; ``serve`` resumes it, so do the rest
+    try:
+        return _main(argv)
+    finally:
+        startup.resume_collector()
+
+
+def _main(argv: list[str] | None) -> int:
+    from registry_impl.config import ConfigError
+
     parser = argparse.ArgumentParser(
         prog="registry", description="A container registry (Docker V2 / OCI 1.1)."
     )
@@ -35,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     from registry_impl import garbagecollect
 
-    gc = sub.add_parser("garbage-collect", help="delete unreferenced blobs (registry stopped or read-only, or --online)")
+    gc = sub.add_parser(
+        "garbage-collect", help="delete unreferenced blobs (registry stopped or read-only, or --online)"
+    )
     garbagecollect.add_arguments(gc)
     sub.add_parser("version", help="print the version and the registry API version")
     usage = sub.add_parser("usage", help="stored bytes per repository: unique and shared (read-only)")
@@ -43,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     usage.add_argument("--json", action="store_true", help="one JSON document, sizes in bytes")
     usage.add_argument("--save", action="store_true", help="also store it in the storage, for the web UI")
     args = parser.parse_args(argv)
+    if args.command != "serve":
+        startup.resume_collector()
     if args.command == "version":
         print(version_line())
         return 0
@@ -87,6 +101,8 @@ def version_line() -> str:
 def _config_failure(exc: Exception, path: str | None) -> int:
     """Exit status 1 with the error on stderr: one line per finding when each names its key (refused keys),
     else the message on one line; a config file that cannot be read is a configuration error too."""
+    from registry_impl.config import ConfigError
+
     if isinstance(exc, OSError) and not isinstance(exc, ConfigError):
         if path is None or exc.filename != path:
             raise exc
@@ -101,7 +117,7 @@ def _config_failure(exc: Exception, path: str | None) -> int:
 
 
 def _usage(config_path: str | None, *, as_json: bool, save: bool = False) -> int:
-    from registry_impl.config import load_config
+    from registry_impl.config import ConfigError, load_config
     from registry_impl.storage.cache.base import NoCache
     from registry_impl.storage.driver import factory
     from registry_impl.storage.driver.base import StorageDriverError

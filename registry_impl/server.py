@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry_impl import logs, server_options
+from registry_impl import logs, server_options, startup
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
 from registry_impl.memory import limit_malloc_arenas, trim_while_running
@@ -134,6 +134,15 @@ def _gc_schedule(config: Config) -> GCSchedule | None:
 
 def app_from_environment() -> ASGIApp:
     """ASGI factory for server workers: the config path comes from ``REGISTRY_CONFIGURATION_PATH``."""
+    startup.collector_paused()
+    try:
+        return _build_app()
+    finally:
+        # frozen only in a server's worker, whose app lives as long as it does (tests build many apps)
+        startup.resume_collector(freeze=bool(os.environ.get(CHECKED_ENV)))
+
+
+def _build_app() -> ASGIApp:
     config_log = logging.getLogger("registry.config")
     config_log.disabled = bool(os.environ.get(CHECKED_ENV))  # serve printed them once already
     try:
@@ -244,6 +253,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
         generated_secret,
     )
     os.environ[WORKERS_ENV] = str(count)
+    startup.resume_collector()  # the workers start with it on, and pause it for their own imports
     log.warning(
         "registry listening on %s (%s, %d worker(s), storage %s)",
         target,

@@ -164,3 +164,48 @@ def test_one_trimming_thread_per_process() -> None:
         return
     assert first is not None and first.is_alive() and first.daemon
     assert trim_while_running() is first
+
+
+COLLECTOR = """
+import gc, json, os, sys
+import granian.server.mp as mp
+seen = {}
+def stop(self, *args, **kwargs):
+    seen["supervisor at fork"] = gc.isenabled()
+    raise SystemExit(0)
+mp.MPServer.serve = stop
+from registry_impl import cli, server
+paused = []
+real_load = server.load_config
+def load(*args, **kwargs):
+    paused.append(not gc.isenabled())
+    return real_load(*args, **kwargs)
+server.load_config = load
+try:
+    cli.main(["serve", sys.argv[1]])
+except SystemExit:
+    pass
+seen["supervisor loaded its config paused"] = paused[0]
+server.app_from_environment()  # as a worker of ``registry serve`` (CHECKED_ENV is set by serve)
+seen["worker built its app paused"] = paused[1]
+seen["worker after its app"] = gc.isenabled()
+seen["worker froze its app"] = gc.get_freeze_count() > 1000
+print(json.dumps(seen))
+"""
+
+
+def test_the_collector_is_paused_while_starting_and_on_afterwards(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "PROMETHEUS_", "OTEL_"))}
+    config = _config(tmp_path)
+    env["REGISTRY_CONFIGURATION_PATH"] = str(config)
+    out = subprocess.run(
+        [sys.executable, "-c", COLLECTOR, str(config)], capture_output=True, text=True, env=env, timeout=60
+    )
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "supervisor at fork": True,
+        "supervisor loaded its config paused": True,
+        "worker built its app paused": True,
+        "worker after its app": True,
+        "worker froze its app": True,
+    }, out.stderr[-2000:]
