@@ -108,7 +108,11 @@ def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
 
 
 def _cached(bench: Bench, side: str, path: Path) -> None:
-    """Note how much of the file a pull reads is in the page cache (pulls are measured from memory)."""
+    """Bring the file a pull reads into the page cache, and note how much of it is there: pulls are measured
+    from memory on both sides. (Ours writes large uploads around the page cache with O_DIRECT, so the
+    pulled blob, pushed at setup, would otherwise be read from the disk by ours and from memory by the
+    reference.)"""
+    servers.read_into_cache(path)
     fraction = servers.page_cached(path)
     if fraction is not None:
         bench.results.context.setdefault("page_cached", {}).setdefault(side, []).append(round(fraction, 3))
@@ -239,6 +243,8 @@ def resources(bench: Bench, target: Target) -> dict[str, float]:
     cpu0 = servers.tree_cpu(pid)
     with servers.RssSampler(pid) as pushing:
         transfers.push_monolithic(target.client, PUSH_REPO, blob)
+    if bench.s3 is None:  # pulled from memory on both sides, as in ``pull`` (see ``_cached``)
+        servers.read_into_cache(blob_dir(target.process.root, digest) / "data")
     cpu1 = servers.tree_cpu(pid)
     with servers.RssSampler(pid) as pulling:
         transfers.pull(target.process.url, f"/v2/{PUSH_REPO}/blobs/{digest}", blob.size)

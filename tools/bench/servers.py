@@ -145,6 +145,13 @@ def page_cached(path: Path) -> float | None:
     return min(1.0, resident / size) if size else None
 
 
+def read_into_cache(path: Path) -> None:
+    """Read ``path`` once (to /dev/null, in 1 MiB reads), so a pull of it is served from the page cache."""
+    with path.open("rb", buffering=0) as f:
+        while f.read(1 << 20):
+            pass
+
+
 def _stat_fields(pid: int) -> list[str]:
     """``/proc/<pid>/stat`` from field 3 (state) on: the command name may hold spaces and parentheses."""
     text = Path(f"/proc/{pid}/stat").read_text()
