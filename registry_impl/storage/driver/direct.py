@@ -31,7 +31,7 @@ _O_DIRECT = getattr(os, "O_DIRECT", 0)
 #: Roots whose filesystem refused O_DIRECT once: they are written buffered from then on.
 _refused: set[str] = set()
 #: Blocks kept for the next writer: a fresh mapping faults in each of its pages on the first copy.
-IDLE_BLOCKS = 2
+IDLE_BLOCKS = 1
 _idle: list[mmap.mmap] = []
 _idle_lock = threading.Lock()
 
