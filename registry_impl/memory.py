@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["MALLOC_ARENAS", "TRIM_INTERVAL", "limit_malloc_arenas", "trim_while_running"]
 
-MALLOC_ARENAS = 2
+MALLOC_ARENAS = 1
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 TRIM_INTERVAL = 2.0  # seconds between two malloc_trim calls of a worker
 
@@ -37,7 +37,10 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     glibc gives each thread that allocates its own arena, up to 8 per core; the upload hash pipe's and the
     storage offload's threads each kept the memory of the chunks they freed. Measured (granian, one worker,
     two 256 MiB pushes and pulls, 4 alternated starts): the tree's peak RSS during a pull 104-108 -> 95-98 MiB,
-    after them 72-74 -> 61-63 MiB, CPU per GiB pushed and pulled unchanged within the noise. Left alone when
+    after them 72-74 -> 61-63 MiB, CPU per GiB pushed and pulled unchanged within the noise. One arena rather
+    than two (granian's runtime threads kept ~6 MiB of request-body buffers resident in the second one):
+    the tree 3 s after four 128 MiB pushes and two chunked ones 90 -> 83 MiB (two alternated runs each),
+    the peak and the throughput unchanged within the noise. Left alone when
     the environment sets ``MALLOC_ARENA_MAX`` or the C library is not glibc; True when applied."""
     libc = _libc()
     if os.environ.get("MALLOC_ARENA_MAX") or libc is None:
