@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from testkit.disks import on_disk
 
 from registry_impl.storage.driver import direct
 from registry_impl.storage.driver.filesystem import FilesystemDriver
@@ -22,14 +21,8 @@ pytestmark = pytest.mark.driver
 @pytest.fixture
 def disk_root(tmp_path: Path) -> Iterator[Path]:
     """A directory on a disk-backed filesystem (where /tmp is tmpfs, one under /var/tmp)."""
-    if direct.filesystem_type(str(tmp_path)) not in ("tmpfs", "ramfs"):
-        yield tmp_path
-        return
-    root = Path(tempfile.mkdtemp(dir="/var/tmp", prefix="registry-direct-"))
-    try:
+    with on_disk(tmp_path) as root:
         yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from testkit.disks import on_disk
 from testkit.processes import Server, ours_command, start_ours
 
 CONFIGURATIONS = {"granian-1": ("granian", 1), "granian-2": ("granian", 2), "uvicorn-1": ("uvicorn", 1)}
@@ -28,11 +29,12 @@ def require_ours() -> None:
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     require_ours()
     kind, workers = CONFIGURATIONS[request.param]
-    started = start_ours(tmp_path_factory.mktemp(f"stress-{request.param}"), server=kind, workers=workers)
-    try:
-        yield started
-    finally:
-        started.stop()
+    with on_disk(tmp_path_factory.mktemp(f"stress-{request.param}")) as directory:  # the O_DIRECT writers too
+        started = start_ours(directory, server=kind, workers=workers)
+        try:
+            yield started
+        finally:
+            started.stop()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

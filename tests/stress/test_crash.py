@@ -12,6 +12,7 @@ each tag holds its last acknowledged value or one a request with an unknown outc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -23,6 +24,7 @@ from typing import Any
 
 import pytest
 from testkit import s3
+from testkit.disks import on_disk
 from testkit.processes import Server, ServerFailed, start_ours
 from testkit.workload import check, run_workload
 
@@ -72,22 +74,24 @@ class Fleet:
 
 @pytest.fixture(params=["filesystem", "s3"])
 def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
-    if request.param == "filesystem":
-        started = Fleet(tmp_path, {}, replicas=1, clients=40, per_round=2.5)
-    else:
-        if not s3.available():
-            if os.environ.get("CI") == "true":
-                pytest.fail("moto's server extras are not installed")
-            pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
-        moto = s3.start_moto(tmp_path / "moto")
-        request.addfinalizer(moto.stop)
-        storage = {"filesystem": None, "s3": moto.params(moto.bucket("crash")), "redirect": {"disable": True}}
-        # moto serves a few hundred requests a second: fewer clients, longer rounds
-        started = Fleet(tmp_path, {"storage": storage}, replicas=2, clients=16, per_round=5.0)
-    try:
-        yield started
-    finally:
-        started.stop()
+    with contextlib.ExitStack() as stack:
+        if request.param == "filesystem":
+            directory = stack.enter_context(on_disk(tmp_path))  # the O_DIRECT writers too
+            started = Fleet(directory, {}, replicas=1, clients=40, per_round=2.5)
+        else:
+            if not s3.available():
+                if os.environ.get("CI") == "true":
+                    pytest.fail("moto's server extras are not installed")
+                pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+            moto = s3.start_moto(tmp_path / "moto")
+            request.addfinalizer(moto.stop)
+            storage = {"filesystem": None, "s3": moto.params(moto.bucket("crash")), "redirect": {"disable": True}}
+            # moto serves a few hundred requests a second: fewer clients, longer rounds
+            started = Fleet(tmp_path, {"storage": storage}, replicas=2, clients=16, per_round=5.0)
+        try:
+            yield started
+        finally:
+            started.stop()
 
 
 def test_kill_9_loses_nothing_acknowledged(fleet: Fleet, crash_rounds: int) -> None:
