@@ -37,11 +37,11 @@ def _fetch(registry: Registry, name: str, reference: str) -> StoredManifest:
     repo = registry.repository(name)
     try:
         parsed = parse_reference(reference)
-        digest = str(parsed) if isinstance(parsed, Digest) else repo.tags.resolve(parsed)
+        digest = str(parsed) if isinstance(parsed, Digest) else repo.tags.resolve(parsed, cached=True)
     except (TagInvalid, DigestInvalid) as exc:
         # No manifest can have such a reference: on a read it is simply not there, as in distribution.
         raise ManifestUnknown(detail={"reference": reference}) from exc
-    return repo.manifests.get(digest)
+    return repo.manifests.get(digest, recent_link=True)  # a read-only answer: links may come from memory
 
 
 async def fetch(state: State, name: str, reference: str) -> StoredManifest:

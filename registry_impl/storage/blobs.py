@@ -133,9 +133,11 @@ class LinkSet:
         self.driver = driver
         self.link_path = link_path
 
-    def linked(self, digest: str) -> bool:
+    def linked(self, digest: str, *, cached: bool = False) -> bool:
+        """Whether the link names ``digest``; ``cached`` only for the answer of a read-only request."""
+        read = self.driver.get_content_cached if cached else self.driver.get_content
         try:
-            return self.driver.get_content(self.link_path(digest)).decode() == digest
+            return read(self.link_path(digest)).decode() == digest
         except PathNotFoundError:
             return False
 

@@ -73,8 +73,9 @@ class ManifestStore:
     def exists(self, digest: str) -> bool:
         return self.revisions.linked(digest) and self.store.stat(digest) is not None
 
-    def get(self, digest: str) -> StoredManifest:
-        if not self.revisions.linked(digest):
+    def get(self, digest: str, *, recent_link: bool = False) -> StoredManifest:
+        """The manifest linked here; ``recent_link``: the revision link read as ``LinkSet.linked(cached=True)``."""
+        if not self.revisions.linked(digest, cached=recent_link):
             raise ManifestUnknown(detail={"digest": digest})
         key = (self.name, digest)
         cached = self.cache.get(key) if self.cache is not None else None

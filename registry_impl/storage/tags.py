@@ -16,10 +16,14 @@ class TagStore:
         self.name = name
         self.listings = listings or ListingCache(max_entries=0)
 
-    def resolve(self, tag: str) -> str:
-        """The digest ``tag`` points at; ManifestUnknown when there is no such tag."""
+    def resolve(self, tag: str, *, cached: bool = False) -> str:
+        """The digest ``tag`` points at; ManifestUnknown when there is no such tag. ``cached`` for the
+        answer of a read-only request (``StorageDriver.get_content_cached``), never to decide a write."""
+        path = paths.tag_current_link_path(self.name, tag)
         try:
-            return self.driver.get_content(paths.tag_current_link_path(self.name, tag)).decode()
+            if cached:
+                return self.driver.get_content_cached(path).decode()
+            return self.driver.get_content(path).decode()
         except PathNotFoundError as exc:
             raise ManifestUnknown(detail={"tag": tag}) from exc
 

@@ -232,6 +232,16 @@ class StorageDriver(ABC):
         check_path(path, driver_name=self.name)
         return translated(self.name, self._get_content, path)  # the hot reads (tags, links) come through here
 
+    def get_content_cached(self, path: str) -> bytes:
+        """``get_content`` for the answer of a read-only request (a tag or revision link on a manifest GET).
+
+        A backend may answer from a cache that every change made through a driver on the same storage, in
+        any process, invalidates before that change is acknowledged, and that sees changes made around the
+        drivers within seconds (see ``linkcache``). Never for a write that decides from the content. The
+        default reads the file.
+        """
+        return self.get_content(path)
+
     def put_content(self, path: str, content: bytes, *, durable: bool = True) -> None:
         """Replace the file atomically (readers see old or new, never partial), creating parents.
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -37,6 +37,7 @@ from registry_impl.storage.driver.base import (
     StorageDriverError,
 )
 from registry_impl.storage.driver.claims import Claim
+from registry_impl.storage.driver.linkcache import LinkCache, scope_of
 
 __all__ = ["DEFAULT_ROOT", "FilesystemDriver"]
 
@@ -115,6 +116,8 @@ class FilesystemDriver(StorageDriver):
         self.sync_closes = fsync is True
         #: Whether synced writers append large bodies with O_DIRECT (see ``direct``): on disks, not in memory.
         self.direct = self.fsync and direct.supported(str(self.root))
+        self._links: LinkCache | None = None
+        self._links_opened = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> FilesystemDriver:
@@ -131,6 +134,30 @@ class FilesystemDriver(StorageDriver):
 
     def _os_path(self, path: str) -> str:
         return str(self.root) + path if path != "/" else str(self.root)
+
+    def get_content_cached(self, path: str) -> bytes:
+        """Link files from this process's memory while the root's token table vouches for them (``linkcache``)."""
+        links = self._link_cache()
+        return self.get_content(path) if links is None else links.read(path, self.get_content)
+
+    def _link_cache(self) -> LinkCache | None:
+        if not self._links_opened:  # on first use: in the worker process, and not for drivers never used
+            self._links, self._links_opened = LinkCache.open(str(self.root)), True
+        return self._links
+
+    @contextmanager
+    def _changing(self, *paths: str) -> Iterator[None]:
+        """Announce a change to ``paths`` once it is made (or failed halfway): cached links below them go."""
+        try:
+            yield
+        finally:
+            self._announce(*paths)
+
+    def _announce(self, *paths: str) -> None:
+        links = self._link_cache()
+        if links is not None:
+            for path in paths:
+                links.changed(path)
 
     # ---- hooks ----
 
@@ -155,12 +182,14 @@ class FilesystemDriver(StorageDriver):
             os.close(fd)
 
     def _put_content(self, path: str, content: bytes) -> None:
-        self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content, self.fsync))
+        with self._changing(path):
+            self._create(self._os_path(path), lambda os_path: self._write_file(os_path, content, self.fsync))
 
     def _put_volatile(self, path: str, content: bytes) -> None:
         """Atomic as ``put_content``, without its two syncs (~1-10 ms on a disk)."""
         make = lambda os_path: self._write_file(os_path, content, False)  # noqa: E731
-        self._create(self._os_path(path), make, sync=False)
+        with self._changing(path):
+            self._create(self._os_path(path), make, sync=False)
 
     @staticmethod
     def _write_file(os_path: str, content: bytes, sync: bool) -> None:
@@ -243,8 +272,10 @@ class FilesystemDriver(StorageDriver):
             f = open(fd, "ab", buffering=WRITE_BUFFER)  # noqa: SIM115
         else:
             os.makedirs(os.path.dirname(target), exist_ok=True)
-            f = open(target, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115
-        return _FilesystemWriter(self, path, target, f)
+            with self._changing(path):  # truncated: a change already
+                f = open(target, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115
+        changed = None if scope_of(path) is None else partial(self._announce, path)  # not upload data
+        return _FilesystemWriter(self, path, target, f, changed)
 
     def _stat(self, path: str) -> FileInfo:
         with _not_found(path):
@@ -316,12 +347,12 @@ class FilesystemDriver(StorageDriver):
         if self.fsync and not self.sync_closes:  # its writer's close did not sync it
             with _not_found(src):
                 _sync_path(source)
-        with _not_found(src):
+        with _not_found(src), self._changing(src, dst):
             self._create(target, lambda made: os.replace(source, made))
 
     def _delete(self, path: str) -> None:
         target = self._os_path(path)
-        with _not_found(path):
+        with _not_found(path), self._changing(path):
             if os.path.isdir(target) and not os.path.islink(target):
                 hidden = os.path.join(os.path.dirname(target), _TEMP_PREFIX + secrets.token_hex(8))
                 os.rename(target, hidden)  # gone at once; a crash leaves only a hidden directory
@@ -416,8 +447,16 @@ class _FilesystemWriter(FileWriter):
     sync that acknowledges a large body finds little left to write.
     """
 
-    def __init__(self, driver: FilesystemDriver, path: str, target: str, f: BinaryIO) -> None:
+    def __init__(
+        self,
+        driver: FilesystemDriver,
+        path: str,
+        target: str,
+        f: BinaryIO,
+        changed: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(driver.name, path, f.seek(0, os.SEEK_END))
+        self._changed = changed  # announces the change to the link cache, where the path holds links
         self._fsync = driver.fsync
         self._sync_closes = driver.fsync and driver.sync_closes
         self._target = target
@@ -448,8 +487,12 @@ class _FilesystemWriter(FileWriter):
         self._sync_and_close(self._sync_closes)
 
     def _cancel(self) -> None:
-        with suppress(FileNotFoundError):
-            os.unlink(self._target)
+        try:
+            with suppress(FileNotFoundError):
+                os.unlink(self._target)
+        finally:
+            if self._changed is not None:
+                self._changed()
 
     def _commit(self) -> None:
         self._sync_and_close(self._fsync)
@@ -463,3 +506,5 @@ class _FilesystemWriter(FileWriter):
                 os.fsync(self._file.fileno())
         finally:
             self._file.close()
+            if self._changed is not None:
+                self._changed()
