@@ -13,6 +13,7 @@ DEBIAN: dict[str, str] = {
     "docker-registry": "docker-registry",
     "wrk": "wrk",
     "hey": "hey",
+    "ab": "apache2-utils",
     "nginx": "nginx-light",
     "curl": "curl",
 }

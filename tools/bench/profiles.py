@@ -13,7 +13,7 @@ class Profile:
     blob_mib: int  # the blob pushed (three ways) and pulled
     resource_mib: int  # the blob pushed and pulled while RSS and CPU are sampled
     chunk_mib: int  # PATCH size of the chunked push
-    load_seconds: float  # each manifest wrk / hey run
+    load_seconds: float  # each manifest wrk / ab run
     list_seconds: float  # each tags-list / catalog wrk run (slow pages: longer runs, fewer connections)
     warmup_seconds: float  # one untimed run per request scenario and server before the rounds
     tags: int  # tags on the tag-list repository

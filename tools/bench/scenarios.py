@@ -138,7 +138,7 @@ def pull_nginx(bench: Bench) -> dict[str, float]:
 def _load(
     target: Target, path: str, method: str, connections: int, seconds: float, body: Path | None = None
 ) -> tuple[loads.LoadResult, float]:
-    """One wrk (GET) or hey (HEAD, PUT of ``body``) run, and the server tree's CPU-seconds over it; non-2xx
+    """One wrk (GET), ab (HEAD) or hey (PUT of ``body``) run, and the server tree's CPU-seconds over it; non-2xx
     answers fail it. Afterwards the server is left to work off what is still queued before anything else
     is measured.
     """
@@ -150,7 +150,7 @@ def _load(
             url, method="PUT", connections=connections, seconds=seconds, headers=headers, body=body
         )
     elif method == "HEAD":
-        result = loads.hey(url, method="HEAD", connections=connections, seconds=seconds, headers=ACCEPT)
+        result = loads.ab_head(url, connections=connections, seconds=seconds, headers=ACCEPT)
     else:
         result = loads.wrk(url, connections=connections, seconds=seconds, headers=ACCEPT)
     cpu = servers.tree_cpu(pid) - before

@@ -1,4 +1,4 @@
-"""registry-bench's parsers of wrk and hey output, on output captured from real runs on loopback (bench_outputs/)."""
+"""registry-bench's parsers of wrk, ab and hey output, on output captured from real runs on loopback (bench_outputs/)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import astuple
 from pathlib import Path
 
 import pytest
-from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_hey, parse_wrk
+from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_ab, parse_hey, parse_wrk
 
 OUTPUTS = Path(__file__).parent / "bench_outputs"
 KB, MB = 1 << 10, 1 << 20  # wrk's "KB" and "MB" are binary
@@ -113,3 +113,29 @@ def test_hey_refused_connections_are_errors_not_throughput() -> None:
 def test_hey_without_a_summary_fails() -> None:
     with pytest.raises(LoadFailed):
         parse_hey("Error: invalid URL")
+
+
+@pytest.mark.parametrize(
+    ("name", "answers", "p50", "p99"),
+    [
+        # The bench's HEAD load: ab -i -k, 64 connections, 2 s, Accept: OCI manifest.
+        ("ab_ours_manifest_head.txt", 57580, 2.0, 5.0),
+        ("ab_ref_manifest_head.txt", 3770, 24.0, 145.0),
+    ],
+)
+def test_ab_manifest_head(name: str, answers: int, p50: float, p99: float) -> None:
+    result = parse_ab(captured(name))
+    assert (result.requests, result.seconds, result.errors, result.non_2xx) == (answers, 2.0, 0, 0)
+    assert result.rps == pytest.approx(answers / 2.0)
+    assert (result.p50_ms, result.p99_ms) == (p50, p99)
+
+
+def test_ab_counts_answers_outside_2xx() -> None:
+    result = parse_ab(captured("ab_ours_404.txt"))
+    assert (result.requests, result.non_2xx, result.errors) == (12790, 12790, 0)
+
+
+@pytest.mark.parametrize("text", [captured("ab_refused.txt"), ""])
+def test_ab_without_a_report_fails(text: str) -> None:
+    with pytest.raises(LoadFailed):
+        parse_ab(text)
