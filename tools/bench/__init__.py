@@ -10,6 +10,7 @@ Modules, by what each owns::
     payloads.py      blob files streamed from disk, each push with a fresh digest; the catalog seed layout
     loads.py         wrk / ab / hey / curl wrappers and the parsers of their output
     transfers.py     the registry protocol steps of a push and a pull (monolithic, single POST, chunked)
+    rawhttp.py       the chunked push's client: one keep-alive connection, bodies sent with sendfile
     scenarios.py     each measurement, returning samples
     report.py        samples → the table, the JSON document and the last ``ratios:`` line
     machine.py       what a run ran on: date, CPUs, kernel, and the medium (disk or tmpfs) under a data dir

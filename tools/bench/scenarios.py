@@ -102,7 +102,7 @@ def push_single(bench: Bench, target: Target) -> dict[str, float]:
 
 def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
-    seconds = transfers.push_chunked(target.client, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
+    seconds = transfers.push_chunked(target.process.url, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
     _forget(bench, target, digest)
     return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}
 
