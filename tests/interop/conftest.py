@@ -59,8 +59,7 @@ def ours(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     if request.param == "filesystem":
         yield request.getfixturevalue("ours_filesystem")
         return
-    if not s3.available():
-        pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+    s3.require()
     moto = request.getfixturevalue("session_moto")
     overrides = {
         "storage": {

@@ -31,8 +31,7 @@ REPOSITORY = "replicas/app"
 
 @pytest.fixture(scope="module")
 def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3.MotoS3]:
-    if not s3.available():
-        pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+    s3.require()
     with s3.running_moto(tmp_path_factory.mktemp("moto")) as server:
         yield server
 

@@ -79,10 +79,7 @@ def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
             directory = stack.enter_context(on_disk(tmp_path))  # the O_DIRECT writers too
             started = Fleet(directory, {}, replicas=1, clients=40, per_round=2.5)
         else:
-            if not s3.available():
-                if os.environ.get("CI") == "true":
-                    pytest.fail("moto's server extras are not installed")
-                pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+            s3.require()
             moto = s3.start_moto(tmp_path / "moto")
             request.addfinalizer(moto.stop)
             storage = {"filesystem": None, "s3": moto.params(moto.bucket("crash")), "redirect": {"disable": True}}

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import socket
 import threading
 import time
@@ -77,10 +76,7 @@ def p99(samples: list[float]) -> float:
 
 @pytest.fixture(scope="module")
 def slow_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s3.MotoS3, DelayingProxy]]:
-    if not s3.available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("moto's server extras are not installed")
-        pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+    s3.require()
     moto = s3.start_moto(tmp_path_factory.mktemp("no-stall-moto"))
     proxy = DelayingProxy(int(moto.endpoint.rsplit(":", 1)[1]), marker=STALLED.encode(), delay=S3_DELAY)
     try:

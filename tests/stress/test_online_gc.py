@@ -74,10 +74,7 @@ def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
         driver: tuple[str, dict[str, Any]] = ("filesystem", {"rootdirectory": str(root)})
         seconds = 4.0
     else:
-        if not s3.available():
-            if os.environ.get("CI") == "true":
-                pytest.fail("moto's server extras are not installed")
-            pytest.skip("moto's server extras are not installed: pip install 'moto[server]'")
+        s3.require()
         moto = s3.start_moto(tmp_path / "moto")
         request.addfinalizer(moto.stop)
         params = moto.params(moto.bucket("onlinegc"))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from testkit.processes import free_port
 
@@ -96,6 +97,17 @@ class MotoS3:
 
 def available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("moto", "flask", "werkzeug"))
+
+
+def require() -> None:
+    """Skip the calling test or fixture when moto's server extras are missing; in CI (``CI=true``) fail it,
+    so a missing S3 endpoint never passes for a tested S3 tier."""
+    if available():
+        return
+    message = "moto's server extras are not installed: pip install 'moto[server]'"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def start_moto(directory: Path) -> MotoS3:
