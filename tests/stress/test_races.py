@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from testkit.processes import Server
-from testkit.workload import OCI_MANIFEST, OCTETS, sha256
+from testkit.workload import OCI_MANIFEST, OCTETS, pushed_blobs_manifest, sha256
 
 
 def _manifest(config: str, layer: str, size: int) -> bytes:
@@ -145,22 +145,6 @@ def test_patch_still_writing_while_the_upload_completes(server: Server) -> None:
         assert http.get(f"/v2/races3/b/blobs/{sha256(x)}").content == x
 
 
-def _image(http: httpx.Client, name: str, seed: bytes) -> tuple[bytes, str]:
-    """A pushed config and layer, and a manifest naming them (not pushed)."""
-    layer, config = seed * 64, b'{"seed":"%s"}' % seed.hex().encode()
-    for data in (layer, config):
-        r = http.post(
-            f"/v2/{name}/blobs/uploads/", params={"digest": sha256(data)}, content=data, headers=OCTETS
-        )
-        assert r.status_code == 201, r.text
-    body = (
-        b'{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json",'
-        b'"digest":"%s","size":%d},"layers":[{"mediaType":"application/octet-stream","digest":"%s","size":%d}]}'
-        % (OCI_MANIFEST.encode(), sha256(config).encode(), len(config), sha256(layer).encode(), len(layer))
-    )
-    return body, sha256(body)
-
-
 def test_delete_by_digest_against_tag_writes(server: Server) -> None:
     """DELETE A by digest while one client moves tag t from A to B and another points u at A: the move is
     never undone (t ends at B), and u never points at a revision the delete removed (torn)."""
@@ -168,8 +152,8 @@ def test_delete_by_digest_against_tag_writes(server: Server) -> None:
     with httpx.Client(base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=8)) as http:
         for round_ in range(rounds):
             name = f"races4/r{round_}"
-            a, digest_a = _image(http, name, b"a%d" % round_)
-            b, digest_b = _image(http, name, b"b%d" % round_)
+            a, digest_a = pushed_blobs_manifest(http, name, b"a%d" % round_)
+            b, digest_b = pushed_blobs_manifest(http, name, b"b%d" % round_)
             for ref, body in (("t", a), (digest_b, b)):
                 r = http.put(
                     f"/v2/{name}/manifests/{ref}", content=body, headers={"Content-Type": OCI_MANIFEST}

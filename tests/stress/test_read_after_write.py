@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from testkit.processes import Server
-from testkit.workload import OCI_MANIFEST, OCTETS, sha256
+from testkit.workload import OCI_MANIFEST, pushed_blobs_manifest
 
 READERS = 6
 ROUNDS = 30
@@ -19,20 +19,10 @@ ACCEPT = {"Accept": OCI_MANIFEST, "Connection": "close"}
 
 
 def _pushed(http: httpx.Client, name: str, seed: bytes) -> tuple[bytes, str]:
-    layer, config = seed * 50, b'{"seed":"%s"}' % seed.hex().encode()
-    for data in (layer, config):
-        r = http.post(
-            f"/v2/{name}/blobs/uploads/", params={"digest": sha256(data)}, content=data, headers=OCTETS
-        )
-        assert r.status_code == 201, r.text
-    body = (
-        b'{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json",'
-        b'"digest":"%s","size":%d},"layers":[{"mediaType":"application/octet-stream","digest":"%s","size":%d}]}'
-        % (OCI_MANIFEST.encode(), sha256(config).encode(), len(config), sha256(layer).encode(), len(layer))
-    )
-    r = http.put(f"/v2/{name}/manifests/{sha256(body)}", content=body, headers={"Content-Type": OCI_MANIFEST})
+    body, digest = pushed_blobs_manifest(http, name, seed)
+    r = http.put(f"/v2/{name}/manifests/{digest}", content=body, headers={"Content-Type": OCI_MANIFEST})
     assert r.status_code == 201, r.text
-    return body, sha256(body)
+    return body, digest
 
 
 def _everyone_sees(server: Server, pool: ThreadPoolExecutor, path: str) -> set[tuple[int, str]]:

@@ -233,6 +233,23 @@ class Client:
         return self.expect(r, 201, 429).status_code
 
 
+def pushed_blobs_manifest(http: httpx.Client, name: str, seed: bytes) -> tuple[bytes, str]:
+    """A config and a layer made from ``seed``, pushed into ``name``, and a manifest naming them (not pushed):
+    its bytes and digest."""
+    layer, config = seed * 64, b'{"seed":"%s"}' % seed.hex().encode()
+    for data in (layer, config):
+        r = http.post(
+            f"/v2/{name}/blobs/uploads/", params={"digest": sha256(data)}, content=data, headers=OCTETS
+        )
+        assert r.status_code == 201, r.text
+    body = (
+        b'{"schemaVersion":2,"mediaType":"%s","config":{"mediaType":"application/vnd.oci.image.config.v1+json",'
+        b'"digest":"%s","size":%d},"layers":[{"mediaType":"application/octet-stream","digest":"%s","size":%d}]}'
+        % (OCI_MANIFEST.encode(), sha256(config).encode(), len(config), sha256(layer).encode(), len(layer))
+    )
+    return body, sha256(body)
+
+
 def run_client(urls: Sequence[str], model: Model, index: int, seconds: float, stop: threading.Event) -> None:
     """Random operations until ``seconds`` pass or ``stop`` is set; unknown outcomes go into the model."""
     client = Client(urls, model, seed=index)
