@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
-import jsonschema
 from registry_spec import mediatypes as mt
 from registry_spec import params as P
 from registry_spec.protocol.descriptors import Descriptor, Platform
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import DigestInvalid, ManifestInvalid
+from registry_impl.manifestschemas import schema_error
 
 MAX_MANIFEST_SIZE = P.MANIFEST_MAX_BYTES
 #: Most descriptors a manifest may hold: JSON objects with a ``digest`` member, wherever they are.
@@ -102,13 +101,6 @@ class SparseRules:
         if self.layers == "none" and parsed.config_media_type is not None:
             return parsed.blobs[:1]  # the config
         return parsed.blobs
-
-
-@cache
-def _validator(schema_name: str) -> jsonschema.protocols.Validator:
-    schema = mt.standalone_schema(schema_name)
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)  # type: ignore[no-any-return]
 
 
 def detect_media_type(document: dict[str, Any], content_type: str) -> str:
@@ -215,7 +207,7 @@ def parse_manifest(content: bytes, content_type: str, *, bounded: bool = True) -
     schema_name = mt.MANIFEST_SCHEMA_BY_TYPE.get(media_type)
     if schema_name is None:
         raise ManifestInvalid("unsupported manifest media type", detail={"mediaType": media_type})
-    error = jsonschema.exceptions.best_match(_validator(schema_name).iter_errors(document))
+    error = schema_error(schema_name, document)
     if error is not None:
         path = "/".join(str(p) for p in error.absolute_path)
         raise ManifestInvalid(
