@@ -129,7 +129,8 @@ class Method:
     """An HTTP method on a route, bound to one handler by ``operation_id`` (a short name, e.g. ``get_manifest``).
 
     ``fast``: the operation may skip the framework (routing, validation, response wrapping) when every
-    parameter is valid by the descriptor, as its answer does not depend on them otherwise.
+    parameter (path, query, header) is valid by the descriptor and a body's media type is one listed, as
+    its answer does not depend on them otherwise.
     ``param_errors``: (parameter name, code) pairs overriding ``Param.error`` for this operation.
     ``rejected``: what the operation answers when the framework refuses a request that no parameter
     explains (a body against its schema, an unlisted media type): the response with the framework's

@@ -86,6 +86,15 @@ class Operation:
     query: Mapping[str, Rule]
     headers: Mapping[str, Rule]  # by lowercased name
     required_query: tuple[Rule, ...]  # required by every variant
+    # What ``accepts_headers`` checks: headers required by every variant, headers with a grammar (a pattern,
+    # an enum or a non-string type), and the media types a body may have (empty: the operation takes none).
+    required_headers: frozenset[str]
+    checked_headers: Mapping[str, Rule]
+    media_types: frozenset[str]
+
+    @property
+    def checks_headers(self) -> bool:
+        return bool(self.required_headers or self.checked_headers or self.media_types)
 
     @property
     def operation_id(self) -> str:
@@ -93,7 +102,7 @@ class Operation:
 
     def accepts(self, path_params: Mapping[str, str], query: Mapping[str, str]) -> bool:
         """Whether every path and query parameter is known and valid, and none required is missing
-        (headers with a grammar are the caller's: the fast path serves operations with none)."""
+        (headers: ``accepts_headers``)."""
         for rule in self.path:
             if not rule.valid(path_params[rule.param.name]):
                 return False
@@ -103,6 +112,26 @@ class Operation:
                 if found is None or not found.valid(value):
                     return False
         return not self.required_query or all(rule.param.name in query for rule in self.required_query)
+
+    def accepts_headers(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        """Whether the request headers (an ASGI scope's) are what the framework would let through, and
+        plainly so: every required header present once, every header with a grammar valid, and a body's
+        ``Content-Type`` exactly one of the operation's media types (no parameters, no other spelling)."""
+        seen: set[str] = set()
+        for raw_name, raw_value in headers:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            if name in seen and (name in self.required_headers or name in self.checked_headers):
+                return False
+            seen.add(name)
+            rule = self.checked_headers.get(name)
+            if rule is not None and not rule.valid(value):
+                return False
+            if name == "content-type" and self.media_types and value not in self.media_types:
+                return False
+        if self.media_types and "content-type" not in seen:
+            return False
+        return self.required_headers <= seen
 
     def refusal(self, status: int) -> Response:
         """What a refused request no parameter explains is answered with (``Method.rejected``)."""
@@ -148,6 +177,17 @@ def _operation(route: Route, method: Method) -> Operation:
         for name in query
         if all(any(q.name == name and q.required for q in r.query) for r in method.requests)
     ]
+    required_headers = frozenset(
+        name
+        for name in headers
+        if all(any(h.name.lower() == name and h.required for h in r.headers) for r in method.requests)
+    )
+    checked = {
+        name: r
+        for name, r in headers.items()
+        if r.param.pattern is not None or r.param.enum or r.param.type != "string"
+    }
+    media_types = frozenset(t for r in method.requests if r.body is not None for t in r.body.content_types)
     return Operation(
         route,
         method,
@@ -155,6 +195,9 @@ def _operation(route: Route, method: Method) -> Operation:
         MappingProxyType(query),
         MappingProxyType(headers),
         tuple(required),
+        required_headers,
+        MappingProxyType(checked),
+        media_types,
     )
 
 

@@ -307,6 +307,7 @@ MANIFEST = Route(
                     *P.COMMON_FAILURES,
                 ),
             ),
+            fast=True,
             rejected=MANIFEST_REFUSED,
         ),
         read_method(

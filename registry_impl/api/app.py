@@ -38,7 +38,7 @@ from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
 from registry_impl.api.authorization import AuthMiddleware
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
-from registry_impl.api.fastpath import FastReads
+from registry_impl.api.fastpath import FastPath
 from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import collect_forever, purge_forever
@@ -211,11 +211,11 @@ def _middlewares() -> list[Any]:
 
 
 def create_app(
-    state: AppState, *, validate_responses: bool = False, fast_reads: bool = True, check_spec: bool = True
+    state: AppState, *, validate_responses: bool = False, fast_path: bool = True, check_spec: bool = True
 ) -> ASGIApp:
     """The registry ASGI application over ``state``.
 
-    Response validation is for tests; ``fast_reads`` sends the operations the descriptor marks ``fast``
+    Response validation is for tests; ``fast_path`` sends the operations the descriptor marks ``fast``
     straight to their handlers (``registry_impl.api.fastpath``; response validation sees only the others);
     ``check_spec=False`` (production workers) skips connexion's re-validation of the document.
     """
@@ -247,9 +247,9 @@ def create_app(
     app.add_error_handler(405, _http_error)
     app.add_error_handler(ClientDisconnect, _cut_short)
     app.add_error_handler(Exception, _unexpected)
-    # Each request the framework sees owns its extensions (the fast reads write none).
-    inner: ASGIApp = FastReads(OwnExtensions(app), state) if fast_reads else OwnExtensions(app)
-    # Authentication wraps everything, the fast reads included.
+    # Each request the framework sees owns its extensions (the fast path writes none).
+    inner: ASGIApp = FastPath(OwnExtensions(app), state) if fast_path else OwnExtensions(app)
+    # Authentication wraps everything, the fast path included.
     return BareVersionPath(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
 
 

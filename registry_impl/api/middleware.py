@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from registry_spec.router import ROUTER
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -77,13 +79,20 @@ class ManifestSizeLimit:
     reaches the framework's body validation, which reads only declared lengths.
     """
 
-    def __init__(self, app: ASGIApp, state: AppState, limit: int = MAX_MANIFEST_SIZE) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        state: AppState,
+        limit: int = MAX_MANIFEST_SIZE,
+        applies: Callable[[Scope], bool] = _is_manifest_put,
+    ) -> None:
         self.app = app
         self.state = state
         self.limit = limit
+        self.applies = applies  # whether a request is a manifest PUT (the fast path knows it already)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_manifest_put(scope):
+        if scope["type"] != "http" or not self.applies(scope):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):

@@ -35,15 +35,15 @@ def state(driver: StorageDriver, policy: Policy) -> AppState:
 
 
 @pytest.fixture(params=[True, False], ids=["fast", "framework"])
-def fast_reads(request: pytest.FixtureRequest) -> bool:
+def fast_path(request: pytest.FixtureRequest) -> bool:
     """Both request paths: the operations the descriptor marks ``fast`` served by the fast path, or all
     by the framework (whose answers, the fast path's excepted, are response-validated)."""
     return bool(request.param)
 
 
 @pytest.fixture
-async def client(state: AppState, fast_reads: bool) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(state, validate_responses=True, fast_reads=fast_reads)
+async def client(state: AppState, fast_path: bool) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(state, validate_responses=True, fast_path=fast_path)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
         yield c

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import bcrypt
 import httpx
 import pytest
 from testkit.apps import shared_app, shared_client  # noqa: F401  (one app per module)
-from testkit.registry import Helper, error_codes, sha256
+from testkit.registry import OCI_MANIFEST, Helper, error_codes, sha256
 from testkit.tokens import Signer, bearer
 
 from registry_impl.api.app import create_app
@@ -279,6 +280,17 @@ async def test_fast_reads_are_protected(fast_client: httpx.AsyncClient, signer: 
         assert anonymous.headers["WWW-Authenticate"] == bearer_challenge("repository:org/app:pull")
         assert (await fast_client.request(method, path, headers=stranger)).status_code == 401, (method, path)
         assert (await fast_client.request(method, path, headers=reader)).status_code == 200, (method, path)
+    # A manifest PUT (a fast write) needs push on the repository it names: pull alone, or push elsewhere, is refused
+    # and nothing moves.
+    other = json.dumps({**json.loads(pushed.content), "annotations": {"x": "y"}}).encode()
+    elsewhere = bearer(signer.token([("repository", "org/other", ["pull", "push"])]))
+    for headers in ({}, reader, elsewhere):
+        put = await fast_client.put(
+            "/v2/org/app/manifests/v1", content=other, headers={**headers, "Content-Type": OCI_MANIFEST}
+        )
+        assert put.status_code == 401, put.text
+    got = await fast_client.get("/v2/org/app/manifests/v1", headers=reader)
+    assert got.headers["Docker-Content-Digest"] == pushed.digest
 
 
 # --- denied --------------------------------------------------------------------------------------

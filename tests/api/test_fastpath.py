@@ -1,18 +1,19 @@
-"""The fast read path answers exactly as the framework path does, request by request, for every
-operation the descriptor marks ``fast``."""
+"""The fast path answers exactly as the framework path does, request by request, for every operation the
+descriptor marks ``fast``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from registry_spec.router import ROUTER
-from testkit.registry import Helper, sha256
+from testkit.registry import OCI_INDEX, OCI_MANIFEST, Helper, sha256
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
-from registry_impl.api.fastpath import FastReads
+from registry_impl.api.fastpath import FastPath
 
 pytestmark = pytest.mark.anyio
 
@@ -21,8 +22,8 @@ SKIP_HEADERS = {"date", "server"}
 
 @pytest.fixture
 async def both(state: AppState) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    slow = create_app(state, fast_reads=False)
-    fast = create_app(state, fast_reads=True)
+    slow = create_app(state, fast_path=False)
+    fast = create_app(state, fast_path=True)
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=slow), base_url="http://r.test") as a,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url="http://r.test") as b,
@@ -40,61 +41,90 @@ async def test_fast_and_framework_paths_agree(
 ) -> None:
     slow, fast = both
     taken: list[tuple[str, str]] = []  # (operationId, path)
-    original = FastReads._match
+    original = FastPath._match
 
-    def spy(self: FastReads, scope: dict[str, object]) -> object:
+    def spy(self: FastPath, scope: dict[str, object]) -> object:
         result = original(self, scope)  # type: ignore[arg-type]
         if result is not None:
             taken.append((result[0].operation_id, str(scope["path"])))
         return result
 
-    monkeypatch.setattr(FastReads, "_match", spy)
+    monkeypatch.setattr(FastPath, "_match", spy)
     pushed = await Helper(slow).image("org/app", "v1", layers=2)
     layer = sha256(b"layer-0-")
-    requests: list[tuple[str, str, dict[str, str]]] = [
-        ("GET", "/v2/org/app/manifests/v1", {}),
-        ("HEAD", "/v2/org/app/manifests/v1", {}),
-        ("GET", f"/v2/org/app/manifests/{pushed.digest}", {}),
-        ("GET", "/v2/org/app/manifests/v1", {"If-None-Match": f'"{pushed.digest}"'}),
-        ("GET", "/v2/org/app/manifests/nope", {}),
-        ("GET", "/v2/other/manifests/v1", {}),
-        ("GET", "/v2/org/app/manifests/sha256:" + "0" * 64, {}),
-        ("GET", "/v2/org/app/manifests/sha256:abc", {}),
-        ("GET", "/v2/Org/app/manifests/v1", {}),
-        ("GET", "/v2/org/app/manifests/.bad", {}),
-        ("GET", f"/v2/org/app/blobs/{layer}", {}),
-        ("HEAD", f"/v2/org/app/blobs/{layer}", {}),
-        ("GET", f"/v2/org/app/blobs/{layer}", {"Range": "bytes=1-3"}),
-        ("GET", f"/v2/org/app/blobs/{layer}", {"Range": "bytes=100-"}),
-        ("GET", f"/v2/org/app/blobs/{layer}", {"If-None-Match": f'"{layer}"'}),
-        ("GET", f"/v2/other/blobs/{layer}", {}),
-        ("GET", "/v2/org/app/blobs/md5:abc", {}),
-        ("GET", f"/v2/org/app/blobs/{layer}?x=1", {}),
-        ("GET", "/v2/org/app/tags/list", {}),
-        ("GET", "/v2/org/app/tags/list?n=1", {}),
-        ("GET", "/v2/org/app/tags/list?n=1&last=v0", {}),
-        ("GET", "/v2/org/app/tags/list?n=x", {}),
-        ("GET", "/v2/org/app/tags/list?other=1", {}),
-        ("GET", "/v2/nothere/tags/list", {}),
-        ("GET", "/v2/_catalog", {}),
-        ("GET", "/v2/_catalog?n=1", {}),
-        ("GET", "/v2/_catalog?n=1&last=org%2Fapp", {}),
-        ("GET", "/v2/_catalog?n=-1", {}),
-        ("GET", "/v2/_catalog?n=%2B1", {}),
-        ("GET", "/v2/_catalog?n=1&n=2", {}),
-        ("HEAD", "/v2/org/app/tags/list", {}),
-        ("GET", "/v2/org%2Fapp/tags/list", {}),
-        ("GET", "/v2/" + "a" * 256 + "/tags/list", {}),
-        ("GET", "/v2//manifests/v1", {}),
-        ("GET", "/v2/org/app/manifests/" + "t" * 129, {}),
-        ("HEAD", "/v2/org/app/manifests/.bad", {}),
-        ("HEAD", "/v2/org/app/blobs/sha256:" + "0" * 64, {}),
-        ("GET", "/v2/org/app/referrers/" + pushed.digest, {}),
+    requests: list[tuple[str, str, dict[str, str], bytes]] = [
+        (method, url, headers, b"")
+        for method, url, headers in [
+            ("GET", "/v2/org/app/manifests/v1", {}),
+            ("HEAD", "/v2/org/app/manifests/v1", {}),
+            ("GET", f"/v2/org/app/manifests/{pushed.digest}", {}),
+            ("GET", "/v2/org/app/manifests/v1", {"If-None-Match": f'"{pushed.digest}"'}),
+            ("GET", "/v2/org/app/manifests/nope", {}),
+            ("GET", "/v2/other/manifests/v1", {}),
+            ("GET", "/v2/org/app/manifests/sha256:" + "0" * 64, {}),
+            ("GET", "/v2/org/app/manifests/sha256:abc", {}),
+            ("GET", "/v2/Org/app/manifests/v1", {}),
+            ("GET", "/v2/org/app/manifests/.bad", {}),
+            ("GET", f"/v2/org/app/blobs/{layer}", {}),
+            ("HEAD", f"/v2/org/app/blobs/{layer}", {}),
+            ("GET", f"/v2/org/app/blobs/{layer}", {"Range": "bytes=1-3"}),
+            ("GET", f"/v2/org/app/blobs/{layer}", {"Range": "bytes=100-"}),
+            ("GET", f"/v2/org/app/blobs/{layer}", {"If-None-Match": f'"{layer}"'}),
+            ("GET", f"/v2/other/blobs/{layer}", {}),
+            ("GET", "/v2/org/app/blobs/md5:abc", {}),
+            ("GET", f"/v2/org/app/blobs/{layer}?x=1", {}),
+            ("GET", "/v2/org/app/tags/list", {}),
+            ("GET", "/v2/org/app/tags/list?n=1", {}),
+            ("GET", "/v2/org/app/tags/list?n=1&last=v0", {}),
+            ("GET", "/v2/org/app/tags/list?n=x", {}),
+            ("GET", "/v2/org/app/tags/list?other=1", {}),
+            ("GET", "/v2/nothere/tags/list", {}),
+            ("GET", "/v2/_catalog", {}),
+            ("GET", "/v2/_catalog?n=1", {}),
+            ("GET", "/v2/_catalog?n=1&last=org%2Fapp", {}),
+            ("GET", "/v2/_catalog?n=-1", {}),
+            ("GET", "/v2/_catalog?n=%2B1", {}),
+            ("GET", "/v2/_catalog?n=1&n=2", {}),
+            ("HEAD", "/v2/org/app/tags/list", {}),
+            ("GET", "/v2/org%2Fapp/tags/list", {}),
+            ("GET", "/v2/" + "a" * 256 + "/tags/list", {}),
+            ("GET", "/v2//manifests/v1", {}),
+            ("GET", "/v2/org/app/manifests/" + "t" * 129, {}),
+            ("HEAD", "/v2/org/app/manifests/.bad", {}),
+            ("HEAD", "/v2/org/app/blobs/sha256:" + "0" * 64, {}),
+            ("GET", "/v2/org/app/referrers/" + pushed.digest, {}),
+        ]
     ]
-    for method, url, headers in requests:
-        a = await slow.request(method, url, headers=headers)
-        b = await fast.request(method, url, headers=headers)
-        assert _comparable(a) == _comparable(b), (method, url, headers)
+    # Manifest PUTs: each is sent to both paths, in turn (the second finds what the first stored).
+    manifest = json.loads(pushed.content)
+    other = json.dumps({**manifest, "annotations": {"a": "b"}}).encode()
+    missing = json.dumps({**manifest, "config": {**manifest["config"], "digest": sha256(b"none")}}).encode()
+    oci = {"Content-Type": OCI_MANIFEST}
+    requests += [
+        ("PUT", "/v2/org/app/manifests/v2", oci, pushed.content),
+        ("PUT", f"/v2/org/app/manifests/{pushed.digest}", oci, pushed.content),
+        ("PUT", f"/v2/org/app/manifests/{sha256(other)}?tag=t1", oci, other),
+        ("PUT", f"/v2/org/app/manifests/{sha256(other)}?tag=t1&tag=t2", oci, other),
+        ("PUT", f"/v2/org/app/manifests/{sha256(other)}?tag=.bad", oci, other),
+        ("PUT", "/v2/org/app/manifests/v3?tag=t1", oci, other),
+        ("PUT", f"/v2/org/app/manifests/{pushed.digest}", oci, other),
+        ("PUT", "/v2/org/app/manifests/v4", {"Content-Type": OCI_MANIFEST + "; charset=utf-8"}, other),
+        ("PUT", "/v2/org/app/manifests/v4", {"Content-Type": OCI_INDEX}, other),
+        ("PUT", "/v2/org/app/manifests/v4", {"Content-Type": "text/plain"}, other),
+        ("PUT", "/v2/org/app/manifests/v4", {}, other),
+        ("PUT", "/v2/org/app/manifests/v4", oci, b""),
+        ("PUT", "/v2/org/app/manifests/v4", oci, b"{not json"),
+        ("PUT", "/v2/org/app/manifests/v4", oci, b"[]"),
+        ("PUT", "/v2/org/app/manifests/v4", oci, b'{"schemaVersion": 2}'),
+        ("PUT", "/v2/org/app/manifests/v4", oci, b"{" + b" " * (4 * 1024 * 1024) + b"}"),
+        ("PUT", "/v2/org/app/manifests/v4", oci, missing),
+        ("PUT", "/v2/org/app/manifests/.bad", oci, other),
+        ("PUT", "/v2/Org/app/manifests/v4", oci, other),
+    ]
+    for method, url, headers, body in requests:
+        a = await slow.request(method, url, headers=headers, content=body or None)
+        b = await fast.request(method, url, headers=headers, content=body or None)
+        assert _comparable(a) == _comparable(b), (method, url, headers, body[:100])
     # Every fast operation took the fast path; values off their grammar, unknown or repeated query
     # parameters and operations not marked fast fell through to the framework.
     assert {operation for operation, _ in taken} == {
@@ -106,7 +136,9 @@ async def test_fast_and_framework_paths_agree(
         "/v2//manifests/v1",
         "/v2/" + "a" * 256 + "/tags/list",
         f"/v2/org/app/referrers/{pushed.digest}",
+        "/v2/Org/app/manifests/v4",
     }
     assert not refused & {path for _, path in taken}
-    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar)
-    assert len(taken) == 24
+    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), and the PUTs
+    # with one valid tag parameter at most and a listed Content-Type, without parameters
+    assert len(taken) == 24 + 13

@@ -18,8 +18,8 @@ PREFIX = "/my/registry"
 
 
 @pytest.fixture
-async def prefixed(state: AppState, fast_reads: bool) -> AsyncIterator[httpx.AsyncClient]:
-    app = PathPrefix(create_app(state, validate_responses=True, fast_reads=fast_reads), PREFIX)
+async def prefixed(state: AppState, fast_path: bool) -> AsyncIterator[httpx.AsyncClient]:
+    app = PathPrefix(create_app(state, validate_responses=True, fast_path=fast_path), PREFIX)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as c:
         yield c

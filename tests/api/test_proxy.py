@@ -56,7 +56,7 @@ def driver(tmp_path: Path) -> StorageDriver:
 
 
 @pytest.fixture
-def fast_reads() -> bool:
+def fast_path() -> bool:
     return True  # blob and manifest GETs are fast operations: the path production takes
 
 
