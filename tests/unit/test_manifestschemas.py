@@ -7,7 +7,6 @@ import copy
 import json
 from typing import Any
 
-import fastjsonschema
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,7 +69,7 @@ def test_every_manifest_schema_is_covered() -> None:
 
 @pytest.mark.parametrize("name", sorted(BASES))
 def test_both_checks_accept_the_valid_documents(name: str) -> None:
-    _compiled(name)(BASES[name])  # raises when it refuses
+    assert _compiled(name)(BASES[name])
     assert _reference(name).is_valid(BASES[name])
     assert schema_error(name, BASES[name]) is None
 
@@ -115,18 +114,11 @@ def mutated(draw: st.DrawFn) -> tuple[str, Any]:
 def test_the_compiled_check_is_never_laxer(case: tuple[str, Any]) -> None:
     name, document = case
     reference = jsonschema.exceptions.best_match(_reference(name).iter_errors(document))
-    try:
-        _compiled(name)(document)
-    except (
-        fastjsonschema.JsonSchemaValueException
-    ):  # refused: the answer is jsonschema's, error and explanation alike
+    if not _compiled(name)(document):  # refused: the answer is jsonschema's, error and explanation alike
         got = schema_error(name, document)
         assert (got is None) == (reference is None)
         if got is not None and reference is not None:
-            assert (got.message, list(got.absolute_path)) == (
-                reference.message,
-                list(reference.absolute_path),
-            )
+            assert (got.message, list(got.absolute_path)) == (reference.message, list(reference.absolute_path))
         return
     assert reference is None, (name, json.dumps(document), reference.message)
 
@@ -135,14 +127,13 @@ def test_a_stricter_compiled_check_defers_to_jsonschema() -> None:
     """A digest with a newline before the end: jsonschema's ``$`` matches there, the compiled ``\\Z`` does not;
     the answer stays jsonschema's (the digest parser refuses it later)."""
     document = {**BASES["DockerManifestV2"], "config": {**DESCRIPTOR, "digest": D + "\n"}}
-    with pytest.raises(fastjsonschema.JsonSchemaValueException):
-        _compiled("DockerManifestV2")(document)
+    assert not _compiled("DockerManifestV2")(document)
     assert schema_error("DockerManifestV2", document) is None
 
 
 def test_dollar_inside_a_character_class_is_kept_literal() -> None:
     document = {**BASES["DockerManifestV2"], "config": {**DESCRIPTOR, "mediaType": "a$b/c"}}
-    _compiled("DockerManifestV2")(document)
+    assert _compiled("DockerManifestV2")(document)
     assert schema_error("DockerManifestV2", document) is None
 
 
