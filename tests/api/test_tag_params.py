@@ -134,10 +134,10 @@ class FailingTagWrites(InMemoryDriver):
         super().__init__()
         self.failing = failing
 
-    def put_content(self, path: str, content: bytes) -> None:
+    def put_content(self, path: str, content: bytes, *, durable: bool = True) -> None:
         if path == self.failing:
             raise OSError("disk full")
-        super().put_content(path, content)
+        super().put_content(path, content, durable=durable)
 
 
 async def test_a_failed_tag_write_moves_no_tag() -> None:
