@@ -4,11 +4,11 @@ Modules, by what each owns::
 
     cli.py           the command line: profiles, the order of rounds, exit codes
     profiles.py      sizes and durations of --smoke / --quick / the full run
-    prerequisites.py the external binaries (docker-registry, wrk, ab, hey, nginx, curl): find or apt-get install
+    prerequisites.py the external binaries (docker-registry, wrk, ab, nginx, curl): find or apt-get install
     servers.py       the bench settings over registry_toolkit.processes (the starter the tests use too);
                      nginx; process-tree RSS and CPU sampling
     payloads.py      blob files streamed from disk, each push with a fresh digest; the catalog seed layout
-    loads.py         wrk / ab / hey / curl wrappers and the parsers of their output
+    loads.py         wrk / ab / curl wrappers and the parsers of their output
     transfers.py     the registry protocol steps of a push and a pull (monolithic, single POST, chunked)
     rawhttp.py       the chunked push's client: one keep-alive connection, bodies sent with sendfile
     scenarios.py     each measurement, returning samples

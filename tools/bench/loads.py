@@ -1,14 +1,16 @@
-"""The load generators and transfer clients: wrk, ab, hey and curl, run as processes, and the parsers of their output.
+"""The load generators and transfer clients: wrk, ab and curl, run as processes, and the parsers of their output.
 
-wrk drives GETs (it stalls on HEAD: it waits for a body of Content-Length bytes); ab (apache2-utils) drives HEADs,
-on keep-alive connections; hey drives the manifest PUTs (a body from a file); curl moves blobs between a file on
+wrk drives GETs (it stalls on HEAD: it waits for a body of Content-Length bytes) and, with a Lua script, manifest
+PUTs (a new manifest on every request); ab (apache2-utils) drives HEADs, on keep-alive connections; curl moves blobs between a file on
 disk and the server so that no blob is ever held in memory. hey drove the HEADs until it was measured to be the
 bottleneck: ~40 µs of its own CPU per request (0.75 of the 2 cores at 18 000 HEADs/s) against ab's ~11 µs, so
-the HEAD figure was hey's as much as the servers'.
+the HEAD figure was hey's as much as the servers'; it drove the manifest PUTs too, one body again and again (a
+re-tag that moves nothing), until wrk's scripted PUTs of new manifests replaced it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -71,30 +73,6 @@ def parse_wrk(text: str) -> LoadResult:
     )
 
 
-def parse_hey(text: str) -> LoadResult:
-    """Parse hey's default (summary) output."""
-    total = re.search(r"^\s*Total:\s+([\d.]+) secs", text, re.M)
-    if total is None or "Status code distribution:" not in text:
-        raise LoadFailed(f"unrecognised hey output:\n{text}")
-    percentiles = {
-        int(p): float(v) * 1000.0 for p, v in re.findall(r"^\s+(50|99)% in ([\d.]+) secs", text, re.M)
-    }
-    statuses = {int(code): int(n) for code, n in re.findall(r"^\s+\[(\d{3})\]\s+(\d+) responses", text, re.M)}
-    errors_block = text.split("Error distribution:", 1)[1] if "Error distribution:" in text else ""
-    errors = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s", errors_block, re.M))
-    answered = sum(statuses.values())
-    seconds = float(total.group(1))
-    return LoadResult(
-        requests=answered,
-        seconds=seconds,
-        rps=answered / seconds if seconds > 0 else 0.0,  # hey's own Requests/sec counts failed requests too
-        p50_ms=percentiles.get(50, float("nan")),
-        p99_ms=percentiles.get(99, float("nan")),
-        errors=errors,
-        non_2xx=sum(n for code, n in statuses.items() if not 200 <= code < 300),
-    )
-
-
 def parse_ab(text: str) -> LoadResult:
     """Parse ApacheBench's report (``ab -k``); latency percentiles are whole milliseconds there."""
     total = re.search(r"^Time taken for tests:\s+([\d.]+) seconds", text, re.M)
@@ -131,21 +109,59 @@ def _run(argv: list[str], timeout: float) -> str:
 
 
 def wrk(
-    url: str, *, connections: int, seconds: float, headers: Mapping[str, str] | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    headers: Mapping[str, str] | None = None,
+    script: Path | None = None,
+    threads: int = WRK_THREADS,
 ) -> LoadResult:
-    """``wrk -t2 -cN -dS --latency``: GET only."""
+    """``wrk -tT -cN -dS --latency``: GETs of ``url``, or the requests a Lua ``script`` makes (``-s``)."""
     argv = [
         "wrk",
-        f"-t{WRK_THREADS}",
+        f"-t{threads}",
         f"-c{connections}",
         f"-d{max(1, round(seconds))}s",
         "--timeout",
         "10s",
         "--latency",
         *_header_args("-H", headers or {}),
+        *(["-s", str(script)] if script is not None else []),
         url,
     ]
     return parse_wrk(_run(argv, seconds + 60))
+
+
+def manifest_push_script(repository: str, manifest: bytes, media_type: str, nonce: str) -> str:
+    """A wrk Lua script under which each thread PUTs a new manifest on every request, to its own tag
+    (``put-<thread>``): ``manifest`` with an annotation ``registry-bench: <nonce>-<thread>-<n>``. Run with
+    one connection per thread, every PUT stores a manifest the registry has not seen and moves a tag, as a
+    push does; a new ``nonce`` per run keeps the next run's manifests new too."""
+    document = json.loads(manifest)
+    document["annotations"] = {"registry-bench": "@@"}
+    prefix, suffix = json.dumps(document, indent=2).split("@@")
+    for part in (prefix, suffix):
+        if "]==]" in part:  # the Lua long bracket's end
+            raise ValueError("the manifest cannot be quoted in a Lua long string")
+    return f"""-- registry-bench: new manifests, each thread to its own tag (wrk -tN -cN)
+local prefix = [==[{prefix}]==]
+local suffix = [==[{suffix}]==]
+local headers = {{["Content-Type"] = "{media_type}"}}
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+function init(args)
+  n = 0
+end
+function request()
+  n = n + 1
+  local body = prefix .. "{nonce}-" .. id .. "-" .. n .. suffix
+  return wrk.format("PUT", "/v2/{repository}/manifests/put-" .. id, headers, body)
+end
+"""
 
 
 def ab_head(
@@ -168,31 +184,6 @@ def ab_head(
         url,
     ]
     return parse_ab(_run(argv, seconds + 60))
-
-
-def hey(
-    url: str,
-    *,
-    method: str,
-    connections: int,
-    seconds: float,
-    headers: Mapping[str, str] | None = None,
-    body: Path | None = None,
-) -> LoadResult:
-    """``hey -m METHOD -c N -z S``: for HEAD, which wrk cannot drive, and PUT with ``body`` (``-D``)."""
-    argv = [
-        "hey",
-        "-m",
-        method,
-        "-c",
-        str(connections),
-        "-z",
-        f"{max(1, round(seconds))}s",
-        *_header_args("-H", headers or {}),
-        *(["-D", str(body)] if body is not None else []),
-        url,
-    ]
-    return parse_hey(_run(argv, seconds + 60))
 
 
 @dataclass(frozen=True)

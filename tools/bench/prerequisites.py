@@ -12,7 +12,6 @@ from registry_toolkit.bench.servers import nginx_command, ours_command
 DEBIAN: dict[str, str] = {
     "docker-registry": "docker-registry",
     "wrk": "wrk",
-    "hey": "hey",
     "ab": "apache2-utils",
     "nginx": "nginx-light",
     "curl": "curl",

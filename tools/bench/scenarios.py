@@ -10,6 +10,7 @@ report prints.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import sys
 import time
@@ -145,19 +146,19 @@ def pull_nginx(bench: Bench) -> dict[str, float]:
 
 
 def _load(
-    target: Target, path: str, method: str, connections: int, seconds: float, body: Path | None = None
+    bench: Bench, target: Target, path: str, method: str, connections: int, seconds: float
 ) -> tuple[loads.LoadResult, float]:
-    """One wrk (GET), ab (HEAD) or hey (PUT of ``body``) run, and the server tree's CPU-seconds over it; non-2xx
-    answers fail it. Afterwards the server is left to work off what is still queued before anything else
-    is measured.
+    """One wrk (GET, or the PUTs of ``manifest_push_script``) or ab (HEAD) run, and the server tree's
+    CPU-seconds over it; non-2xx answers fail it. Afterwards the server is left to work off what is still
+    queued before anything else is measured.
     """
     url, pid = target.process.url + path, target.process.pid
     before = servers.tree_cpu(pid)
-    if method == "PUT":
-        headers = {"Content-Type": OCI_MANIFEST}
-        result = loads.hey(
-            url, method="PUT", connections=connections, seconds=seconds, headers=headers, body=body
-        )
+    if method == "PUT":  # one connection per wrk thread, each PUTting new manifests to its own tag
+        script = bench.workdir / f"manifest-push-{target.side}.lua"
+        nonce = secrets.token_hex(8)
+        script.write_text(loads.manifest_push_script(IMAGE_REPO, bench.image.manifest, OCI_MANIFEST, nonce))
+        result = loads.wrk(url, connections=connections, seconds=seconds, script=script, threads=connections)
     elif method == "HEAD":
         result = loads.ab_head(url, connections=connections, seconds=seconds, headers=ACCEPT)
     else:
@@ -183,11 +184,7 @@ def _shape(bench: Bench, key: str, warm_up: bool = False) -> tuple[int, float]:
 
 def _requests(key: str, path: Callable[[Bench], str], method: str) -> Measure:
     def measure(bench: Bench, target: Target) -> dict[str, float]:
-        body = None
-        if method == "PUT":  # the pushed image's manifest, tagged again and again (each PUT writes the tag)
-            body = bench.workdir / "manifest-put.json"
-            body.write_bytes(bench.image.manifest)
-        result, cpu = _load(target, path(bench), method, *_shape(bench, key), body=body)
+        result, cpu = _load(bench, target, path(bench), method, *_shape(bench, key))
         if result.errors:  # timeouts under overload: the numbers stand, flagged
             problem = f"{result.errors} socket errors or timeouts beside {result.requests} answers"
             bench.results.fail(key, target.side, problem)
@@ -222,6 +219,7 @@ def manifest_path(bench: Bench) -> str:
 
 
 def manifest_put_path(bench: Bench) -> str:
+    """Where wrk connects; the script names each PUT's tag (``put-<thread>``)."""
     return f"/v2/{IMAGE_REPO}/manifests/put"
 
 
@@ -337,7 +335,7 @@ def warm_up(bench: Bench) -> None:
         for target in bench.targets(0):
             progress(f"warm-up: {key} on {target.process.name}")
             try:
-                _load(target, path(bench), method, *_shape(bench, key, warm_up=True))
+                _load(bench, target, path(bench), method, *_shape(bench, key, warm_up=True))
             except loads.LoadFailed as exc:
                 progress(f"warm-up of {key} on {target.process.name} failed: {exc}")
 

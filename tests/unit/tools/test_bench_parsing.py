@@ -1,13 +1,12 @@
-"""registry-bench's parsers of wrk, ab and hey output, on output captured from real runs on loopback (bench_outputs/)."""
+"""registry-bench's parsers of wrk and ab output, on output captured from real runs on loopback (bench_outputs/)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import astuple
 from pathlib import Path
 
 import pytest
-from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_ab, parse_hey, parse_wrk
+from registry_toolkit.bench.loads import LoadFailed, LoadResult, parse_ab, parse_wrk
 
 OUTPUTS = Path(__file__).parent / "bench_outputs"
 KB, MB = 1 << 10, 1 << 20  # wrk's "KB" and "MB" are binary
@@ -70,49 +69,6 @@ def test_wrk_minutes_in_the_total() -> None:
 def test_wrk_without_a_summary_fails(text: str) -> None:
     with pytest.raises(LoadFailed):
         parse_wrk(text)
-
-
-@pytest.mark.parametrize(
-    ("name", "answers", "seconds", "p50", "p99"),
-    [
-        # The bench's own runs: manifest HEAD, 64 connections, Accept: OCI manifest.
-        ("hey_ours_manifest_head.txt", 15701, 2.0048, 5.9, 36.4),
-        ("hey_ref_manifest_head.txt", 1271, 2.0408, 43.2, 478.4),
-    ],
-)
-def test_hey_manifest_head(name: str, answers: int, seconds: float, p50: float, p99: float) -> None:
-    result = parse_hey(captured(name))
-    assert (result.requests, result.seconds, result.errors, result.non_2xx) == (answers, seconds, 0, 0)
-    assert result.rps == pytest.approx(answers / seconds)
-    assert (result.p50_ms, result.p99_ms) == pytest.approx((p50, p99))
-
-
-def test_hey_clean_run() -> None:
-    # HEAD /v2/ on the reference: hey reports 824.1719 req/s = 1691 answers / 2.0518 s.
-    result = parse_hey(captured("hey_ref_v2.txt"))
-    assert (result.requests, result.seconds, result.errors, result.non_2xx) == (1691, 2.0518, 0, 0)
-    assert result.rps == pytest.approx(824.1719, rel=1e-4)  # hey divides by the unrounded total
-    assert result.p50_ms == pytest.approx(11.6)
-    assert result.p99_ms == pytest.approx(593.0)
-
-
-def test_hey_counts_answers_outside_2xx() -> None:
-    result = parse_hey(captured("hey_ours_404.txt"))
-    assert (result.requests, result.non_2xx, result.errors) == (8182, 8182, 0)
-    assert result.p50_ms == pytest.approx(6.3)
-    assert result.p99_ms == pytest.approx(32.1)
-
-
-def test_hey_refused_connections_are_errors_not_throughput() -> None:
-    # hey's own Requests/sec (17265) counts the refused connections; the parser counts answers only.
-    result = parse_hey(captured("hey_refused.txt"))
-    assert (result.requests, result.errors, result.non_2xx, result.rps) == (0, 17373, 0, 0.0)
-    assert math.isnan(result.p50_ms) and math.isnan(result.p99_ms)
-
-
-def test_hey_without_a_summary_fails() -> None:
-    with pytest.raises(LoadFailed):
-        parse_hey("Error: invalid URL")
 
 
 @pytest.mark.parametrize(

@@ -125,7 +125,7 @@ def test_same_work_flags_list_answers_shorter_than_the_checked_list() -> None:
     assert same_work(wrk_result(1000, 1000 * (body + 180)), body) is None  # body plus headers
     assert same_work(wrk_result(1000, 1000 * (body // 2 + 180)), body) is not None  # half the list: a page
     assert same_work(wrk_result(1000, 1000 * body * 2), body) is not None
-    assert same_work(wrk_result(1000, None), body) is None  # hey: no byte count, nothing to compare
+    assert same_work(wrk_result(1000, None), body) is None  # ab: no byte count, nothing to compare
 
 
 MOUNTS = """\
