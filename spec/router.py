@@ -2,7 +2,8 @@
 parameter's grammar and the code a bad value of it is answered with.
 
 Every matcher of the registry reads this table: authorization (which repository a request names),
-the fast read path (which operation, and whether all its inputs are valid) and the classification
+the fast path (which operation, and whether all its inputs — path, query, headers, a body's media
+type — are valid) and the classification
 of the framework's refusals (which error code). Path parameters match as the framework's router
 matches them — a ``format: path`` parameter (the repository name) as Starlette's ``path`` converter
 (``.*``, slashes included), any other as one segment (``[^/]+``) — and routes are tried in the
