@@ -142,3 +142,25 @@ async def test_fast_and_framework_paths_agree(
     # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), and the PUTs
     # with one valid tag parameter at most and a listed Content-Type, without parameters
     assert len(taken) == 24 + 13
+
+
+async def test_an_unexpected_error_in_a_fast_write_is_answered_as_the_framework_answers_it(
+    both: tuple[httpx.AsyncClient, httpx.AsyncClient],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The body is read by then, so the fast path cannot hand the request on: 500 UNKNOWN, logged."""
+    slow, fast = both
+    pushed = await Helper(slow).image("org/app", "v1")
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("storage exploded")
+
+    monkeypatch.setattr("registry_impl.services.manifests.put", broken)
+    answers = []
+    for client in (slow, fast):
+        headers = {"Content-Type": OCI_MANIFEST}
+        r = await client.put("/v2/org/app/manifests/v2", content=pushed.content, headers=headers)
+        answers.append((r.status_code, r.json()["errors"][0]["code"], set(r.json()["errors"][0]["detail"])))
+    assert answers == [(500, "UNKNOWN", {"request_id"})] * 2
+    assert sum("storage exploded" in str(record.exc_info) for record in caplog.records) == 2

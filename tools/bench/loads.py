@@ -1,11 +1,12 @@
 """The load generators and transfer clients: wrk, ab and curl, run as processes, and the parsers of their output.
 
-wrk drives GETs (it stalls on HEAD: it waits for a body of Content-Length bytes) and, with a Lua script, manifest
-PUTs (a new manifest on every request); ab (apache2-utils) drives HEADs, on keep-alive connections; curl moves blobs between a file on
-disk and the server so that no blob is ever held in memory. hey drove the HEADs until it was measured to be the
-bottleneck: ~40 µs of its own CPU per request (0.75 of the 2 cores at 18 000 HEADs/s) against ab's ~11 µs, so
-the HEAD figure was hey's as much as the servers'; it drove the manifest PUTs too, one body again and again (a
-re-tag that moves nothing), until wrk's scripted PUTs of new manifests replaced it.
+wrk drives GETs (it stalls on HEAD: it waits for a body of Content-Length bytes) and, with a Lua script,
+manifest PUTs (a new manifest on every request); ab (apache2-utils) drives HEADs, on keep-alive connections;
+curl moves blobs between a file on disk and the server so that no blob is ever held in memory. hey drove the
+HEADs until it was measured to be the bottleneck: ~40 µs of its own CPU per request (0.75 of the 2 cores at
+18 000 HEADs/s) against ab's ~11 µs, so the HEAD figure was hey's as much as the servers'; it drove the manifest
+PUTs too, one body again and again (a re-tag that moves nothing), until wrk's scripted PUTs of new manifests
+replaced it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The bench's manifest PUT load (``loads.manifest_push_script``) run by the real wrk against a loopback server
-that records each request: every PUT carries a manifest not sent before, each wrk thread PUTs to its own tag,
-and a body is the bench's manifest plus one annotation (so both registries store the same work)."""
+"""The bench's manifest PUT load (``loads.manifest_push_script``) run by the real wrk against a loopback
+server that records each request: every PUT carries a manifest not sent before, each wrk thread PUTs to its
+own tag, and a body is the bench's manifest plus one annotation (so both registries store the same work)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,11 @@ MANIFEST = json.dumps(
     {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "a" * 64, "size": 2},
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": "sha256:" + "a" * 64,
+            "size": 2,
+        },
         "layers": [],
     },
     indent=2,
