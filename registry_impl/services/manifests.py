@@ -18,6 +18,7 @@ from registry_impl.services import events
 from registry_impl.services.claims import claimed
 from registry_impl.services.proxied import refuse_proxied
 from registry_impl.services.state import State
+from registry_impl.storage.blobclaims import BlobBusy
 from registry_impl.storage.manifests import StoredManifest
 from registry_impl.storage.registry import Registry
 
@@ -82,9 +83,8 @@ async def put(
     digest = str(given) if given is not None else await offload.sized(len(body), digest_of, body)
     claims = [("tags", t) for t in extra] if extra else [("tags", tag)]
     async with claimed(state, name, ("manifests", digest), *claims):
-        stored, parsed = await offload.sized(
-            len(body), partial(repo.manifests.put, tags=extra), body, content_type, tag, given
-        )
+        store = partial(repo.manifests.put, body, content_type, tag, given, tags=extra)
+        stored, parsed = await offload.claiming(len(body), store, BlobBusy)
     if state.notifier is not None:
         await events.manifest_pushed(state, name, stored, parsed, len(body), [tag, *extra])
     return Stored(stored, parsed, tuple(extra))

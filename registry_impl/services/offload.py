@@ -11,6 +11,10 @@ The rule, by what a call is (the caller says which; this module decides where it
 - ``sized(n, fn)`` — work whose CPU grows with a body of ``n`` bytes (a manifest's JSON parse, schema
   validation and digest: ~45 µs per descriptor): inline below ``INLINE_BYTES`` on local storage, in a
   thread otherwise.
+- ``claiming(n, fn, busy)`` — ``sized`` work that takes blob claims, which another holder (a worker
+  thread, another worker, online GC) may have: it must not wait for one on the event loop, so inline it is
+  called with ``claim_wait=0`` and a busy claim (``busy``, raised before it wrote anything) starts it over in
+  a thread, where it waits.
 - ``slow(fn)`` — work that can take long whatever the storage: an upload's writer (may re-hash the whole
   session), its close (waits for the hashing thread), completion (re-hash, verification, the move into
   the blob store), a referrers list (parses every referrer): always in a thread.
@@ -61,6 +65,16 @@ class Offload:
     async def sized(self, size: int, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Work proportional to a ``size``-byte body (and the storage calls around it)."""
         return await self._thread(fn, *args) if self.remote or size >= INLINE_BYTES else fn(*args)
+
+    async def claiming(self, size: int, fn: Callable[..., T], busy: type[BaseException]) -> T:
+        """``sized`` for work that may wait for a claim: ``fn()`` in a thread, or inline ``fn(claim_wait=0.0)``,
+        which raises ``busy`` at once instead of waiting (and is then run in a thread after all)."""
+        if self.remote or size >= INLINE_BYTES:
+            return await self._thread(fn)
+        try:
+            return fn(claim_wait=0.0)
+        except busy:
+            return await self._thread(fn)
 
     async def slow(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         """Work that can take long on any storage: always in a thread."""

@@ -34,6 +34,7 @@ from registry_impl.services import events
 from registry_impl.services.claims import ClaimBusy, claimed
 from registry_impl.services.proxied import refuse_proxied
 from registry_impl.services.state import State
+from registry_impl.storage.blobclaims import BlobBusy
 from registry_impl.storage.blobs import BlobInfo
 from registry_impl.storage.driver.claims import Claim, ClaimLost
 from registry_impl.storage.registry import Repository
@@ -175,7 +176,7 @@ async def _try_mount(state: State, repo: Repository, mount: str, source: str | N
     try:
         if source is not None:
             validate_name(source)
-        return await state.offload.storage(repo.mount, digest, source)
+        return await state.offload.claiming(0, partial(repo.mount, digest, source), BlobBusy)
     except (BlobUnknown, NameUnknown, NameInvalid):
         return None
 

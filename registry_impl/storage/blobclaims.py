@@ -23,7 +23,7 @@ from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
 from registry_impl.storage.driver.claims import Claim
 
-__all__ = ["BLOB_CLAIM_TTL", "BLOB_CLAIM_WAIT", "blobs_claimed"]
+__all__ = ["BLOB_CLAIM_TTL", "BLOB_CLAIM_WAIT", "BlobBusy", "blobs_claimed"]
 
 #: Seconds a writer waits for a blob claim online GC holds (GC holds one for a few storage calls).
 BLOB_CLAIM_WAIT = 5.0
@@ -62,7 +62,8 @@ def blobs_claimed(
 ) -> Iterator[None]:
     """Hold the claims of ``digests`` (sorted, duplicates once), released on exit whatever happens.
 
-    Runs in a worker thread (the storage layer is synchronous): waiting sleeps that thread only."""
+    Waiting sleeps the calling thread: a caller on the event loop passes ``wait=0`` (``BlobBusy`` at once,
+    see ``Offload.claiming``)."""
     with ExitStack() as stack:
         for digest in sorted(set(digests)):
             stack.enter_context(_take(driver, digest, wait))

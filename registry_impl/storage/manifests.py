@@ -24,7 +24,7 @@ from registry_impl.errors import (
 from registry_impl.manifests import ParsedManifest, SparseRules, URLRules, detect_media_type, parse_manifest
 from registry_impl.schema1 import Schema1Policy
 from registry_impl.storage import paths
-from registry_impl.storage.blobclaims import blobs_claimed
+from registry_impl.storage.blobclaims import BLOB_CLAIM_WAIT, blobs_claimed
 from registry_impl.storage.blobs import BlobStore, LinkSet, RepositoryBlobs
 from registry_impl.storage.driver.base import PathNotFoundError, StorageDriver
 from registry_impl.storage.manifestcache import ByteBoundedLRU
@@ -140,9 +140,11 @@ class ManifestStore:
         tag: str | None,
         digest: Digest | None,
         tags: Sequence[str] = (),
+        claim_wait: float = BLOB_CLAIM_WAIT,
     ) -> tuple[str, ParsedManifest]:
         """Validate and store a manifest, optionally tagging it (``tag``, and every one of ``tags``: all of them
-        or, when a write fails, none moved); returns its digest and what it says."""
+        or, when a write fails, none moved); returns its digest and what it says. ``claim_wait``: how long to
+        wait for a blob claim another holder has (``BlobBusy`` after it, before anything is written)."""
         parsed = parse_manifest(content, content_type)
         signed = None
         if parsed.media_type == mt.DOCKER_SCHEMA1_SIGNED:
@@ -157,7 +159,7 @@ class ManifestStore:
         referenced = [d.digest for d in required]
         # Online GC deletes a blob only under its claim: from the check that the references exist until the
         # revision link is written, none of them (nor the manifest's own blob) can go (see .blobclaims).
-        with blobs_claimed(self.driver, [actual, *referenced]):
+        with blobs_claimed(self.driver, [actual, *referenced], claim_wait):
             self._check_references(parsed, required)
             self.store.put(content, digest.algorithm if digest else "sha256")
             if signed is not None:  # served back byte for byte; the blob is the payload, as distribution's

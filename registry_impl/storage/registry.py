@@ -9,7 +9,7 @@ from registry_impl.errors import BlobUnknown, NameUnknown, Unsupported
 from registry_impl.manifests import SparseRules, URLRules
 from registry_impl.schema1 import Schema1Policy
 from registry_impl.storage import paths
-from registry_impl.storage.blobclaims import blobs_claimed
+from registry_impl.storage.blobclaims import BLOB_CLAIM_WAIT, blobs_claimed
 from registry_impl.storage.blobs import BlobInfo, BlobStore, RepositoryBlobs
 from registry_impl.storage.cache.base import BlobDescriptorCacheProvider
 from registry_impl.storage.cache.memory import MemoryCache
@@ -87,13 +87,14 @@ class Repository:
         if not self.exists():
             raise NameUnknown(detail={"name": self.name})
 
-    def mount(self, digest: str, source: str | None) -> BlobInfo:
-        """Link a blob from ``source`` (or, with no source, from anywhere in the registry)."""
+    def mount(self, digest: str, source: str | None, claim_wait: float = BLOB_CLAIM_WAIT) -> BlobInfo:
+        """Link a blob from ``source`` (or, with no source, from anywhere in the registry); ``claim_wait``:
+        how long to wait for the blob's claim (``BlobBusy`` after it, before anything is written)."""
         if source is not None and not self.registry.repository(source).blobs.links.linked(digest):
             raise BlobUnknown(detail={"digest": digest})
         # Under the blob's claim, the data checked in storage and the link rewritten (a fresh mtime): online
         # GC keeps a blob with a link younger than its grace period (see .blobclaims and .onlinegc).
-        with blobs_claimed(self.registry.driver, [digest]):
+        with blobs_claimed(self.registry.driver, [digest], claim_wait):
             info = self.registry.blobs.stat_storage(digest)
             if info is None:
                 self.registry.blobs.invalidate(digest)
