@@ -158,6 +158,9 @@ class Route:
     description: str
     path_params: tuple[Param, ...] = ()
     methods: tuple[Method, ...] = field(default_factory=tuple)
+    #: Query parameters this registry's own Locations carry on the route, opaque to clients (who send the
+    #: Location back as given): not part of the API, so not rendered; any value is let through to the handler.
+    opaque_query: tuple[str, ...] = ()
 
     def spec_ids(self) -> list[str]:
         ids = [m.spec_id for m in self.methods if m.spec_id]

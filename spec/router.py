@@ -92,6 +92,7 @@ class Operation:
     required_headers: frozenset[str]
     checked_headers: Mapping[str, Rule]
     media_types: frozenset[str]
+    opaque_query: frozenset[str]  # the route's (``Route.opaque_query``): any value passes
 
     @property
     def checks_headers(self) -> bool:
@@ -109,6 +110,8 @@ class Operation:
                 return False
         if query:
             for key, value in query.items():
+                if key in self.opaque_query:
+                    continue
                 found = self.query.get(key)
                 if found is None or not found.valid(value):
                     return False
@@ -117,7 +120,8 @@ class Operation:
     def accepts_headers(self, headers: list[tuple[bytes, bytes]]) -> bool:
         """Whether the request headers (an ASGI scope's) are what the framework would let through, and
         plainly so: every required header present once, every header with a grammar valid, and a body's
-        ``Content-Type`` exactly one of the operation's media types (no parameters, no other spelling)."""
+        ``Content-Type`` exactly one of the operation's media types (no parameters, no other spelling), or
+        absent where it is not required (the framework then takes the first media type)."""
         seen: set[str] = set()
         for raw_name, raw_value in headers:
             name = raw_name.decode("latin-1").lower()
@@ -130,8 +134,6 @@ class Operation:
                 return False
             if name == "content-type" and self.media_types and value not in self.media_types:
                 return False
-        if self.media_types and "content-type" not in seen:
-            return False
         return self.required_headers <= seen
 
     def refusal(self, status: int) -> Response:
@@ -199,6 +201,7 @@ def _operation(route: Route, method: Method) -> Operation:
         required_headers,
         MappingProxyType(checked),
         media_types,
+        frozenset(route.opaque_query),
     )
 
 

@@ -476,6 +476,7 @@ UPLOAD_START = Route(
                 ),
             ),
             "end-4a",
+            fast=True,
             rejected=UPLOAD_REFUSED,
         ),
     ),
@@ -509,6 +510,7 @@ UPLOAD_SESSION = Route(
     "waits up to 5 s for it, then answers 429 TOOMANYREQUESTS with Retry-After. Of two completions exactly "
     "one wins; the other finds the session gone (404 BLOB_UPLOAD_UNKNOWN).",
     path_params=(P.NAME, P.UUID),
+    opaque_query=("_state",),  # the upload's signed state token (registry_impl.api.locations)
     methods=(
         read_method(
             "GET",
@@ -559,6 +561,7 @@ UPLOAD_SESSION = Route(
                 ),
             ),
             "end-5",
+            fast=True,
             rejected=UPLOAD_REFUSED,
         ),
         read_method(
@@ -577,6 +580,7 @@ UPLOAD_SESSION = Route(
                 failures=UPLOAD_FAILURES,
                 spec_id="end-6",
             ),
+            fast=True,
             rejected=UPLOAD_REFUSED,
         ),
         read_method(

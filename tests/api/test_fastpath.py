@@ -4,6 +4,7 @@ descriptor marks ``fast``."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -29,6 +30,55 @@ async def both(state: AppState) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.
         httpx.AsyncClient(transport=httpx.ASGITransport(app=fast), base_url="http://r.test") as b,
     ):
         yield a, b
+
+
+OCTETS = {"Content-Type": "application/octet-stream"}
+UPLOAD_STEPS_FAST = 12  # of _uploads' steps, those the fast path takes
+
+
+async def _uploads(client: httpx.AsyncClient, layer: str) -> list[tuple[int, dict[str, str], bytes]]:
+    """Upload sessions driven step by step: each answer, with session ids and state tokens replaced."""
+    answers: list[httpx.Response] = []
+
+    async def step(method: str, url: str, headers: dict[str, str] | None = None, body: bytes = b"") -> str:
+        r = await client.request(method, url, headers=headers or {}, content=body or None)
+        answers.append(r)
+        return r.headers.get("location", "")
+
+    data = b"0123456789"
+    digest = sha256(data)
+    at = await step("POST", "/v2/org/up/blobs/uploads/")  # no body, no Content-Type
+    at = await step("PATCH", at, {**OCTETS, "Content-Range": "0-3"}, data[:4])
+    await step("PATCH", at, {**OCTETS, "Content-Range": "0-3"}, data[:4])  # 416: not where it ends
+    await step("PATCH", at, {**OCTETS, "Content-Range": "4-x"}, data[4:])  # off the grammar
+    await step("PATCH", at, {"Content-Type": "application/octet-stream; x=y"}, data[4:6])
+    at = await step("PATCH", at, OCTETS, data[4:6])  # streamed: no Content-Range
+    at = await step("PATCH", at, {}, data[6:8])  # no Content-Type
+    await step("GET", at)
+    await step("PATCH", at.replace("_state=", "_state=x"), OCTETS, data[8:])  # a token that does not verify
+    await step("PUT", at + "&digest=" + sha256(b"other"), OCTETS, data[8:])  # the wrong digest
+    at = await step("POST", "/v2/org/up/blobs/uploads/")
+    await step("PUT", at + "&digest=" + digest, OCTETS, data)  # the whole blob at completion
+    await step("PATCH", at, OCTETS, data)  # the session is gone
+    await step("POST", "/v2/org/up/blobs/uploads/?digest=" + digest, OCTETS, data)  # monolithic
+    await step("POST", "/v2/org/up/blobs/uploads/?digest=" + digest, {"Content-Type": "text/plain"}, data)
+    await step("POST", f"/v2/org/up/blobs/uploads/?mount={layer}&from=org/app")
+    await step("POST", "/v2/org/up/blobs/uploads/?mount=nope&from=org/app")
+    sessions = {
+        part
+        for r in answers
+        for part in re.findall(r"/blobs/uploads/([^?/]+)\?_state=([^&\s\"]+)", r.headers.get("location", ""))
+    }
+    comparable = []
+    for r in answers:
+        status, headers, content = _comparable(r)
+        text = json.dumps([headers, content.decode("latin-1")])
+        for uuid, token in sessions:
+            text = text.replace(uuid, "<uuid>").replace(token, "<state>")
+        comparable.append((status, *json.loads(text)))
+    statuses = [status for status, *_ in comparable]
+    assert statuses == [202, 202, 416, 416, 202, 202, 202, 204, 400, 400, 202, 201, 404, 201, 415, 201, 400]
+    return comparable
 
 
 def _comparable(r: httpx.Response) -> tuple[int, dict[str, str], bytes]:
@@ -125,6 +175,8 @@ async def test_fast_and_framework_paths_agree(
         a = await slow.request(method, url, headers=headers, content=body or None)
         b = await fast.request(method, url, headers=headers, content=body or None)
         assert _comparable(a) == _comparable(b), (method, url, headers, body[:100])
+    # Uploads: the same steps on each path, each in sessions of its own (their ids and tokens set aside).
+    assert await _uploads(slow, layer) == await _uploads(fast, layer)
     # Every fast operation took the fast path; values off their grammar, unknown or repeated query
     # parameters and operations not marked fast fell through to the framework.
     assert {operation for operation, _ in taken} == {
@@ -139,9 +191,10 @@ async def test_fast_and_framework_paths_agree(
         "/v2/Org/app/manifests/v4",
     }
     assert not refused & {path for _, path in taken}
-    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), and the PUTs
-    # with one valid tag parameter at most and a listed Content-Type, without parameters
-    assert len(taken) == 24 + 13
+    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), the PUTs with
+    # one valid tag parameter at most and a listed Content-Type, without parameters, and the upload steps
+    # with valid headers and an octet-stream body or none
+    assert len(taken) == 24 + 13 + UPLOAD_STEPS_FAST
 
 
 async def test_an_unexpected_error_in_a_fast_write_is_answered_as_the_framework_answers_it(

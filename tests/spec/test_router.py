@@ -67,13 +67,38 @@ def test_a_single_valued_query_parameter_needs_a_code() -> None:
         Router((changed,))
 
 
-def test_fast_operations_take_no_header_with_a_grammar() -> None:
-    """The fast path checks path and query parameters only."""
-    for operation in ROUTER.operations.values():
-        if operation.method.fast:
-            assert all(
-                r.param.pattern is None and r.param.type == "string" for r in operation.headers.values()
-            )
+def _headers(**values: str) -> list[tuple[bytes, bytes]]:
+    return [(name.replace("_", "-").encode(), value.encode()) for name, value in values.items()]
+
+
+OCTETS = "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("operation", "headers", "accepted"),
+    [
+        ("patch_upload", _headers(content_type=OCTETS, content_range="0-9", content_length="10"), True),
+        ("patch_upload", _headers(content_range="bytes=0-9"), True),  # no Content-Type: the framework's first
+        ("patch_upload", _headers(content_range="0-x"), False),  # off the grammar
+        ("patch_upload", _headers(content_length="-1"), False),
+        ("patch_upload", _headers(content_length="10", Content_Length="10"), False),  # twice
+        ("patch_upload", _headers(content_type=OCTETS + "; x=y"), False),  # a parameter: the framework's call
+        ("patch_upload", _headers(content_type="text/plain"), False),
+        ("put_manifest", _headers(content_type="application/vnd.oci.image.manifest.v1+json"), True),
+        ("put_manifest", _headers(accept="*/*"), False),  # Content-Type is required there
+        ("put_manifest", _headers(content_type="application/json"), False),
+        ("get_manifest", _headers(range="anything", if_none_match="x"), True),  # no grammar to check
+    ],
+)
+def test_headers_the_fast_path_accepts(operation: str, headers: list[tuple[bytes, bytes]], accepted: bool) -> None:
+    assert ROUTER.operations[operation].accepts_headers(headers) is accepted
+
+
+def test_an_opaque_query_parameter_passes_with_any_value_where_the_route_has_it() -> None:
+    patch = ROUTER.operations["patch_upload"]
+    assert patch.accepts({"name": "a", "uuid": "u"}, {"_state": "anything at all"})
+    assert not patch.accepts({"name": "a", "uuid": "u"}, {"other": "x"})
+    assert not ROUTER.operations["start_upload"].accepts({"name": "a"}, {"_state": "x"})  # not its route's
 
 
 @pytest.mark.parametrize(
