@@ -182,6 +182,20 @@ def test_large_writes_start_the_disk_early(
     assert len(started) == 2  # without fsync, nothing to hurry
 
 
+def test_body_chunks_reach_the_file_as_they_are_written(tmp_path: Path) -> None:
+    """A server's body chunk (granian's are up to 408 KiB) is not held back for ``close``, which runs once
+    the body has ended, while the client waits for its answer; smaller writes are still gathered."""
+    driver = FilesystemDriver(tmp_path, fsync=False)  # buffered, as on tmpfs
+    chunk, small = os.urandom(408 << 10), os.urandom(4096)
+    with driver.writer("/upload") as writer:
+        writer.write(small)
+        assert (tmp_path / "upload").stat().st_size == 0
+        for written in range(1, 4):
+            writer.write(chunk)
+            assert (tmp_path / "upload").stat().st_size == len(small) + written * len(chunk)
+    assert (tmp_path / "upload").read_bytes() == small + chunk * 3
+
+
 @pytest.mark.parametrize(
     ("value", "expected"), [(True, (True, True)), ("commit", (True, False)), ("FALSE", (False, False))]
 )
