@@ -19,10 +19,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 from registry_spec import mediatypes as mt
+
+if TYPE_CHECKING:
+    import jsonschema
 
 __all__ = ["schema_error"]
 
@@ -72,6 +74,9 @@ def as_draft7(schema: Any, *, in_properties: bool = False) -> Any:
 
 @cache
 def _reference(schema_name: str) -> jsonschema.protocols.Validator:
+    """jsonschema's validator (imported on the first refusal: ~45 ms that a worker's start does not pay)."""
+    import jsonschema
+
     schema = mt.standalone_schema(schema_name)
     return jsonschema.validators.validator_for(schema)(schema)  # type: ignore[no-any-return]
 
@@ -98,4 +103,7 @@ def schema_error(schema_name: str, document: Any) -> jsonschema.ValidationError 
     """Why ``document`` does not match the schema (jsonschema's best match), or None when it does."""
     if _compiled(schema_name)(document):
         return None
-    return jsonschema.exceptions.best_match(_reference(schema_name).iter_errors(document))
+    reference = _reference(schema_name)
+    import jsonschema.exceptions
+
+    return jsonschema.exceptions.best_match(reference.iter_errors(document))

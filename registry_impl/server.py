@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -150,17 +151,18 @@ def _build_app() -> ASGIApp:
     finally:
         config_log.disabled = False
     logs.configure(config.log)
-    # Imported here: the supervising process never loads the web framework, only the workers do.
-    from registry_impl.api.app import create_app
+    # Imported here: the supervising process never loads the application, only the workers do; and a
+    # worker imports the web framework in the background, once it serves the fast path (api.stack).
     from registry_impl.api.errors import unavailable
     from registry_impl.api.limits import RequestLimits
     from registry_impl.api.prefix import PathPrefix
+    from registry_impl.api.stack import InBackground, compose
     from registry_impl.observability.instrument import instrument_app
     from registry_impl.observability.requestids import RequestIds
 
     state = build_state(config)
     trim_while_running()
-    registry_app = create_app(state, check_spec=False)
+    registry_app = compose(state, InBackground(partial(_build_framework, state)))
     if config.ui.enabled:  # the web UI under /ui, reading the registry app it wraps, built on first use
         from registry_impl.ui.mount import with_ui_on_demand
 
@@ -174,6 +176,20 @@ def _build_app() -> ASGIApp:
     if config.http.path_prefix:
         app = PathPrefix(app, config.http.path_prefix)
     return RequestIds(logs.AccessLog(RequestLimits(app, config.http.limits)))
+
+
+def _build_framework(state: AppState) -> ASGIApp:
+    """The framework app (connexion), in a worker's background thread (see ``api.stack``)."""
+    startup.collector_paused()
+    built = False
+    try:
+        from registry_impl.api.app import create_framework
+
+        framework = create_framework(state, check_spec=False)
+        built = True
+        return framework
+    finally:
+        startup.resume_collector(freeze=built)  # what it built, like the rest of the app, out of reach
 
 
 class ListenError(RuntimeError):

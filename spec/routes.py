@@ -87,6 +87,7 @@ BASE = Route(
                 ),
                 failures=P.COMMON_FAILURES,
             ),
+            fast=True,
         ),
     ),
 )

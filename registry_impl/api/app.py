@@ -36,21 +36,19 @@ from starlette.types import ASGIApp
 
 from registry_impl import errors as D
 from registry_impl.api import errors as api_errors
-from registry_impl.api.authorization import AuthMiddleware
 from registry_impl.api.context import AppState, ContextMiddleware, RoutedScopeMiddleware, routed_scope
-from registry_impl.api.fastpath import FastPath
 from registry_impl.api.handlers import handler_for
 from registry_impl.api.limits import body_cut_short
 from registry_impl.api.maintenance import collect_forever, purge_forever
 from registry_impl.api.middleware import (
     MANIFEST_DOCUMENT,
-    BareVersionPath,
     HeadersMiddleware,
     ManifestSizeLimit,
     OwnExtensions,
     WriteGate,
 )
 from registry_impl.api.problems import refusal
+from registry_impl.api.stack import compose
 from registry_impl.observability.requestids import request_id
 from registry_impl.services.offload import Offload
 
@@ -213,12 +211,19 @@ def _middlewares() -> list[Any]:
 def create_app(
     state: AppState, *, validate_responses: bool = False, fast_path: bool = True, check_spec: bool = True
 ) -> ASGIApp:
-    """The registry ASGI application over ``state``.
+    """The registry ASGI application over ``state``, its framework built at once (``stack.compose``).
 
     Response validation is for tests; ``fast_path`` sends the operations the descriptor marks ``fast``
     straight to their handlers (``registry_impl.api.fastpath``; response validation sees only the others);
     ``check_spec=False`` (production workers) skips connexion's re-validation of the document.
     """
+    framework = create_framework(state, validate_responses=validate_responses, check_spec=check_spec)
+    return compose(state, framework, fast_path=fast_path)
+
+
+def create_framework(state: AppState, *, validate_responses: bool = False, check_spec: bool = True) -> ASGIApp:
+    """The connexion app serving every operation (those the fast path takes too), with the registry's
+    middlewares and error handlers, and the background work of ``state`` as its lifespan."""
     app = connexion.AsyncApp(
         __name__,
         lifespan=_lifespan(state),
@@ -248,9 +253,7 @@ def create_app(
     app.add_error_handler(ClientDisconnect, _cut_short)
     app.add_error_handler(Exception, _unexpected)
     # Each request the framework sees owns its extensions (the fast path writes none).
-    inner: ASGIApp = FastPath(OwnExtensions(app), state) if fast_path else OwnExtensions(app)
-    # Authentication wraps everything, the fast path included.
-    return BareVersionPath(HeadersMiddleware(AuthMiddleware(inner, state), extra=state.extra_headers))
+    return OwnExtensions(app)
 
 
 def operation_ids() -> list[str]:

@@ -105,6 +105,10 @@ async def test_fast_and_framework_paths_agree(
     requests: list[tuple[str, str, dict[str, str], bytes]] = [
         (method, url, headers, b"")
         for method, url, headers in [
+            ("GET", "/v2/", {}),
+            ("GET", "/v2", {}),
+            ("GET", "/v2/?x=1", {}),
+            ("HEAD", "/v2/", {}),
             ("GET", "/v2/org/app/manifests/v1", {}),
             ("HEAD", "/v2/org/app/manifests/v1", {}),
             ("GET", f"/v2/org/app/manifests/{pushed.digest}", {}),
@@ -191,10 +195,10 @@ async def test_fast_and_framework_paths_agree(
         "/v2/Org/app/manifests/v4",
     }
     assert not refused & {path for _, path in taken}
-    # the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), the PUTs with
+    # the version checks without a query (HEAD is the framework's), the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), the PUTs with
     # one valid tag parameter at most and a listed Content-Type, without parameters, and the upload steps
     # with valid headers and an octet-stream body or none
-    assert len(taken) == 24 + 13 + UPLOAD_STEPS_FAST
+    assert len(taken) == 26 + 13 + UPLOAD_STEPS_FAST
 
 
 async def test_an_unexpected_error_in_a_fast_write_is_answered_as_the_framework_answers_it(

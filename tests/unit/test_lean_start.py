@@ -40,12 +40,11 @@ WORKER_NEVER = (
     "markdown_it",
     "importlib.metadata",
 )
+# The request framework: a worker builds it in the background once it serves the fast path (api.stack).
+FRAMEWORK = ("connexion", "starlette.applications", "registry_impl.api.app", "jsonschema", "werkzeug")
 SUPERVISOR_NEVER = (
     *WORKER_NEVER,
-    "connexion",
-    "starlette.applications",
-    "registry_impl.api.app",
-    "jsonschema",
+    *FRAMEWORK,
     "http.server",  # the debug listener's (werkzeug imports it in a worker)
 )
 
@@ -54,6 +53,43 @@ import json, sys
 import registry_impl.server as server
 server.app_from_environment()
 print(json.dumps(sorted(sys.modules)))
+"""
+# A worker's app through its lifespan startup, then a request only the framework serves.
+WORKER_SERVING = """
+import asyncio, json, sys
+import registry_impl.server as server
+app = server.app_from_environment()
+
+async def main():
+    messages = asyncio.Queue()
+    await messages.put({"type": "lifespan.startup"})
+    started = asyncio.Event()
+
+    async def send(message):
+        if message["type"] == "lifespan.startup.complete":
+            started.set()
+
+    lifespan = asyncio.create_task(app({"type": "lifespan", "asgi": {"version": "3.0"}}, messages.get, send))
+    await started.wait()
+    print(json.dumps(sorted(sys.modules)))
+    answer = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def respond(message):
+        answer.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/v2/a/blobs/uploads/u", "raw_path": b"/v2/a/blobs/uploads/u",
+             "query_string": b"", "headers": [], "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "scheme": "http", "server": ("127.0.0.1", 5000), "client": ("127.0.0.1", 1), "root_path": ""}
+    await app(scope, receive, respond)
+    print(answer[0]["status"])
+    await messages.put({"type": "lifespan.shutdown"})
+    await lifespan
+    print(json.dumps(sorted(sys.modules)))
+
+asyncio.run(main())
 """
 # serve() up to the moment granian would fork the worker.
 SUPERVISOR = """
@@ -78,6 +114,10 @@ def _config(tmp_path: Path) -> Path:
 
 
 def _modules(code: str, config: Path) -> set[str]:
+    return set(json.loads(_run(code, config)[-1]))
+
+
+def _run(code: str, config: Path) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRY_", "PROMETHEUS_", "OTEL_"))}
     env["REGISTRY_CONFIGURATION_PATH"] = str(config)
     out = subprocess.run(
@@ -88,7 +128,7 @@ def _modules(code: str, config: Path) -> set[str]:
         timeout=60,
         check=True,
     ).stdout
-    return set(json.loads(out.strip().splitlines()[-1]))
+    return out.strip().splitlines()
 
 
 def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
@@ -97,7 +137,19 @@ def _loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
 
 def test_a_worker_of_the_default_configuration_imports_only_what_it_uses(tmp_path: Path) -> None:
     modules = _modules(WORKER, _config(tmp_path))
-    assert "connexion" in modules and "registry_impl.ui.mount" in modules  # the check sees a real worker
+    assert "registry_impl.api.fastpath" in modules and "registry_impl.ui.mount" in modules  # a real worker
+    assert _loaded(modules, (*WORKER_NEVER, *FRAMEWORK)) == []
+
+
+def test_a_worker_builds_the_framework_once_it_serves(tmp_path: Path) -> None:
+    """Started, the worker has not waited for the framework; a request only the framework serves waits for
+    it and is answered by it; nothing the configuration does not use came with it."""
+    printed = [line for line in _run(WORKER_SERVING, _config(tmp_path)) if line.startswith('["') or line.isdigit()]
+    at_start, status, at_end = printed
+    assert "registry_impl.api.fastpath" in json.loads(at_start)
+    assert status == "404"  # BLOB_UPLOAD_UNKNOWN, from the framework's upload_status
+    modules = set(json.loads(at_end))
+    assert "connexion" in modules and "registry_impl.api.app" in modules
     assert _loaded(modules, WORKER_NEVER) == []
 
 
