@@ -74,6 +74,7 @@ class Server:
     scheme: str = "http"
     verify: Any = True  # what httpx verifies an https server with (an ssl.SSLContext carries a client cert)
     startup_s: float = 0.0
+    spawned_at: float = 0.0  # time.monotonic() just before the spawn
     stop_timeout: float = STOP_TIMEOUT
     url: str = field(init=False)
 
@@ -227,6 +228,7 @@ def launch(
         proc = spawn(name, [*command, "serve", str(config), *extra_args], tmp_dir, environ)
         log = tmp_dir / f"{name}.log"
         server = Server(name, chosen, proc, root, log, config, scheme, verify, stop_timeout=stop_timeout)
+        server.spawned_at = started
         try:
             server.startup_s = wait_ready(server, timeout=ready_timeout) - started
             return server

@@ -18,6 +18,7 @@ RATIOS = re.compile(
     rf"ratios: push-mono {X} push-single {X} push-chunked {X} pull {X} \([\d.]+ of nginx\)"
     rf" manifest-get {X} manifest-head {X} manifest-put {X} tags {X} catalog {X}"
     r" rss-push \d+MiB rss-pull \d+MiB pss-push \d+MiB pss-pull \d+MiB cold-start [\d.]+s"
+    r" cold-start-all [\d.]+s"
 )
 
 

@@ -50,6 +50,7 @@ ROWS: list[tuple[str, str]] = [
     ("cpu-push", ""),
     ("cpu-pull", ""),
     ("cold-start", "< 0.5 s"),
+    ("cold-start-all", ""),
 ]
 # With --s3 the issue asks less: a chunked push and a pull (redirects off) at least as fast as the reference.
 S3_TARGETS = {"push-mono": "", "push-chunked": f"≥ 1.0{TIMES}", "pull": f"≥ 1.0{TIMES}", "pull-nginx": ""}

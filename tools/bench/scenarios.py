@@ -13,13 +13,16 @@ from __future__ import annotations
 import secrets
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import httpx
+from registry_toolkit import processes
 from registry_toolkit.bench import loads, servers, transfers
 from registry_toolkit.bench.payloads import OCI_MANIFEST, BlobFile, Image, MiB, blob_dir
 from registry_toolkit.bench.profiles import Profile
@@ -340,14 +343,48 @@ def warm_up(bench: Bench) -> None:
                 progress(f"warm-up of {key} on {target.process.name} failed: {exc}")
 
 
+#: A request every registry answers 404 (no such upload), and that ours serves through its framework (connexion,
+#: built in the background once a worker serves the fast path): its answer times the start of every operation.
+EVERY_OPERATION = "/v2/bench/cold/blobs/uploads/0c0ab1b4-0d2c-4c5e-9a47-5a3e4c1d2e3f"
+
+
 def cold_start(bench: Bench, side: str, attempt: int) -> dict[str, float]:
-    """Spawn a fresh server on an empty data dir; seconds from spawn to the first 200 on ``/v2/``."""
+    """Spawn a fresh server on an empty data dir; seconds from spawn to the first 200 on ``/v2/``
+    (``cold-start``) and to the first answer to ``EVERY_OPERATION`` (``cold-start-all``), polled from
+    before the spawn by a thread of its own."""
     workdir = bench.workdir / "cold" / f"{side}-{attempt}"
+    port = processes.free_port()
+    answered = _first_answer(f"http://127.0.0.1:{port}{EVERY_OPERATION}", 404)
     if side == OURS:
-        process = servers.start_ours(workdir, workdir / "data", server=bench.server, workers=bench.workers)
+        process = servers.start_ours(
+            workdir, workdir / "data", server=bench.server, workers=bench.workers, port=port
+        )
     else:
-        process = servers.start_reference(workdir, workdir / "data")
+        process = servers.start_reference(workdir, workdir / "data", port=port)
     try:
-        return {"cold-start": process.startup_s}
+        every = answered.result(timeout=30)
+        return {"cold-start": process.startup_s, "cold-start-all": every - process.spawned_at}
     finally:
         process.stop(grace=0.0)  # measured already; a graceful stop of ours can take seconds
+
+
+def _first_answer(url: str, status: int) -> Future[float]:
+    """The ``time.monotonic()`` of the first answer with ``status`` to GET ``url``, asked every 5 ms
+    (refused connections and other answers ask again) from a thread, for 30 s."""
+    done: Future[float] = Future()
+
+    def poll() -> None:
+        deadline = time.monotonic() + 30
+        with httpx.Client(timeout=10) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if client.get(url).status_code == status:
+                        done.set_result(time.monotonic())
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.005)
+        done.set_exception(TimeoutError(f"no {status} from {url} within 30 s"))
+
+    threading.Thread(target=poll, daemon=True).start()
+    return done

@@ -63,15 +63,26 @@ def _settings(root: Path, extra_config: Mapping[str, Any] | None) -> dict[str, A
 
 
 def start_ours(
-    workdir: Path, root: Path, *, server: str, workers: int, extra_config: Mapping[str, Any] | None = None
+    workdir: Path,
+    root: Path,
+    *,
+    server: str,
+    workers: int,
+    extra_config: Mapping[str, Any] | None = None,
+    port: int | None = None,
 ) -> Server:
-    """``registry serve`` on ``root`` with ``server`` and ``workers``; ``extra_config`` merges into the config."""
-    return processes.start_ours(workdir, server=server, workers=workers, **_settings(root, extra_config))
+    """``registry serve`` on ``root`` with ``server`` and ``workers``; ``extra_config`` merges into the config;
+    ``port``: where it listens (default: a free port)."""
+    return processes.start_ours(
+        workdir, server=server, workers=workers, port=port, **_settings(root, extra_config)
+    )
 
 
-def start_reference(workdir: Path, root: Path, *, extra_config: Mapping[str, Any] | None = None) -> Server:
+def start_reference(
+    workdir: Path, root: Path, *, extra_config: Mapping[str, Any] | None = None, port: int | None = None
+) -> Server:
     """``docker-registry serve`` on ``root`` (its access log off, as ours has none)."""
-    return processes.start_reference(workdir, **_settings(root, extra_config))
+    return processes.start_reference(workdir, port=port, **_settings(root, extra_config))
 
 
 NGINX_CONF = """\

@@ -37,7 +37,7 @@ def test_ratios_line_names_every_key_figure() -> None:
         "ratios: push-mono 3.10x push-single n/a push-chunked n/a pull 0.95x (0.76 of nginx)"
         " manifest-get n/a manifest-head n/a manifest-put n/a tags n/a catalog n/a rss-push 80MiB rss-pull n/a"
         " pss-push n/a pss-pull n/a"
-        " cold-start 0.45s"
+        " cold-start 0.45s cold-start-all n/a"
     )
 
 
