@@ -100,7 +100,9 @@ class InBackground:
         await inner
         await send({"type": "lifespan.shutdown.complete"})
 
-    async def _inner_lifespan(self, scope: Scope, built: asyncio.Future[ASGIApp], stop: asyncio.Event) -> None:
+    async def _inner_lifespan(
+        self, scope: Scope, built: asyncio.Future[ASGIApp], stop: asyncio.Event
+    ) -> None:
         """The built app's lifespan: started once it is built, ended when ``stop`` is set."""
         try:
             app = await asyncio.shield(built)
