@@ -2,11 +2,11 @@
 
 For these operations the framework's routing, parameter validation and response wrapping cost
 more than the work itself (measured with py-spy: about two thirds of a manifest GET, 45 % of a
-manifest PUT, a third of a 4 KiB upload PATCH). The one route table (``registry_spec.router``) finds
-the operation and checks every path and query parameter, and the headers, with the descriptor's own
-grammar; the handler the framework would call (``handler_for``) is then called with the same arguments. A request it does not
-fully accept — another query parameter, a value off its grammar, a ``Content-Type`` that is not
-exactly one of the body's media types — goes down the framework path unchanged, and domain errors
+manifest PUT, a third of a 4 KiB upload PATCH). The one route table (``registry_spec.router``) finds the
+operation and checks every path and query parameter, and the headers, with the descriptor's own grammar;
+the handler the framework would call (``handler_for``) is then called with the same arguments. A request
+it does not fully accept — another query parameter, a value off its grammar, a ``Content-Type`` that is
+not exactly one of the body's media types — goes down the framework path unchanged, and domain errors
 are rendered by the one envelope writer, so answers are identical (``tests/api/test_fastpath.py``
 compares the two paths request by request).
 

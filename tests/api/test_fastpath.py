@@ -195,9 +195,10 @@ async def test_fast_and_framework_paths_agree(
         "/v2/Org/app/manifests/v4",
     }
     assert not refused & {path for _, path in taken}
-    # the version checks without a query (HEAD is the framework's), the valid reads above, `sha256:abc` and `md5:abc` included (digests by the grammar), the PUTs with
-    # one valid tag parameter at most and a listed Content-Type, without parameters, and the upload steps
-    # with valid headers and an octet-stream body or none
+    # the version checks without a query (HEAD is the framework's), the valid reads above, `sha256:abc` and
+    # `md5:abc` included (digests by the grammar), the PUTs with one valid tag parameter at most and a
+    # listed Content-Type, without parameters, and the upload steps with valid headers and an
+    # octet-stream body or none
     assert len(taken) == 26 + 13 + UPLOAD_STEPS_FAST
 
 

@@ -80,9 +80,10 @@ async def main():
     async def respond(message):
         answer.append(message)
 
-    scope = {"type": "http", "method": "GET", "path": "/v2/a/blobs/uploads/u", "raw_path": b"/v2/a/blobs/uploads/u",
-             "query_string": b"", "headers": [], "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "scheme": "http", "server": ("127.0.0.1", 5000), "client": ("127.0.0.1", 1), "root_path": ""}
+    path = "/v2/a/blobs/uploads/u"
+    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+             "headers": [], "asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http",
+             "server": ("127.0.0.1", 5000), "client": ("127.0.0.1", 1), "root_path": ""}
     await app(scope, receive, respond)
     print(answer[0]["status"])
     await messages.put({"type": "lifespan.shutdown"})
@@ -144,7 +145,8 @@ def test_a_worker_of_the_default_configuration_imports_only_what_it_uses(tmp_pat
 def test_a_worker_builds_the_framework_once_it_serves(tmp_path: Path) -> None:
     """Started, the worker has not waited for the framework; a request only the framework serves waits for
     it and is answered by it; nothing the configuration does not use came with it."""
-    printed = [line for line in _run(WORKER_SERVING, _config(tmp_path)) if line.startswith('["') or line.isdigit()]
+    lines = _run(WORKER_SERVING, _config(tmp_path))
+    printed = [line for line in lines if line.startswith('["') or line.isdigit()]
     at_start, status, at_end = printed
     assert "registry_impl.api.fastpath" in json.loads(at_start)
     assert status == "404"  # BLOB_UPLOAD_UNKNOWN, from the framework's upload_status
