@@ -39,30 +39,33 @@ class HasherCache:
     """Running sha256 state of uploads this process has written, keyed by (repository, uuid).
 
     A session continued by another process (another worker, a replica, after a restart) finds the
-    state saved in storage by ``UploadWriter.close`` (``hashstates/sha256/<offset>``, Go's format);
-    only when none matches the data's size is the data re-hashed from storage. At most ``limit``
+    state saved in storage by ``UploadWriter.close`` (``hashstates/sha256/<offset>``, Go's format) and
+    hashes only the data after it (see ``UploadStore.saved_state``); only without any state is the whole
+    session re-hashed from storage. An entry remembers whether its state came from storage: such a
+    state was written without a sync, so a mismatch at completion is checked against the data. At most ``limit``
     sessions are kept (the least recently written go first), so abandoned sessions cost no memory
     beyond it; a session whose entry went resumes from storage.
     """
 
     def __init__(self, limit: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher, bool]] = OrderedDict()
         self.limit = limit
 
-    def take(self, key: tuple[str, str], size: int) -> Hasher | None:
+    def take(self, key: tuple[str, str], size: int) -> tuple[Hasher, bool] | None:
+        """The session's hasher at ``size`` bytes and whether its state came from storage, if cached."""
         with self._lock:
             entry = self._entries.pop(key, None)
-        return entry[1] if entry is not None and entry[0] == size else None
+        return (entry[1], entry[2]) if entry is not None and entry[0] == size else None
 
     def holds(self, key: tuple[str, str], size: int) -> bool:
         with self._lock:
             entry = self._entries.get(key)
         return entry is not None and entry[0] == size
 
-    def put(self, key: tuple[str, str], size: int, hasher: Hasher) -> None:
+    def put(self, key: tuple[str, str], size: int, hasher: Hasher, *, from_storage: bool = False) -> None:
         with self._lock:
-            self._entries[key] = (size, hasher)
+            self._entries[key] = (size, hasher, from_storage)
             self._entries.move_to_end(key)
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
@@ -84,10 +87,10 @@ class UploadWriter:
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
         self._start = self._writer.size
         self._handed = 0
-        self.hasher = (
-            uploads.hashers.take(self.key, self._start)
-            or uploads.saved_state(status.uuid, self._start)
-            or uploads.rehash(status.uuid, "sha256")
+        cached = uploads.hashers.take(self.key, self._start)
+        saved = None if cached is not None else uploads.saved_state(status.uuid, self._start)
+        self.hasher, self._from_storage = cached or (
+            (saved, True) if saved is not None else (uploads.rehash(status.uuid, "sha256"), False)
         )
         self._pipe = HashPipe(self.hasher, self._writer.write)
 
@@ -112,10 +115,18 @@ class UploadWriter:
         finally:
             self._writer.close()
         size = self._writer.size
-        self.uploads.hashers.put(self.key, size, self.hasher)
-        if save_state and isinstance(self.hasher, ResumableSha256):
-            path = paths.upload_hashstate_path(self.uploads.name, self.key[1], "sha256", size)
-            self.uploads.driver.put_content(path, self.hasher.marshal(), durable=False)
+        self.uploads.hashers.put(self.key, size, self.hasher, from_storage=self._from_storage)
+        if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
+            name, upload_id = self.key
+            driver = self.uploads.driver
+            driver.put_content(
+                paths.upload_hashstate_path(name, upload_id, "sha256", size),
+                self.hasher.marshal(),
+                durable=False,
+            )
+            if self._start:  # the state this request began from is not needed now: one per session stays
+                with contextlib.suppress(PathNotFoundError):
+                    driver.delete(paths.upload_hashstate_path(name, upload_id, "sha256", self._start))
 
 
 def _sha256() -> Hasher:
@@ -168,15 +179,47 @@ class UploadStore:
         return self.hashers.holds((self.name, upload_id), size)
 
     def saved_state(self, upload_id: str, size: int) -> Hasher | None:
-        """The sha256 state saved at exactly ``size`` bytes (by any process), if there is one."""
+        """The session's sha256 at ``size`` bytes from a state saved in storage (by any process): the one at
+        exactly ``size``, else the latest below it with the data after it hashed from storage (a crash
+        between the data's sync and the state's save, or a state not yet saved, costs the tail alone);
+        None when no state fits."""
         if not hashstate.available():
             return None
+        exact = self._load_state(upload_id, size)
+        if exact is not None:
+            return exact
         try:
-            state = self.driver.get_content(paths.upload_hashstate_path(self.name, upload_id, "sha256", size))
+            names = self.driver.list_names(paths.upload_hashstates_root(self.name, upload_id, "sha256"))
+        except PathNotFoundError:
+            return None
+        offsets = sorted((int(name) for name in names if name.isdigit() and int(name) < size), reverse=True)
+        for offset in offsets:
+            hasher = self._load_state(upload_id, offset)
+            if hasher is not None and self._hash_tail(upload_id, hasher, size):
+                return hasher
+        return None
+
+    def _load_state(self, upload_id: str, offset: int) -> ResumableSha256 | None:
+        try:
+            state = self.driver.get_content(
+                paths.upload_hashstate_path(self.name, upload_id, "sha256", offset)
+            )
             hasher = ResumableSha256.unmarshal(state)
         except (PathNotFoundError, ValueError):
             return None
-        return hasher if hasher.length == size else None
+        return hasher if hasher.length == offset else None
+
+    def _hash_tail(self, upload_id: str, hasher: ResumableSha256, size: int) -> bool:
+        """Feed ``hasher`` the session's data from where it stands up to ``size``; False if the data ends first."""
+        remaining = size - hasher.length
+        with self.driver.reader(paths.upload_data_path(self.name, upload_id), hasher.length) as reader:
+            while remaining > 0:
+                chunk = reader.read(min(READ_CHUNK, remaining))
+                if not chunk:
+                    return False
+                hasher.update(chunk)
+                remaining -= len(chunk)
+        return True
 
     def rehash(self, upload_id: str, algorithm: str) -> Hasher:
         """Hash the session's data from storage (no saved state fits, or another algorithm)."""
@@ -198,8 +241,10 @@ class UploadStore:
         key = (self.name, upload_id)
         hasher, saved = None, False
         if digest.algorithm == "sha256":
-            hasher = self.hashers.take(key, status.size)
-            if hasher is None:
+            cached = self.hashers.take(key, status.size)
+            if cached is not None:
+                hasher, saved = cached
+            else:
                 hasher = self.saved_state(upload_id, status.size)
                 saved = hasher is not None
         if hasher is None:

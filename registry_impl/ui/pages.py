@@ -134,6 +134,15 @@ class Api:
             return False
         return response.status_code not in (401, 403, 405)
 
+    async def may_list_catalog(self) -> bool:
+        """Whether this user may list the catalog (``registry:catalog:*``; anyone without access control):
+        who may see the registry as a whole, and so how a repository's bytes are shared with the others."""
+        try:
+            await self.get("/v2/_catalog", {"n": 1})
+        except ApiRefused:
+            return False
+        return True
+
     async def image_config(self, name: str, summary: content.Summary) -> dict[str, Any]:
         """The image's config document (platform, creation time), {} for an index or a large or non-JSON config.
 
@@ -265,6 +274,7 @@ class Pages:
             )
         except ApiRefused as exc:
             return self.refused(request, exc)
+        usage = await self.usage.get()
         return self.render(
             request,
             "repository.html",
@@ -272,7 +282,11 @@ class Pages:
             rows=rows,
             next=tags[-1] if "link" in response.headers and tags else None,
             deleted=request.query_params.get("deleted", ""),
-            usage=await self.usage.get(),
+            usage=usage,
+            # How many of its bytes other repositories share tells whether content exists elsewhere: only
+            # for those who may see the whole registry (a user confined to a few repositories could
+            # otherwise confirm a guessed blob in one they may not pull).
+            shared_visible=usage is not None and await api.may_list_catalog(),
             delete_enabled=may_delete,
             pulls=content.pull_commands(request.headers.get("host", ""), name, tags[0]) if tags else [],
         )

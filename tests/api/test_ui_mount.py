@@ -90,7 +90,8 @@ async def test_the_stored_usage_report_shows_beside_visible_repositories(state: 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
         size = report.repositories[0].size
         assert f'data-bytes="{size}"' in (await c.get("/ui/")).text
-        assert 'id="stored"' in (await c.get("/ui/repositories/lib/app")).text
+        page = (await c.get("/ui/repositories/lib/app")).text
+        assert 'id="stored"' in page and "shared with other repositories" in page  # no access control
 
 
 async def test_a_cross_site_delete_is_refused(ui: httpx.AsyncClient) -> None:

@@ -310,6 +310,9 @@ def test_token_auth_a_user_sees_only_what_their_scopes_allow(browser: Any, token
     _navigate(browser, _one(browser, "#open-form button"), "#tags")
     assert _wait(browser, 'tr[data-tag="v1"]')
     assert not _by_css(browser, "button.danger")  # alice may pull alice/app, not delete in it
+    # what other repositories share would tell alice whether content she guessed exists where she may not look
+    stored = _one(browser, "#stored").text
+    assert stored.startswith("Stored:") and "shared" not in stored
     browser.get(f"{token_registry.url}/ui/repositories/apps/web")
     assert _one(browser, ".error").get_attribute("data-status") == "403"
     assert not _by_css(browser, "#tags")
@@ -323,6 +326,7 @@ def test_token_auth_a_user_sees_only_what_their_scopes_allow(browser: Any, token
     }
     browser.get(f"{token_registry.url}/ui/repositories/alice/app")
     assert _by_css(browser, 'tr[data-tag="v1"] button.danger')  # admin may delete
+    assert "shared with other repositories" in _one(browser, "#stored").text  # admin may list the catalog
 
     sign_in(browser, "alice", "wrong")
     browser.get(f"{token_registry.url}/ui/repositories/alice/app")

@@ -134,3 +134,84 @@ def test_a_garbled_saved_state_does_not_discard_acknowledged_data() -> None:
         else:
             with pytest.raises(DigestInvalid):
                 fresh.complete(status.uuid, digest)
+
+
+def _no_rehash(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: UploadStore, upload_id: str, algorithm: str) -> None:
+        raise AssertionError("the whole session was re-read")
+
+    monkeypatch.setattr(UploadStore, "rehash", refuse)
+
+
+def test_a_state_below_the_data_resumes_and_hashes_the_tail_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data that reached storage after the last saved state (a crash between the data's sync and the state's
+    save): another process starts from that state and hashes only the bytes after it."""
+    driver = InMemoryDriver()
+    first = Registry(driver).repository("a").uploads
+    status = first.start()
+    writer = first.writer(status.uuid)
+    writer.write(b"abc")
+    writer.close()
+    driver.writer(paths.upload_data_path("a", status.uuid), append=True).write(b"de")  # no state at 5
+    read_from: list[int] = []
+    reader = driver.reader
+    monkeypatch.setattr(
+        driver, "reader", lambda path, offset=0: read_from.append(offset) or reader(path, offset)
+    )
+    _no_rehash(monkeypatch)
+    fresh = Registry(driver).repository("a").uploads
+    writer = fresh.writer(status.uuid)
+    assert read_from == [3]  # from the state's offset, not from the start
+    writer.write(b"f")
+    writer.close()
+    digest = parse_digest("sha256:" + hashlib.sha256(b"abcdef").hexdigest())
+    assert fresh.complete(status.uuid, digest).size == 6
+
+
+def test_one_state_per_session_is_kept() -> None:
+    driver = InMemoryDriver()
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    for part in (b"ab", b"cd", b"", b"ef"):
+        writer = uploads.writer(status.uuid)
+        writer.write(part)
+        writer.close()
+    assert driver.list_names(paths.upload_hashstates_root("a", status.uuid, "sha256")) == ["6"]
+
+
+def test_a_garbled_state_below_the_data_does_not_discard_acknowledged_data() -> None:
+    """A garbled state a writer resumed from (and then kept in memory) is checked against the data at
+    completion, as one read straight from storage is."""
+    driver = InMemoryDriver()
+    first = Registry(driver).repository("a").uploads
+    status = first.start()
+    writer = first.writer(status.uuid)
+    writer.write(b"hello")
+    writer.close()
+    garbled = hashstate.ResumableSha256()
+    garbled.update(b"HELLO")
+    driver.put_content(paths.upload_hashstate_path("a", status.uuid, "sha256", 5), garbled.marshal())
+    driver.writer(paths.upload_data_path("a", status.uuid), append=True).write(b" ")  # no state at 6
+    fresh = Registry(driver).repository("a").uploads
+    writer = fresh.writer(status.uuid)
+    writer.write(b"world")
+    writer.close()
+    digest = parse_digest("sha256:" + hashlib.sha256(b"hello world").hexdigest())
+    assert fresh.complete(status.uuid, digest).size == 11
+    assert driver.get_content(paths.blob_data_path(str(digest))) == b"hello world"
+
+
+def test_a_state_past_the_data_is_not_used() -> None:
+    """A state at an offset the data does not reach (the data is the truth) is passed over."""
+    driver = InMemoryDriver()
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    writer = uploads.writer(status.uuid)
+    writer.write(b"abc")
+    writer.close()
+    ahead = hashstate.ResumableSha256()
+    ahead.update(b"abcXYZ")
+    driver.put_content(paths.upload_hashstate_path("a", status.uuid, "sha256", 6), ahead.marshal())
+    fresh = Registry(driver).repository("a").uploads
+    digest = parse_digest("sha256:" + hashlib.sha256(b"abc").hexdigest())
+    assert fresh.complete(status.uuid, digest).size == 3
