@@ -129,6 +129,36 @@ def _descriptor(raw: Any, where: str) -> Descriptor:
     return Descriptor.from_json(raw)
 
 
+#: distribution (Go) decodes a descriptor's ``size`` into an int64 and ``schemaVersion`` into an int: a fraction
+#: (``11.0``), an exponent (``1.1e1``) or a number past int64 is refused there and unreadable by Go clients.
+INT64 = range(-(1 << 63), 1 << 63)
+#: Where an incoming manifest's descriptors stand (Go's structs; a number in a field they do not know is ignored).
+DESCRIPTOR_FIELDS = ("config", "subject")
+DESCRIPTOR_LISTS = ("layers", "manifests", "blobs")
+
+
+def _go_integer(value: object, where: str) -> None:
+    if type(value) is not int or value not in INT64:
+        raise ManifestInvalid(f"{where} must be a whole number (int64)", detail={"value": str(value)[:64]})
+
+
+def check_numbers(document: dict[str, Any]) -> None:
+    """Refuse numbers distribution cannot decode: ``schemaVersion`` and every descriptor's ``size``."""
+    if "schemaVersion" in document:
+        _go_integer(document["schemaVersion"], "schemaVersion")
+    descriptors = [document.get(key) for key in DESCRIPTOR_FIELDS]
+    for key in DESCRIPTOR_LISTS:
+        if isinstance(document.get(key), list):
+            descriptors.extend(document[key])
+    for descriptor in descriptors:
+        if isinstance(descriptor, dict) and "size" in descriptor:
+            _go_integer(descriptor["size"], "descriptor size")
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON (RFC 8259)")
+
+
 def _too_many(count: int | None) -> ManifestInvalid:
     detail: dict[str, object] = {"limit": MAX_DESCRIPTORS}
     if count is not None:
@@ -179,7 +209,8 @@ def load_bounded(content: bytes) -> Any:
         )
     precheck_descriptors(content)
     try:
-        document = json.loads(content.decode("utf-8"))
+        # NaN and Infinity: Python's json reads them, distribution and every Go client refuse them
+        document = json.loads(content.decode("utf-8"), parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 is a ValueError; deep nesting recurses
         raise ManifestInvalid(
             "manifest is not UTF-8 encoded JSON", detail={"reason": str(exc)[:200]}
@@ -213,6 +244,8 @@ def parse_manifest(content: bytes, content_type: str, *, bounded: bool = True) -
         raise ManifestInvalid(
             f"manifest does not match {schema_name}", detail={"path": path, "reason": error.message}
         )
+    if bounded:  # an incoming manifest (one already stored is read as it is)
+        check_numbers(document)
     return _interpret(document, media_type)
 
 

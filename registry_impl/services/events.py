@@ -40,7 +40,7 @@ async def manifest_pulled(state: State, name: str, reference: str, manifest: Sto
 
 
 def _parse(manifest: StoredManifest) -> ParsedManifest:
-    return parse_manifest(manifest.content, manifest.media_type)
+    return parse_manifest(manifest.content, manifest.media_type, bounded=False)  # stored: read as it is
 
 
 async def manifest_pushed(

@@ -156,6 +156,30 @@ async def test_generic_content_type_is_refused(client: httpx.AsyncClient, push: 
     await assert_absent(client, "app", sha256(content), "generic")
 
 
+@pytest.mark.parametrize("driver", ["inmemory"], indirect=True)  # refused before any storage call
+async def test_json_go_cannot_decode_is_refused(client: httpx.AsyncClient, push: Helper) -> None:
+    """NaN, Infinity and a size written as 11.0 or past int64: 400 MANIFEST_INVALID, as distribution answers
+    (stored, they would be served to Go clients that cannot read them, and stop distribution's GC)."""
+    content = encode(await oci_document(push, "gojson"))
+    document = json.loads(content)
+    size = document["layers"][0]["size"]
+    plain = f'"size": {size}'.encode()
+    assert plain in content
+    variants = [
+        content[:-1] + b', "x": NaN}',
+        content[:-1] + b', "x": -Infinity}',
+        content.replace(plain, plain + b".0", 1),
+        content.replace(plain, b'"size": ' + str(2**70).encode(), 1),
+    ]
+    for body in variants:
+        assert body != content
+        r = await put(client, "gojson", "odd", body, OCI_MANIFEST)
+        assert r.status_code == 400, (body, r.text)
+        assert error_codes(r) == ["MANIFEST_INVALID"]
+        await assert_absent(client, "gojson", sha256(body), "odd")
+    assert (await put(client, "gojson", "odd", content, OCI_MANIFEST)).status_code == 201
+
+
 async def test_missing_content_type_is_400_manifest_invalid(client: httpx.AsyncClient, push: Helper) -> None:
     """The descriptor requires Content-Type on a manifest PUT (distribution refuses it too)."""
     image = await docker_image(push, "noct", None)

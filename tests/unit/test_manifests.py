@@ -350,3 +350,44 @@ def test_anything_is_either_a_manifest_or_manifest_invalid(content: bytes) -> No
     for content_type in (mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_MANIFEST, "application/json"):
         with contextlib.suppress(ManifestInvalid):
             parse_manifest(content, content_type)
+
+
+# --- numbers and constants Go cannot decode -------------------------------------------------------
+
+NOT_FOR_GO = {
+    "NaN": b'"annotations2": NaN',
+    "Infinity": b'"x": Infinity',
+    "-Infinity": b'"x": -Infinity',
+}
+
+
+@pytest.mark.parametrize("member", list(NOT_FOR_GO.values()), ids=list(NOT_FOR_GO))
+def test_nan_and_infinity_are_not_json(member: bytes) -> None:
+    """Python's json reads them; distribution refuses them and no Go client could read the manifest back."""
+    content = json.dumps(oci_manifest()).encode()[:-1] + b", " + member + b"}"
+    with pytest.raises(ManifestInvalid, match="not UTF-8 encoded JSON"):
+        parse_manifest(content, M)
+
+
+WHOLE_NUMBERS = {
+    "size-11.0": (b'"size": 11', b'"size": 11.0'),
+    "size-1.1e1": (b'"size": 11', b'"size": 1.1e1'),
+    "size-2**70": (b'"size": 11', b'"size": ' + str(2**70).encode()),
+    "schemaVersion-2.0": (b'"schemaVersion": 2', b'"schemaVersion": 2.0'),
+}
+
+
+@pytest.mark.parametrize(("plain", "odd"), list(WHOLE_NUMBERS.values()), ids=list(WHOLE_NUMBERS))
+def test_sizes_and_schema_version_are_int64_as_go_decodes_them(plain: bytes, odd: bytes) -> None:
+    layer = {**LAYER, "size": 11}
+    content = json.dumps(oci_manifest(layers=[layer])).encode()
+    assert plain in content
+    parse_manifest(content, M)  # the plain form is a manifest
+    with pytest.raises(ManifestInvalid, match="whole number"):
+        parse_manifest(content.replace(plain, odd, 1), M)
+    # one already stored (written by another registry, or before this check) is still read as it is
+    assert parse_manifest(content.replace(plain, odd, 1), M, bounded=False).media_type == M
+
+
+def test_numbers_in_fields_go_does_not_know_are_left_alone() -> None:
+    parse_manifest(json.dumps({**oci_manifest(), "x-ratio": 1.5, "x-big": 2**70}).encode(), M)
