@@ -39,6 +39,15 @@ async def purge_forever(state: AppState) -> None:
                     len(purged),
                     " (dry run)" if schedule.dry_run else "",
                 )
+            # the pass also clears what killed writes left staged (the server's own start never walks the tree)
+            swept = await asyncio.to_thread(state.registry.driver.sweep_stages, dry_run=schedule.dry_run)
+            if swept:
+                log.info(
+                    "upload purge: %d entries staged by writes that did not finish%s: %s",
+                    len(swept),
+                    " (dry run)" if schedule.dry_run else "",
+                    ", ".join(swept[:10]),
+                )
         except Exception:  # a failed pass must not end the schedule
             log.exception("upload purge failed")
         await asyncio.sleep(schedule.interval.total_seconds())

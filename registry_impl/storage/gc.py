@@ -58,6 +58,7 @@ class GCReport:
     layer_links: list[tuple[str, str]] = field(default_factory=list)  # (repository, digest)
     referrers: list[tuple[str, str, str]] = field(default_factory=list)  # (repository, subject, referrer)
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # revisions whose blob is missing
+    stages: list[str] = field(default_factory=list)  # what writes that died left staged (driver paths)
 
     def lines(self) -> Iterator[str]:
         verb = "would delete" if self.dry_run else "deleted"
@@ -71,6 +72,8 @@ class GCReport:
             yield f"{name}: {verb} layer link {digest}"
         for digest in self.blobs:
             yield f"{verb} blob {digest}"
+        for path in self.stages:
+            yield f"{verb} {path}: staged by a write that did not finish"
         yield (
             f"{len(self.marked)} blobs marked, {len(self.blobs)} blobs and {len(self.manifests)} manifests "
             f"{'eligible for deletion' if self.dry_run else 'deleted'}"
@@ -181,6 +184,7 @@ def collect_garbage(registry: Registry, *, dry_run: bool = False, delete_untagge
     report.unreadable.sort()
     if not dry_run:
         _sweep(registry, report)
+    report.stages = driver.sweep_stages(dry_run=dry_run)
     return report
 
 

@@ -116,6 +116,7 @@ class _Sweep:
             self.report.blobs,
         ):
             field_.sort()
+        self.report.stages = self.driver.sweep_stages(dry_run=self.dry_run)
         return self.report
 
     # ---- manifests and referrers (delete_untagged) ----

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ import pytest
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState, PurgeSchedule
 from registry_impl.storage import paths
+from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.registry import Registry
 
@@ -50,6 +52,23 @@ async def test_lifespan_purges_old_uploads() -> None:
     assert paths.upload_root("a", "stale").rsplit("/", 1)[1] not in [
         p.rsplit("/", 1)[1] for p in driver.list(paths.uploads_root("a"))
     ]
+    assert Registry(driver).repository("a").uploads.status(fresh.uuid).size == 0
+
+
+async def test_the_purge_pass_sweeps_what_killed_writes_left_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    driver = FilesystemDriver(tmp_path, fsync=False)
+    fresh = Registry(driver).repository("a").uploads.start()
+    stage = tmp_path / "docker/registry/v2/repositories/a/_uploads/.~tmp-2456ee634c1a1702"
+    (stage / "u").mkdir(parents=True)
+    later = time.time() + 2 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    schedule = PurgeSchedule(age=timedelta(days=7), interval=timedelta(hours=1), first_delay=0.0)
+    await _run_lifespan(create_app(AppState(registry=Registry(driver), secret=b"s", purge=schedule)), 0.3)
+    assert not stage.exists()
     assert Registry(driver).repository("a").uploads.status(fresh.uuid).size == 0
 
 

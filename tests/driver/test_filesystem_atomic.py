@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -309,3 +310,36 @@ def test_a_deleted_directory_vanishes_at_once(driver: FilesystemDriver, tmp_path
         watcher.join()
     assert not torn, torn[:3]
     assert not [p for p in os.listdir(tmp_path / tags.lstrip("/")) if p != "keep"], "hidden leftovers"
+
+
+def _left_by_killed_writes(root: Path) -> list[Path]:
+    """What a write killed midway leaves (the audit's finds after kill -9): a file made for an atomic
+    replace, a staged directory holding a new session's file, a directory renamed away to be deleted."""
+    revisions = root / "docker/registry/v2/repositories/a/_manifests/revisions/sha256"
+    uploads = root / "docker/registry/v2/repositories/a/_uploads"
+    revisions.mkdir(parents=True)
+    uploads.mkdir(parents=True)
+    (revisions / "kept").write_bytes(b"content")
+    made = revisions / ".~tmp-90790ce57e462567"
+    made.write_bytes(b"sha256:" + b"0" * 64)
+    stage = uploads / ".~tmp-2456ee634c1a1702"
+    (stage / "u").mkdir(parents=True)
+    (stage / "u/startedat").write_bytes(b"2026-12-03T00:00:00Z")
+    deleting = root / "docker/registry/v2/repositories/.~tmp-00000000000000ab"
+    (deleting / "_layers").mkdir(parents=True)
+    return [made, stage, deleting]
+
+
+def test_what_killed_writes_staged_is_swept_once_stale(tmp_path: Path) -> None:
+    driver = FilesystemDriver(tmp_path / "root", fsync=False)
+    left = _left_by_killed_writes(tmp_path / "root")
+    assert driver.sweep_stages() == []  # changed just now: as a write in progress, kept
+    time.sleep(0.02)
+    expected = sorted("/" + str(p.relative_to(tmp_path / "root")) for p in left)
+    assert driver.sweep_stages(0.01, dry_run=True) == expected
+    assert all(p.exists() for p in left)
+    assert driver.sweep_stages(0.01) == expected
+    assert not any(p.exists() for p in left)
+    kept = "/docker/registry/v2/repositories/a/_manifests/revisions/sha256/kept"
+    assert driver.get_content(kept) == b"content"
+    assert driver.sweep_stages(0.0) == []

@@ -7,6 +7,7 @@ what is left in the driver: blobs, revisions, tag index entries, layer links and
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,43 @@ def test_gc_aborts_before_deleting_on_an_unreadable_manifest(driver: StorageDriv
         collect_garbage(Registry(driver), delete_untagged=True)
     assert blob_set(driver) == before
     assert seeded.labels["ORPHAN"] in before
+
+
+@pytest.mark.parametrize("online", [False, True], ids=["offline", "online"])
+def test_gc_sweeps_what_killed_writes_left_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, online: bool
+) -> None:
+    """Hidden staging entries no listing shows (a file made for an atomic replace, a staged or a
+    deleted-away directory) outlive a kill -9; once stale, GC reports and removes them, content stays."""
+    import time
+
+    from registry_impl.storage.onlinegc import collect_garbage_online
+
+    root = tmp_path / "root"
+    driver = FilesystemDriver(root, fsync=False)
+    seeded = gcseed.seed(gcseed.StoragePusher(Registry(driver)))
+    revisions = root / "docker/registry/v2/repositories/gc/a/_manifests/revisions/sha256"
+    made = revisions / ".~tmp-90790ce57e462567"
+    made.write_bytes(b"sha256:" + b"0" * 64)
+    deleting = root / "docker/registry/v2/repositories/gc/.~tmp-00000000000000ab"
+    (deleting / "_layers").mkdir(parents=True)
+    staged = sorted("/" + str(p.relative_to(root)) for p in (made, deleting))
+
+    def run(dry_run: bool) -> list[str]:
+        registry = Registry(driver)
+        if online:
+            report = collect_garbage_online(registry, grace=timedelta(0), dry_run=dry_run)
+        else:
+            report = collect_garbage(registry, dry_run=dry_run)
+        verb = "would delete" if dry_run else "deleted"
+        lines = [f"{verb} {path}: staged by a write that did not finish" for path in report.stages]
+        assert lines == [line for line in report.lines() if "staged" in line]
+        return report.stages
+
+    assert run(dry_run=False) == []  # just made: a write in progress for all GC can tell
+    later = time.time() + 2 * 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert run(dry_run=True) == staged and made.exists() and deleting.exists()
+    assert run(dry_run=False) == staged
+    assert not made.exists() and not deleting.exists()
+    assert seeded.labels["SHARED"] in blob_set(driver)

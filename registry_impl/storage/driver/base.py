@@ -34,6 +34,10 @@ from typing import BinaryIO, ClassVar, TypeVar
 
 from registry_impl.storage.driver.claims import CLAIM_TTL, Claim, LocalClaims
 
+#: A staging entry untouched this long (seconds) belongs to no write in progress: the one that made it died.
+#: Writes stage for milliseconds (a small file, a rename, a directory being deleted), so an hour is far.
+STALE_STAGE_AGE = 3600.0
+
 __all__ = [
     "FileInfo",
     "FileWriter",
@@ -328,6 +332,12 @@ class StorageDriver(ABC):
         if start_after is not None:
             check_path(start_after, driver_name=self.name)
         return self._translated_walk(path, start_after)
+
+    def sweep_stages(self, older_than: float = STALE_STAGE_AGE, *, dry_run: bool = False) -> builtins.list[str]:
+        """Remove (or, with ``dry_run``, only list) what writes that died midway (kill -9, a power loss) left in
+        their staging places, untouched for ``older_than`` seconds; their paths. Optional: a backend that
+        writes in place has nothing to sweep (the default)."""
+        return []
 
     def try_claim(self, path: str, ttl: float = CLAIM_TTL) -> Claim | None:
         """Exclusive ownership of ``path`` (see :mod:`.claims`), or None while another holder has it.

@@ -30,6 +30,7 @@ from typing import Any, BinaryIO
 
 from registry_impl.storage.driver import direct, rangelocks
 from registry_impl.storage.driver.base import (
+    STALE_STAGE_AGE,
     FileInfo,
     FileWriter,
     PathNotFoundError,
@@ -363,6 +364,37 @@ class FilesystemDriver(StorageDriver):
                 shutil.rmtree(hidden, ignore_errors=True)
             else:
                 os.unlink(target)
+
+    def sweep_stages(self, older_than: float = STALE_STAGE_AGE, *, dry_run: bool = False) -> list[str]:
+        """The hidden ``.~tmp-`` entries (files made for an atomic write, staged directories, directories
+        renamed away to be deleted) whose inode last changed more than ``older_than`` seconds ago: a live
+        one changes within milliseconds of its making, and a rename changes it too. Listings never show
+        them, so only this walk finds what a killed process left."""
+        cutoff = time.time() - older_than
+        found: list[str] = []
+        pending = [str(self.root)]
+        while pending:
+            try:
+                entries = os.scandir(pending.pop())
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            with entries:
+                for entry in entries:
+                    if not entry.name.startswith(_TEMP_PREFIX):
+                        if entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+                        continue
+                    with suppress(FileNotFoundError):
+                        if entry.stat(follow_symlinks=False).st_ctime < cutoff:
+                            found.append(entry.path)
+        if not dry_run:
+            for os_path in found:
+                if os.path.isdir(os_path) and not os.path.islink(os_path):
+                    shutil.rmtree(os_path, ignore_errors=True)
+                else:
+                    with suppress(FileNotFoundError):
+                        os.unlink(os_path)
+        return sorted("/" + os.path.relpath(os_path, self.root) for os_path in found)
 
     def _try_claim(self, path: str, ttl: float) -> Claim | None:
         """A byte-range lock in the root's one lock file (see ``rangelocks``); where the platform has no
