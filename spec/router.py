@@ -248,6 +248,16 @@ class Router:
                 return compiled, found.groupdict()
         return None
 
+    def allowed(self, path: str) -> tuple[str, ...]:
+        """The methods the route of ``path`` answers (HEAD wherever GET is), sorted; () when no route matches."""
+        found = self.match(path)
+        if found is None:
+            return ()
+        methods = set(found[0].operations)
+        if "GET" in methods:
+            methods.add("HEAD")
+        return tuple(sorted(methods))
+
     def operation(self, route_name: str, method: str) -> Operation:
         """The operation of ``method`` on the route called ``route_name``."""
         for compiled in self.routes:

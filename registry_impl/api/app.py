@@ -29,6 +29,7 @@ from connexion.resolver import Resolver
 from connexion.spec import OpenAPISpecification
 from connexion.validators import FormDataValidator, JSONRequestBodyValidator, MultiPartFormDataValidator
 from registry_spec import errors as E
+from registry_spec.router import ROUTER
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
@@ -98,7 +99,16 @@ def _http_error(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse
             api_errors.envelope([(E.UNSUPPORTED, "no route matches the request", None)], status=404)
         )
     if status == 405:
-        return _to_connexion(api_errors.envelope([(E.UNSUPPORTED, "method not allowed on this route", None)]))
+        # the route exists, the method is not one of its own: say which are (RFC 9110 §15.5.6), and answer
+        # OPTIONS, a browser's CORS preflight, with them as distribution does (``http.headers`` adds the
+        # Access-Control-* headers a cross-origin UI needs)
+        allow = ", ".join(ROUTER.allowed(_request.scope["path"]))
+        headers = {"Allow": allow} if allow else None
+        if _request.method == "OPTIONS" and allow:
+            return _to_connexion(Response(status_code=200, headers=headers))
+        return _to_connexion(
+            api_errors.envelope([(E.UNSUPPORTED, "method not allowed on this route", None)], headers=headers)
+        )
     return _to_connexion(
         api_errors.envelope([(E.UNKNOWN, str(getattr(exc, "detail", "")), None)], status=status)
     )

@@ -102,6 +102,13 @@ def format_etag(digest: str) -> str:
     return f'"{digest}"'
 
 
+def range_applies(if_range: str | None, digest: str) -> bool:
+    """Whether a ``Range`` is honoured under ``If-Range`` (RFC 9110 §13.1.5): without it, or when it is the
+    content's entity-tag exactly (a strong comparison: no ``W/``). A date never matches, as no
+    ``Last-Modified`` is sent; a Range that does not apply is ignored and the whole content served."""
+    return if_range is None or if_range.strip() == format_etag(digest)
+
+
 def etag_matches(if_none_match: str | None, digest: str) -> bool:
     """Whether an ``If-None-Match`` value matches the content of ``digest`` (so 304 applies).
 

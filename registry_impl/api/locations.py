@@ -21,12 +21,33 @@ def absolute(ctx: RequestContext, path: str) -> str:
     headers = ctx.request.headers
     # the scope's scheme, not request.url's (which builds and parses the whole URL: a third of the cost of
     # a notification event's request record)
-    forwarded = headers.get("x-forwarded-proto", "").split(",")[0].strip()
-    scheme = forwarded or ctx.request.scope.get("scheme", "http")
-    host = headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host", "")
+    forwarded = _forwarded(headers.get("forwarded", ""))
+    scheme = (
+        headers.get("x-forwarded-proto", "").split(",")[0].strip()
+        or forwarded.get("proto")
+        or ctx.request.scope.get("scheme", "http")
+    )
+    host = (
+        headers.get("x-forwarded-host", "").split(",")[0].strip()
+        or forwarded.get("host")
+        or headers.get("host", "")
+    )
     if not host:
         return path
     return f"{scheme}://{host}{path}"
+
+
+def _forwarded(value: str) -> dict[str, str]:
+    """The parameters of the first (the client-side) element of an RFC 7239 ``Forwarded`` header, as
+    distribution reads it after ``X-Forwarded-Proto``/``-Host`` (``proto=https;host=front.example``)."""
+    if not value:
+        return {}
+    pairs = {}
+    for pair in value.split(",", 1)[0].split(";"):
+        key, sep, item = pair.partition("=")
+        if sep:
+            pairs[key.strip().lower()] = item.strip().strip('"')
+    return pairs
 
 
 def upload_location(ctx: RequestContext, name: str, upload_id: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import httpx
 import pytest
 from testkit.registry import error_codes
@@ -58,3 +60,34 @@ async def test_wrong_method_is_405_unsupported(client: httpx.AsyncClient) -> Non
     r = await client.delete("/v2/")
     assert r.status_code == 405
     assert error_codes(r) == ["UNSUPPORTED"]
+
+
+ROUTE_METHODS = {
+    "/v2/": "GET, HEAD",
+    "/v2/a/b/manifests/v1": "DELETE, GET, HEAD, PUT",
+    "/v2/a/tags/list": "GET, HEAD",
+    "/v2/_catalog": "GET, HEAD",
+    "/v2/a/blobs/uploads/": "POST",
+}
+
+
+async def test_a_405_says_which_methods_the_route_has(client: httpx.AsyncClient) -> None:
+    """RFC 9110 §15.5.6: a 405 carries Allow (the descriptor's methods of the route, HEAD with GET)."""
+    for path, allow in ROUTE_METHODS.items():
+        r = await client.request("PATCH", path)
+        assert (r.status_code, error_codes(r), r.headers.get("Allow")) == (405, ["UNSUPPORTED"], allow), path
+
+
+async def test_options_answers_a_cors_preflight(state: AppState) -> None:
+    """A browser UI on another origin asks OPTIONS before a DELETE or an authenticated request: 200 with the
+    route's methods, and the Access-Control-* headers an operator set in ``http.headers``, as distribution."""
+    cors = {"Access-Control-Allow-Origin": ["http://ui.example"], "Access-Control-Allow-Methods": ["DELETE"]}
+    state = dataclasses.replace(state, extra_headers=cors)
+    preflight = {"Origin": "http://ui.example", "Access-Control-Request-Method": "DELETE"}
+    transport = httpx.ASGITransport(app=create_app(state))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        for path, allow in ROUTE_METHODS.items():
+            r = await c.options(path, headers=preflight)
+            assert (r.status_code, r.headers.get("Allow"), r.content) == (200, allow, b""), path
+            assert r.headers["Access-Control-Allow-Origin"] == "http://ui.example"
+        assert (await c.options("/v2/a/unknown-entity/x")).status_code == 404

@@ -117,6 +117,19 @@ async def test_ignorable_range_serves_the_whole_blob(
     assert r.content == DATA
 
 
+@pytest.mark.parametrize("driver", ["inmemory"], indirect=True)  # the same answer on every driver
+async def test_if_range_serves_the_range_only_for_this_blob(client: httpx.AsyncClient, push: Helper) -> None:
+    """RFC 9110 §13.1.5: a Range under an If-Range that is not this content's entity-tag (strongly compared;
+    a date, as no Last-Modified is sent) is ignored and the whole blob served, as distribution does."""
+    digest = await push.blob("a", DATA)
+    r = await client.get(f"/v2/a/blobs/{digest}", headers={"Range": "bytes=1-2", "If-Range": f'"{digest}"'})
+    assert (r.status_code, r.content) == (206, DATA[1:3])
+    for validator in ('"sha256:not-this-one"', f'W/"{digest}"', "Wed, 21 Oct 2015 07:28:00 GMT"):
+        r = await client.get(f"/v2/a/blobs/{digest}", headers={"Range": "bytes=1-2", "If-Range": validator})
+        assert (r.status_code, r.content) == (200, DATA), validator
+        assert "Content-Range" not in r.headers
+
+
 async def test_zero_byte_blob(client: httpx.AsyncClient, push: Helper) -> None:
     digest = await push.blob("a", b"")
     r = await client.get(f"/v2/a/blobs/{digest}")

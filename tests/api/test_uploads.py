@@ -563,6 +563,18 @@ async def test_locations_follow_forwarded_headers(client: httpx.AsyncClient) -> 
     assert r.headers["Location"] == f"https://registry.example:5443/v2/a/blobs/{DIGEST}"
 
 
+# the Location is built before any storage call: one driver
+@pytest.mark.parametrize("driver", ["inmemory"], indirect=True)
+async def test_locations_follow_the_standard_forwarded_header(client: httpx.AsyncClient) -> None:
+    """RFC 7239 ``Forwarded`` (a proxy that sends no X-Forwarded-*), its first element; X-Forwarded-* win."""
+    forwarded = {"Forwarded": 'for=10.0.0.1;proto=https;host="front.example:8443", for=10.0.0.2;host=inner'}
+    r = await client.post("/v2/a/blobs/uploads/", headers=forwarded)
+    assert r.headers["Location"].startswith("https://front.example:8443/v2/a/blobs/uploads/")
+    both = {**forwarded, "X-Forwarded-Proto": "http", "X-Forwarded-Host": "legacy.example"}
+    r = await client.post("/v2/a/blobs/uploads/", headers=both)
+    assert r.headers["Location"].startswith("http://legacy.example/v2/a/blobs/uploads/")
+
+
 class TestRelativeLocations:
     @pytest.fixture
     def state(self, driver: StorageDriver, policy: Policy) -> AppState:

@@ -11,7 +11,13 @@ from __future__ import annotations
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from registry_impl.api.context import current
-from registry_impl.api.headers import etag_matches, format_content_range, format_etag, parse_range
+from registry_impl.api.headers import (
+    etag_matches,
+    format_content_range,
+    format_etag,
+    parse_range,
+    range_applies,
+)
 from registry_impl.services import blobs
 
 
@@ -30,7 +36,10 @@ async def _fetch(name: str, digest: str, with_body: bool) -> Response:
     }
     if etag_matches(ctx.request.headers.get("if-none-match"), info.digest):
         return Response(status_code=304, headers=headers)
-    wanted = parse_range(ctx.request.headers.get("range"), info.size)
+    request_headers = ctx.request.headers
+    wanted = None
+    if range_applies(request_headers.get("if-range"), info.digest):
+        wanted = parse_range(request_headers.get("range"), info.size)
     start, end, status = 0, info.size - 1, 200
     if wanted is not None:
         start, end, status = wanted[0], wanted[1], 206
