@@ -9,6 +9,8 @@ remote storage).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -20,9 +22,11 @@ from registry_impl.services.offload import Offload
 from registry_impl.services.state import State
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
-from registry_impl.storage.driver.claims import Claim
+from registry_impl.storage.driver.claims import Claim, ClaimLost
 
 __all__ = ["CLAIM_WAIT", "ClaimBusy", "claimed"]
+
+log = logging.getLogger("registry.claims")
 
 #: Seconds a request waits for a claim another request holds.
 CLAIM_WAIT = 5.0
@@ -73,7 +77,32 @@ async def claimed(
             claim = await _take(offload, driver, kind, name, key, wait)
             stack.push_async_callback(_release, offload, claim)
             held.append(claim)
+        leases = [claim for claim in held if claim.ttl]
+        if leases:  # S3: renewed while the request holds them, however long its client pauses
+            keeper = asyncio.create_task(_keep_alive(offload, leases))
+            stack.callback(keeper.cancel)
         yield held
+
+
+async def _keep_alive(offload: Offload, leases: list[Claim]) -> None:
+    """Renew ``leases`` every sixth of the shortest lease (a renewal is due after a third), until cancelled.
+
+    A body may pause longer than a lease lasts (``http.limits.bodytimeout`` allows 60 s): renewed only as
+    data arrived, an upload's lease expired under a paused PATCH, another replica took the session over and
+    acknowledged a chunk, and the paused writer, resuming, overwrote it. A lease found lost is marked
+    released (``renew`` then raises :class:`ClaimLost`), so its holder stops before writing again."""
+    period = min(lease.ttl or CLAIM_WAIT for lease in leases) / 6
+    while True:
+        await anyio.sleep(period)
+        for lease in leases:
+            if lease.released:
+                continue
+            try:
+                await offload.storage(lease.renew)
+            except ClaimLost:  # taken over (its holder stops at its next renewal), or released meanwhile
+                log.info("claim %s is no longer held", lease.path)
+            except Exception:  # the storage unreachable for now: the next round tries again
+                log.warning("renewing claim %s failed", lease.path, exc_info=True)
 
 
 async def _release(offload: Offload, claim: Claim) -> None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from registry_impl.errors import ManifestInvalid
@@ -167,25 +167,33 @@ class _Sweep:
 
     def _blobs(self, batch: list[str]) -> None:
         with contextlib.ExitStack() as held:
-            claimed = []
+            claims: dict[str, Claim] = {}
             for digest in batch:
                 claim = self.driver.try_claim(paths.blob_claim_path(digest), BLOB_CLAIM_TTL)
                 if claim is not None:  # busy: a writer is adopting it, not garbage this run
                     held.enter_context(claim)
-                    claimed.append(digest)
+                    claims[digest] = claim
             repositories = self._repositories()
-            self._mark_new_revisions(repositories)
-            for digest in claimed:
-                if digest not in self.report.marked and self._old(paths.blob_data_path(digest)):
+            self._mark_new_revisions(repositories, lambda: _keep(claims))
+            for digest in list(claims):
+                # a lease (S3) that lapsed may have let a manifest PUT in that the re-check did not read: kept
+                if (
+                    digest not in self.report.marked
+                    and self._old(paths.blob_data_path(digest))
+                    and _keep({digest: claims[digest]})
+                ):
                     self._blob(digest, repositories)
 
     def _repositories(self) -> list[str]:
         """Every repository now, listed by storage (the registry's listing cache may predate a new one)."""
         return Registry(self.driver, cache=NoCache()).repositories()
 
-    def _mark_new_revisions(self, repositories: list[str]) -> None:
-        """Read every revision the mark did not and mark what it references (pushed or rescued since)."""
+    def _mark_new_revisions(self, repositories: list[str], renew: Callable[[], object]) -> None:
+        """Read every revision the mark did not and mark what it references (pushed or rescued since);
+        ``renew`` is called between repositories (the batch's blob claims are leases on S3: a listing of
+        many repositories outlasts one)."""
         for name in repositories:
+            renew()
             for _, digest in links_under(self.driver, paths.manifest_revisions_root(name)):
                 if digest in self.report.kept:
                     continue
@@ -230,6 +238,20 @@ class _Sweep:
 
     def _older(self, mod_time: datetime) -> bool:
         return mod_time < datetime.now(UTC) - self.grace
+
+
+def _keep(claims: dict[str, Claim]) -> bool:
+    """Renew each claim that is due (a lease's renewal is a request every third of its life, a check
+    otherwise); the ones lost are dropped from ``claims``. Whether all of them are still held."""
+    kept = True
+    for digest, claim in list(claims.items()):
+        try:
+            claim.renew()
+        except ClaimLost:
+            log.info("blob %s: its claim lapsed during the re-check; kept this run", digest)
+            del claims[digest]
+            kept = False
+    return kept
 
 
 def _media_type(driver: StorageDriver, name: str, digest: str) -> str:

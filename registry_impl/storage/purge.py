@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -45,4 +46,8 @@ def purge_uploads(
                 driver.delete(upload_dir)
             except PathNotFoundError:
                 continue
+            # a holder killed mid-request leaves its lease (S3) behind; no request can want a purged session
+            name, _, upload_id = upload_dir[len(paths.repositories_root()) + 1 :].rpartition(UPLOADS_DIR)
+            with contextlib.suppress(PathNotFoundError):
+                driver.delete(paths.claim_path("uploads", name, upload_id))
     return stale

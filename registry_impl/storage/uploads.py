@@ -83,16 +83,26 @@ class UploadWriter:
     def __init__(self, uploads: UploadStore, status: UploadStatus) -> None:
         self.uploads = uploads
         self.key = (uploads.name, status.uuid)
+        # The hash state first: finding it may read the data, and on S3 a read completes a pending multipart
+        # upload, which a writer opened before would then fail to append to (its tail's version is gone).
+        self._start = status.size
+        self.hasher, self._from_storage = self._hasher(status.uuid)
         path = paths.upload_data_path(uploads.name, status.uuid)
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
-        self._start = self._writer.size
+        if self._writer.size != self._start:  # the session moved since its status was read
+            self._start = self._writer.size
+            self.hasher, self._from_storage = uploads.rehash(status.uuid, "sha256"), False
         self._handed = 0
-        cached = uploads.hashers.take(self.key, self._start)
-        saved = None if cached is not None else uploads.saved_state(status.uuid, self._start)
-        self.hasher, self._from_storage = cached or (
-            (saved, True) if saved is not None else (uploads.rehash(status.uuid, "sha256"), False)
-        )
         self._pipe = HashPipe(self.hasher, self._writer.write)
+
+    def _hasher(self, upload_id: str) -> tuple[Hasher, bool]:
+        """The session's hasher at ``self._start`` bytes, and whether its state came from storage."""
+        uploads = self.uploads
+        cached = uploads.hashers.take(self.key, self._start)
+        if cached is not None:
+            return cached
+        saved = uploads.saved_state(upload_id, self._start)
+        return (saved, True) if saved is not None else (uploads.rehash(upload_id, "sha256"), False)
 
     @property
     def size(self) -> int:
@@ -102,6 +112,15 @@ class UploadWriter:
     def write(self, data: bytes) -> None:
         self._pipe.update(data)
         self._handed += len(data)
+
+    def abandon(self) -> None:
+        """Stop without publishing what this request wrote (its claim on the session was lost: another
+        holder may have written since): the data stays as the last ``close`` left it where the backend
+        publishes at close (S3), and this process forgets the session's hash state."""
+        self.uploads.hashers.drop(self.key)
+        self._writer.abandon()  # first: what the pipe still holds fails to reach the writer
+        with contextlib.suppress(Exception):
+            self._pipe.finish()
 
     def close(self, *, save_state: bool = True) -> None:
         """Wait for the writing thread, then flush (and sync) the data; a failed write is raised here.

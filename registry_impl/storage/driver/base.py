@@ -174,6 +174,18 @@ class FileWriter(ABC):
         with translate_errors(self.driver_name, self.path):
             self._close()
 
+    def abandon(self) -> None:
+        """Close without publishing what this handle wrote, where the backend publishes at ``close`` (S3:
+        the file stays as the last ``close`` left it); elsewhere, where bytes land as they are written, the
+        same as ``close``. For a holder that lost its claim on the file mid-write."""
+        if self._state != "open":
+            return
+        self._abandon()
+        self.close()
+
+    def _abandon(self) -> None:  # noqa: B027 - backends that write in place have nothing to hold back
+        """Make the coming ``_close`` publish nothing."""
+
     def cancel(self) -> None:
         if self._state in ("committed", "cancelled"):
             raise StorageDriverError(self.path, f"writer already {self._state}", self.driver_name)

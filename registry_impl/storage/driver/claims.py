@@ -30,7 +30,13 @@ class ClaimLost(Exception):
 
 
 class Claim(ABC):
-    """Exclusive ownership of one path until :meth:`release`."""
+    """Exclusive ownership of one path until :meth:`release`.
+
+    ``ttl``: seconds the claim lasts without a renewal where it is a lease (S3), None where it lasts as long
+    as its holder (a holder keeps a lease alive with :meth:`renew` at least every ``ttl / 3`` seconds).
+    """
+
+    ttl: float | None = None
 
     def __init__(self, path: str) -> None:
         self.path = path

@@ -10,6 +10,7 @@ it the same way. Clocks of replicas are trusted to a few seconds (the lease says
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -67,22 +68,29 @@ class _Lease(Claim):
         super().__init__(path)
         self._bucket = bucket
         self._key = key
-        self._ttl = ttl
+        self._ttl = self.ttl = ttl
         self._etag = etag
         self._renewed = time.monotonic()
+        self._lock = threading.Lock()
 
     def _renew(self) -> None:
-        if time.monotonic() - self._renewed < self._ttl / 3:
-            return  # still fresh: renewing every call would cost a request per chunk
-        etag = _conditional_put(self._bucket, self._key, self._ttl, IfMatch=self._etag)
-        if etag is None:
-            self.released = True
-            raise ClaimLost(self.path)
-        self._etag, self._renewed = etag, time.monotonic()
+        # one renewal at a time: the holder's writing thread and its keep-alive both renew, and the second of
+        # two conditional writes on the same ETag would fail and take the lease for lost
+        with self._lock:
+            if self.released:
+                raise ClaimLost(self.path)
+            if time.monotonic() - self._renewed < self._ttl / 3:
+                return  # still fresh: renewing every call would cost a request per chunk
+            etag = _conditional_put(self._bucket, self._key, self._ttl, IfMatch=self._etag)
+            if etag is None:
+                self.released = True
+                raise ClaimLost(self.path)
+            self._etag, self._renewed = etag, time.monotonic()
 
     def _release(self) -> None:
-        try:
-            self._bucket.client.delete_object(Bucket=self._bucket.name, Key=self._key, IfMatch=self._etag)
-        except ClientError as err:
-            if error_code(err) not in _CONFLICT and error_code(err) not in ("NoSuchKey", "404"):
-                raise
+        with self._lock:  # after a renewal in flight, with the ETag it wrote
+            try:
+                self._bucket.client.delete_object(Bucket=self._bucket.name, Key=self._key, IfMatch=self._etag)
+            except ClientError as err:
+                if error_code(err) not in _CONFLICT and error_code(err) not in ("NoSuchKey", "404"):
+                    raise

@@ -95,6 +95,9 @@ class S3Writer(FileWriter):
         finally:
             self._buffer = bytearray()
 
+    def _abandon(self) -> None:
+        self._broken = True  # ``_close`` then publishes nothing and aborts an upload this writer started
+
     def _commit(self) -> None:
         try:
             if self._broken:
