@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+from registry_client.bodies import raw_chunks
 from registry_client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
 from registry_client.references import check_digest
 from registry_client.session import Session, with_query
@@ -123,7 +124,9 @@ class Blobs:
     def _stream_once(
         self, name: str, digest: str, position: int, hasher: hashlib._Hash | None, progress: Progress | None
     ) -> Iterator[bytes]:
-        # identity: a layer must arrive as stored, never re-encoded by the server (iter_bytes would undo it)
+        # identity: a layer must arrive as stored. Its digest is over the stored bytes, so they are taken as
+        # received (iter_raw) whatever a Content-Encoding says: never inflated here (a gzip bomb), and the digest
+        # decides (an object store that labels a .tar.gz layer "Content-Encoding: gzip" serves the blob itself).
         headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={position}-"} if position else {})
         expect = (200, 206, 416) if position else (200,)
         with self.session.stream(
@@ -140,7 +143,7 @@ class Blobs:
             if response.status_code == 206:
                 _check_content_range(response, position)
             try:
-                for chunk in response.iter_bytes():
+                for chunk in raw_chunks(response):
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
