@@ -1,0 +1,116 @@
+"""dist against a source registry that lies (an in-process httpx.MockTransport): a blob body longer than its
+descriptor stops at the descriptor's size, whatever the destination."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from registry_client import ClientError, RegistryClient, parse_reference
+from registry_client.transport import RetryPolicy
+from registry_toolkit.dist.copy import Selection, copy_image
+from registry_toolkit.dist.layout import LayoutStore
+from registry_toolkit.dist.stores import RegistryStore
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
+LAYER = bytes(range(256)) * 1000
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def manifest(layer_size: int) -> bytes:
+    return json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": sha256(CONFIG),
+                "size": len(CONFIG),
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": sha256(LAYER),
+                    "size": layer_size,
+                }
+            ],
+        }
+    ).encode()
+
+
+class Endless(httpx.SyncByteStream):
+    """The layer, then 16 MiB of filler (endless for the purpose); counts the bytes handed out."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.sent += len(LAYER)
+        yield LAYER
+        while self.sent < 16 << 20:
+            self.sent += 1 << 16
+            yield b"A" * (1 << 16)
+
+
+class Source:
+    """A registry whose layer never ends."""
+
+    def __init__(self) -> None:
+        self.body = Endless()
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if "/manifests/" in path:
+            content = manifest(len(LAYER))
+            return httpx.Response(200, content=content, headers={"Content-Type": OCI_MANIFEST})
+        if path.endswith(sha256(CONFIG)):
+            return httpx.Response(200, content=CONFIG)
+        return httpx.Response(200, stream=self.body)
+
+
+class Destination:
+    """A registry that accepts any upload and records the size of each blob it was sent."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":
+            return httpx.Response(404)
+        if request.method == "POST":
+            return httpx.Response(202, headers={"Location": "/v2/got/app/blobs/uploads/u1"})
+        if request.method in ("PUT", "PATCH") and "/blobs/uploads/" in request.url.path:
+            self.received.append(len(request.read()))
+            return httpx.Response(201 if request.method == "PUT" else 202)
+        return httpx.Response(201)
+
+
+def registry(host: str, handler: Callable[[httpx.Request], httpx.Response]) -> RegistryStore:
+    client = RegistryClient(
+        f"http://{host}", transport=httpx.MockTransport(handler), retry=RetryPolicy(attempts=1)
+    )
+    return RegistryStore(client, parse_reference(f"{host}/evil/app:latest"))
+
+
+def test_an_endless_blob_stops_at_its_size_into_a_layout(tmp_path: Path) -> None:
+    source = Source()
+    with pytest.raises(ClientError, match=f"more than its {len(LAYER)} bytes"):
+        copy_image(registry("src.test", source.handle), LayoutStore(tmp_path / "out", "v1"), Selection())
+    assert source.body.sent <= len(LAYER) + (1 << 16)
+    assert not list((tmp_path / "out").rglob(".tmp-*"))
+
+
+def test_an_endless_blob_stops_at_its_size_into_a_registry() -> None:
+    source, destination = Source(), Destination()
+    with pytest.raises(ClientError, match=f"more than its {len(LAYER)} bytes"):
+        copy_image(registry("src.test", source.handle), registry("dst.test", destination.handle), Selection())
+    assert source.body.sent <= len(LAYER) + (1 << 16)
+    assert set(destination.received) <= {len(CONFIG)}  # the config, never the layer
