@@ -1,5 +1,5 @@
-"""dist against a source registry that lies (an in-process httpx.MockTransport): a blob body longer than its
-descriptor stops at the descriptor's size, whatever the destination."""
+"""dist against a hostile source registry (an in-process httpx.MockTransport): a blob body longer than its
+descriptor stops at the descriptor's size, whatever the destination; indexes nested past MAX_DEPTH stop a copy."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_client import ClientError, RegistryClient, parse_reference
+from registry_client import ClientError, Platform, RegistryClient, parse_reference
 from registry_client.transport import RetryPolicy
-from registry_toolkit.dist.copy import Selection, copy_image
+from registry_toolkit.dist.copy import MAX_DEPTH, Selection, copy_image
 from registry_toolkit.dist.layout import LayoutStore
-from registry_toolkit.dist.stores import RegistryStore
+from registry_toolkit.dist.stores import RegistryStore, StoreError
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = b'{"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}'
 LAYER = bytes(range(256)) * 1000
 
@@ -114,3 +115,36 @@ def test_an_endless_blob_stops_at_its_size_into_a_registry() -> None:
         copy_image(registry("src.test", source.handle), registry("dst.test", destination.handle), Selection())
     assert source.body.sent <= len(LAYER) + (1 << 16)
     assert set(destination.received) <= {len(CONFIG)}  # the config, never the layer
+
+
+class Nested:
+    """A registry whose ``latest`` is an index of an index of ... (``levels`` deep), each child by its digest."""
+
+    def __init__(self, levels: int) -> None:
+        child, media_type = manifest(len(LAYER)), OCI_MANIFEST
+        self.by_digest: dict[str, tuple[bytes, str]] = {}
+        for _ in range(levels):
+            self.by_digest[sha256(child)] = (child, media_type)
+            descriptor = {"mediaType": media_type, "digest": sha256(child), "size": len(child)}
+            descriptor["platform"] = {"architecture": "amd64", "os": "linux"}
+            child, media_type = (
+                json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [descriptor]}).encode(),
+                OCI_INDEX,
+            )
+        self.by_digest["latest"] = (child, media_type)
+        self.fetched = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.fetched += 1
+        content, media_type = self.by_digest[request.url.path.rpartition("/")[2]]
+        return httpx.Response(200, content=content, headers={"Content-Type": media_type})
+
+
+@pytest.mark.parametrize(
+    "selection", [Selection(all_platforms=True), Selection(platform=Platform.parse("linux/amd64"))]
+)
+def test_indexes_nested_past_max_depth_stop_the_copy(tmp_path: Path, selection: Selection) -> None:
+    source = Nested(MAX_DEPTH + 8)
+    with pytest.raises(StoreError, match=f"indexes nest more than {MAX_DEPTH} levels"):
+        copy_image(registry("src.test", source.handle), LayoutStore(tmp_path / "out", "v1"), selection)
+    assert source.fetched == MAX_DEPTH + 1
