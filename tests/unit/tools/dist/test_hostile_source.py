@@ -1,8 +1,10 @@
 """dist against a hostile source registry (an in-process httpx.MockTransport): a blob body longer than its
-descriptor stops at the descriptor's size, whatever the destination; indexes nested past MAX_DEPTH stop a copy."""
+descriptor stops at the descriptor's size, whatever the destination; indexes nested past MAX_DEPTH stop a copy;
+dist digest prints the hash of the manifest, not a Docker-Content-Digest header."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -10,8 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from registry_client import ClientError, Platform, RegistryClient, parse_reference
+from registry_client import ClientError, DigestMismatch, Platform, RegistryClient, parse_reference
 from registry_client.transport import RetryPolicy
+from registry_toolkit.dist.commands import cmd_digest
+from registry_toolkit.dist.context import Context
 from registry_toolkit.dist.copy import MAX_DEPTH, Selection, copy_image
 from registry_toolkit.dist.layout import LayoutStore
 from registry_toolkit.dist.stores import RegistryStore, StoreError
@@ -148,3 +152,24 @@ def test_indexes_nested_past_max_depth_stop_the_copy(tmp_path: Path, selection: 
     with pytest.raises(StoreError, match=f"indexes nest more than {MAX_DEPTH} levels"):
         copy_image(registry("src.test", source.handle), LayoutStore(tmp_path / "out", "v1"), selection)
     assert source.fetched == MAX_DEPTH + 1
+
+
+def test_digest_is_the_hash_of_the_tagged_manifest_never_a_header_taken_on_trust(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    served = manifest(len(LAYER))
+    header = {"Content-Type": OCI_MANIFEST, "Docker-Content-Digest": sha256(served)}
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "HEAD":  # what a registry answers: the length and digest, no body
+            return httpx.Response(200, headers={**header, "Content-Length": str(len(served))})
+        return httpx.Response(200, content=served, headers=header)
+
+    ctx = Context(argparse.Namespace(reference="src.test/evil/app:latest", platform=None, json=False))
+    ctx.clients[("src.test", "")] = registry("src.test", handle).client
+    assert cmd_digest(ctx) == 0
+    assert capsys.readouterr().out.strip() == sha256(served)
+    header["Docker-Content-Digest"] = sha256(manifest(len(LAYER) + 1))  # another manifest's digest
+    with pytest.raises(DigestMismatch):
+        cmd_digest(ctx)
+    assert capsys.readouterr().out == ""
