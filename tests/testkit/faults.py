@@ -6,6 +6,7 @@ a named check (``tests/interop/test_validate.py``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -116,6 +117,54 @@ def accept_digest_mismatch(
     return status, headers, body
 
 
+def accept_streamed_digest_mismatch(
+    scope: Scope, status: int, headers: Headers, body: bytes
+) -> tuple[int, Headers, bytes]:
+    """(i) completes a streamed or chunked upload (a closing PUT with no body) under any digest it names."""
+    if header(scope["headers"], b"content-length") in (None, b"0"):
+        return accept_digest_mismatch(scope, status, headers, body)
+    return status, headers, body
+
+
+MANIFEST_BY_DIGEST = re.compile(r"^/v2/(?P<name>.+)/manifests/(?P<digest>sha256:[0-9a-f]{64})$")
+
+
+class StoreManifestUnderAnyDigest:
+    """(j) a manifest PUT by a digest its bytes do not have is stored (under its real digest) and answered 201
+    as if under the digest named."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = MANIFEST_BY_DIGEST.match(scope.get("path", ""))
+        if scope["type"] != "http" or scope["method"] != "PUT" or match is None:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        actual = "sha256:" + hashlib.sha256(body).hexdigest()
+        path = f"/v2/{match['name']}/manifests/{actual}"
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def claim(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 201:
+                headers = without(without(message["headers"], b"location"), b"docker-content-digest")
+                headers += [
+                    (b"location", scope["path"].encode()),
+                    (b"docker-content-digest", match["digest"].encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app({**scope, "path": path, "raw_path": path.encode()}, replay, claim)
+
+
 WRITE_PATH = re.compile(r"^/v2/(?P<name>.+)/(?:blobs|manifests)/")
 REFERRERS_PATH = re.compile(r"^/v2/(?P<name>.+)/referrers/[^/]+$")
 
@@ -183,6 +232,16 @@ FAULTS = (
         "accepts-digest-mismatch",
         buffered(accept_digest_mismatch),
         frozenset({"push.upload-digest-mismatch"}),
+    ),
+    Fault(
+        "accepts-streamed-digest-mismatch",
+        buffered(accept_streamed_digest_mismatch),
+        frozenset({"push.upload-stream-digest-mismatch"}),
+    ),
+    Fault(
+        "stores-manifest-under-any-digest",
+        StoreManifestUnderAnyDigest,
+        frozenset({"push.manifest-put-wrong-digest"}),
     ),
     Fault(
         "referrers-404-without-content",

@@ -10,6 +10,11 @@ credentials once the host asked for them). On ``401`` the ``WWW-Authenticate`` c
   refresh-token grant (POST); without credentials the token is anonymous. A 401 despite a cached token
   (expired early, revoked, ``insufficient_scope``) fetches a fresh one, once per request.
 
+Credentials and tokens belong to the host that issued the challenge. A request redirected to another host (a blob
+store, a CDN) that answers ``401`` there gets that host's own credentials (none, for a fixed :class:`Credential`,
+which is bound to one registry) and is retried at that host: one registry's credentials or tokens never go to
+another.
+
 The token request is yielded from the flow, so it travels through the client's own transport and retries. A
 request whose streamed body was already sent cannot be repeated; callers upload after a small request to the
 same repository (the POST that opens the session), which leaves the token cached.
@@ -69,19 +74,25 @@ class _Token:
 
 
 class RegistryAuth(httpx.Auth):
-    """Anonymous, Basic or Bearer authentication for every host one client talks to (thread-safe)."""
+    """Anonymous, Basic or Bearer authentication for every host one client talks to (thread-safe).
+
+    A fixed ``credentials`` is for ``host`` alone (``host[:port]``; by default the host of the first request);
+    a function of the host answers for every host.
+    """
 
     def __init__(
         self,
         credentials: Credential | CredentialSource | None = None,
         *,
+        host: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._owner = host
         if isinstance(credentials, Credential):
             fixed = credentials
-            self._credentials: CredentialSource = lambda host: fixed
+            self._credentials: CredentialSource = lambda asked: fixed if asked == self._owner else None
         else:
-            self._credentials = credentials or (lambda host: None)
+            self._credentials = credentials or (lambda asked: None)
         self._clock = clock
         self._lock = threading.Lock()
         self._tokens: dict[str, list[_Token]] = {}
@@ -90,6 +101,7 @@ class RegistryAuth(httpx.Auth):
 
     def credential(self, host: str) -> Credential | None:
         with self._lock:
+            self._owner = self._owner or host
             if host not in self._known:
                 self._known[host] = self._credentials(host)
             return self._known[host]
@@ -98,9 +110,28 @@ class RegistryAuth(httpx.Auth):
         host = request.url.netloc.decode()
         needed = scopes_for(request)
         sent_token = self._apply(request, host, needed)
-        response = yield request
-        if response.status_code != 401:
-            return
+        answered: set[str] = set()
+        while True:
+            response = yield request
+            challenger = response.url.netloc.decode()
+            if response.status_code != 401 or challenger in answered:
+                return  # done, or that host refused what it was just given
+            answered.add(challenger)
+            if challenger != host:  # a redirect ended at another host: answer for it, retry there
+                request, host, sent_token = _redirected(request, response.url), challenger, False
+                needed = scopes_for(request)
+            if not (yield from self._answer(request, response, host, needed, sent_token)):
+                return
+
+    def _answer(
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        host: str,
+        needed: tuple[str, ...],
+        sent_token: bool,
+    ) -> Generator[httpx.Request, httpx.Response, bool]:
+        """Set ``request``'s Authorization to answer ``host``'s challenge; returns whether to resend it."""
         challenges = parse_challenges(response.headers.get_list("www-authenticate"))
         bearer = next((c for c in challenges if c.scheme == "bearer"), None)
         credential = self.credential(host)
@@ -109,15 +140,15 @@ class RegistryAuth(httpx.Auth):
             token = yield from self._fetch(bearer, scopes, credential)
             self._remember(host, token)
             request.headers["Authorization"] = f"Bearer {token.value}"
-        elif any(c.scheme == "basic" for c in challenges) and credential and credential.username:
+            return True
+        if any(c.scheme == "basic" for c in challenges) and credential and credential.username:
             if "Authorization" in request.headers and not sent_token:
-                return  # these credentials were already refused
+                return False  # these credentials were already refused
             with self._lock:
                 self._basic_hosts.add(host)
             request.headers["Authorization"] = _basic(credential)
-        else:
-            return
-        yield request
+            return True
+        return False
 
     def _apply(self, request: httpx.Request, host: str, needed: tuple[str, ...]) -> bool:
         """Attach what is known up front; returns whether a bearer token was attached."""
@@ -192,6 +223,16 @@ class RegistryAuth(httpx.Auth):
             raise AuthenticationFailed("the token service answered without a token")
         lifetime = max(expires_in - EXPIRY_MARGIN, expires_in / 2)
         return _Token(value, self._clock() + lifetime, _expand(scopes))
+
+
+def _redirected(request: httpx.Request, url: httpx.URL) -> httpx.Request:
+    """``request`` sent straight to ``url`` (where a redirect ended), without the first host's Authorization."""
+    headers = httpx.Headers(request.headers)
+    headers.pop("Authorization", None)
+    headers["Host"] = url.netloc.decode("ascii")
+    return httpx.Request(
+        request.method, url, headers=headers, stream=request.stream, extensions=request.extensions
+    )
 
 
 def _expand(scopes: tuple[str, ...]) -> frozenset[str]:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import httpx
+from registry_client.bodies import raw_chunks
 from registry_client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
 from registry_client.references import check_digest
 from registry_client.session import Session, with_query
@@ -74,8 +75,8 @@ class Blobs:
         length = r.headers.get("content-length")
         return int(length) if length and length.isdigit() else -1
 
-    def get(self, name: str, digest: str) -> bytes:
-        return b"".join(self.stream(name, digest))
+    def get(self, name: str, digest: str, size: int | None = None) -> bytes:
+        return b"".join(self.stream(name, digest, size=size))
 
     def download(self, name: str, digest: str, out: BinaryIO, progress: Progress | None = None) -> int:
         """Write the blob to ``out``; returns its size."""
@@ -85,9 +86,9 @@ class Blobs:
             size += len(chunk)
         return size
 
-    def opener(self, name: str, digest: str) -> Opener:
-        """An opener over this registry's blob (verified when read from the start)."""
-        return lambda offset: self.stream(name, digest, offset=offset, verify=offset == 0)
+    def opener(self, name: str, digest: str, size: int | None = None) -> Opener:
+        """An opener over this registry's blob (verified when read from the start, bounded by ``size``)."""
+        return lambda offset: self.stream(name, digest, offset=offset, verify=offset == 0, size=size)
 
     def stream(
         self,
@@ -96,18 +97,21 @@ class Blobs:
         *,
         offset: int = 0,
         verify: bool = True,
+        size: int | None = None,
         progress: Progress | None = None,
     ) -> Iterator[bytes]:
         """The blob's bytes from ``offset``; a connection dropped mid-body continues with ``Range``.
 
         With ``verify`` (and ``offset`` 0) the content is hashed and :class:`DigestMismatch` raised at the end.
+        With ``size`` (a descriptor's), :class:`ClientError` stops the download as soon as a chunk would pass it,
+        and when the body ends short of it.
         """
         algorithm = check_digest(digest).partition(":")[0]
         hasher = hashlib.new(algorithm) if verify and offset == 0 else None
         position, failures = offset, 0
         while True:
             try:
-                yield from self._stream_once(name, digest, position, hasher, progress)
+                position = yield from self._stream_once(name, digest, position, hasher, progress, size)
                 break
             except _Moved as moved:
                 position = moved.position
@@ -117,13 +121,24 @@ class Blobs:
                         f"blob {digest}: connection lost {failures} times"
                     ) from moved.cause
                 log.info("blob %s: connection lost at byte %d (%s); resuming", digest, position, moved.cause)
+        if size is not None and position < size:
+            raise ClientError(f"blob {digest}: the registry sent {position} of its {size} bytes")
         if hasher is not None and f"{algorithm}:{hasher.hexdigest()}" != digest:
             raise DigestMismatch(digest, f"{algorithm}:{hasher.hexdigest()}", "blob")
 
     def _stream_once(
-        self, name: str, digest: str, position: int, hasher: hashlib._Hash | None, progress: Progress | None
-    ) -> Iterator[bytes]:
-        # identity: a layer must arrive as stored, never re-encoded by the server (iter_bytes would undo it)
+        self,
+        name: str,
+        digest: str,
+        position: int,
+        hasher: hashlib._Hash | None,
+        progress: Progress | None,
+        size: int | None,
+    ) -> Generator[bytes, None, int]:
+        """One GET from ``position``; returns where the body ended, raises :class:`_Moved` where it broke."""
+        # identity: a layer must arrive as stored. Its digest is over the stored bytes, so they are taken as
+        # received (iter_raw) whatever a Content-Encoding says: never inflated here (a gzip bomb), and the digest
+        # decides (an object store that labels a .tar.gz layer "Content-Encoding: gzip" serves the blob itself).
         headers = {"Accept-Encoding": "identity"} | ({"Range": f"bytes={position}-"} if position else {})
         expect = (200, 206, 416) if position else (200,)
         with self.session.stream(
@@ -135,17 +150,19 @@ class Blobs:
             follow_redirects=True,
         ) as response:
             if response.status_code == 416:
-                return  # nothing after ``position``: the caller already has it all
+                return position  # nothing after ``position``: the caller already has it all
             skip = position if response.status_code == 200 else 0
             if response.status_code == 206:
                 _check_content_range(response, position)
             try:
-                for chunk in response.iter_bytes():
+                for chunk in raw_chunks(response):
                     if skip:
                         dropped = min(skip, len(chunk))
                         chunk, skip = chunk[dropped:], skip - dropped
                         if not chunk:
                             continue
+                    if size is not None and position + len(chunk) > size:
+                        raise ClientError(f"blob {digest}: the registry sends more than its {size} bytes")
                     if hasher is not None:
                         hasher.update(chunk)
                     position += len(chunk)
@@ -154,6 +171,7 @@ class Blobs:
                     yield chunk
             except httpx.TransportError as exc:
                 raise _Moved(position, exc) from exc
+        return position
 
     # --- writing -------------------------------------------------------------------------------------
 

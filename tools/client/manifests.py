@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
+from registry_client.bodies import ACCEPT_ENCODING, read_limited
 from registry_client.descriptors import Descriptor, Manifest
-from registry_client.errors import ClientError, DigestMismatch
+from registry_client.errors import DigestMismatch
 from registry_client.references import check_digest
 from registry_client.session import Session
 from registry_spec import mediatypes as mt
@@ -41,17 +42,14 @@ class Manifests:
         return {"Accept": ", ".join(accept or self.accept)}
 
     def get(self, name: str, reference: str, accept: tuple[str, ...] | None = None) -> Manifest:
-        """The manifest's exact bytes; a digest reference is verified against them."""
+        """The manifest's exact bytes; a digest reference is verified against them.
+
+        At most ``MAX_MANIFEST_SIZE`` bytes are read, as received and once decoded (:mod:`.bodies`)."""
+        headers = self._accept(accept) | {"Accept-Encoding": ACCEPT_ENCODING}
         with self.session.stream(
-            "GET", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=self._accept(accept)
+            "GET", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=headers
         ) as response:
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > MAX_MANIFEST_SIZE:
-                    raise ClientError(f"manifest {name}:{reference} is larger than {MAX_MANIFEST_SIZE} bytes")
-            content = b"".join(chunks)
+            content = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {name}:{reference}")
             media_type = response.headers.get("content-type", "").split(";")[0].strip()
             served = response.headers.get("docker-content-digest")
         expected = check_digest(reference) if _is_digest(reference) else served

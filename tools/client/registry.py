@@ -35,7 +35,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 class RegistryClient:
     """A client of one registry, e.g. ``RegistryClient("http://127.0.0.1:5000")``.
 
-    ``credentials`` is a :class:`Credential`, a function of the host, or None (anonymous). ``transport``
+    ``credentials`` is a :class:`Credential` (sent to this registry's host only, never to a host a redirect or a
+    Link leads to), a function of the host, or None (anonymous). ``transport``
     replaces the network (``httpx.MockTransport``, a bridge to an in-process app); retries wrap it either way.
     ``chunk_size`` splits uploads into PATCHes of that many bytes (one PATCH per blob when None); blobs up to
     ``monolithic_max`` bytes go in a single PUT.
@@ -62,7 +63,7 @@ class RegistryClient:
         )
         self.http = httpx.Client(
             transport=RetryTransport(inner, retry, sleep),
-            auth=RegistryAuth(credentials),
+            auth=RegistryAuth(credentials, host=httpx.URL(base_url).netloc.decode()),
             timeout=timeout,
             headers={"User-Agent": user_agent},
         )

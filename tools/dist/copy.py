@@ -21,7 +21,11 @@ from registry_client.descriptors import host_platform
 from .progress import Progress
 from .stores import Store, StoreError
 
-__all__ = ["CopyResult", "Selection", "copy_image", "select"]
+__all__ = ["MAX_DEPTH", "CopyResult", "Selection", "copy_image", "select"]
+
+#: Levels of indexes within indexes a copy follows (images nest one or two; the registry bounds a manifest's own
+#: JSON nesting at the same 32): past it a copy stops with one line instead of recursing until Python gives up.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -57,10 +61,16 @@ class CopyResult:
         }
 
 
-def select(source: Store, root: Manifest, selection: Selection, holds_indexes: bool = True) -> list[Manifest]:
-    """The manifests to copy, in push order (children before their index); the last one is what gets tagged."""
+def select(
+    source: Store, root: Manifest, selection: Selection, holds_indexes: bool = True, depth: int = 1
+) -> list[Manifest]:
+    """The manifests to copy, in push order (children before their index); the last one is what gets tagged.
+
+    ``root`` is at nesting level ``depth``; an index deeper than ``MAX_DEPTH`` is a :class:`StoreError`."""
     if not root.is_index:
         return [root]
+    if depth > MAX_DEPTH:
+        raise StoreError(f"{source.describe()}: indexes nest more than {MAX_DEPTH} levels deep ({root.digest})")
     if selection.all_platforms:
         if not holds_indexes:
             raise StoreError(
@@ -68,12 +78,12 @@ def select(source: Store, root: Manifest, selection: Selection, holds_indexes: b
             )
         ordered: list[Manifest] = []
         for child in root.manifests:
-            ordered.extend(select(source, source.manifest(child), selection))
+            ordered.extend(select(source, source.manifest(child), selection, depth=depth + 1))
         return [*ordered, root]
     wanted = selection.platform or host_platform()
     for child in root.manifests:
         if wanted.matches(child.platform):
-            return select(source, source.manifest(child), selection, holds_indexes)
+            return select(source, source.manifest(child), selection, holds_indexes, depth + 1)
     available = ", ".join(str(c.platform) for c in root.manifests if c.platform) or "none"
     raise StoreError(f"no image for platform {wanted} (available: {available}); use --platform or --all")
 

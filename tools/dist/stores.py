@@ -136,12 +136,13 @@ class RegistryStore:
         return self.client.manifests.get(self.ref.repository, descriptor.digest)
 
     def opener(self, descriptor: Descriptor) -> Opener:
-        return self.client.blobs.opener(self.ref.repository, descriptor.digest)
+        return self.client.blobs.opener(self.ref.repository, descriptor.digest, descriptor.size)
 
     def unverified(self, descriptor: Descriptor) -> Opener:
-        """The blob's bytes, not hashed on the way: for a destination registry, which verifies the digest itself."""
-        blobs, repository = self.client.blobs, self.ref.repository
-        return lambda offset: blobs.stream(repository, descriptor.digest, offset=offset, verify=False)
+        """The blob's bytes, not hashed on the way (a destination registry verifies the digest itself), and no
+        more of them than the descriptor's size."""
+        blobs, repository, digest, size = self.client.blobs, self.ref.repository, descriptor.digest, descriptor.size
+        return lambda offset: blobs.stream(repository, digest, offset=offset, verify=False, size=size)
 
     def put_blob(self, descriptor: Descriptor, source: Store, progress: Progress) -> BlobOutcome:
         with _claim((self.client.base_url, self.ref.repository, descriptor.digest)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -211,3 +212,54 @@ def test_parse_challenges() -> None:
     assert bearer.scopes == ("repository:samalba/my-app:pull,push", "repository:other:pull")
     assert parse_challenges(["Basic realm=registry"])[0].params == {"realm": "registry"}
     assert json.dumps(parse_challenges([])) == "[]"
+
+
+def redirecting_registry(seen: list[tuple[str, str | None]]) -> httpx.MockTransport:
+    """registry.test wants Basic and redirects blob GETs to cdn.test, whose own Bearer realm issues its token."""
+    expected = "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        auth = request.headers.get("authorization")
+        seen.append((request.url.host, auth))
+        if request.url.host == "registry.test":
+            if auth != expected:
+                return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+            return httpx.Response(307, headers={"Location": "http://cdn.test/store/blob"})
+        if request.url.path == "/token":
+            return httpx.Response(200, json={"token": "cdn-token"})
+        if auth == "Bearer cdn-token":
+            return httpx.Response(200, content=b"layer")
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="http://cdn.test/token"'})
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize("fixed", [True, False], ids=["credential", "docker-config"])
+def test_a_redirect_target_never_gets_the_registrys_credentials(fixed: bool) -> None:
+    seen: list[tuple[str, str | None]] = []
+    source = USER if fixed else (lambda host: USER if host == "registry.test" else None)
+    digest = "sha256:" + hashlib.sha256(b"layer").hexdigest()
+    client = RegistryClient(
+        "http://registry.test", credentials=source, transport=redirecting_registry(seen), retry=RetryPolicy(1)
+    )
+    with client:
+        assert client.blobs.get("a", digest) == b"layer"
+    assert {auth for host, auth in seen if host == "cdn.test"} == {None, "Bearer cdn-token"}
+    assert "Bearer cdn-token" not in {auth for host, auth in seen if host == "registry.test"}
+
+
+def test_a_fixed_credential_is_for_its_own_host_only() -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.host, request.headers.get("authorization")))
+        return httpx.Response(401, headers={"WWW-Authenticate": 'Basic realm="r"'})
+
+    with httpx.Client(transport=httpx.MockTransport(handle), auth=RegistryAuth(USER, host="r.test")) as http:
+        http.get("http://other.test/v2/")
+        http.get("http://r.test/v2/")
+    assert seen[0] == ("other.test", None) and seen[1:] == [("r.test", None), ("r.test", _basic_header())]
+
+
+def _basic_header() -> str:
+    return "Basic " + base64.b64encode(b"alice:s3cret").decode()

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from registry_client import DigestMismatch, RegistryClient
+from registry_client import ClientError, DigestMismatch, RegistryClient
 from registry_client.transport import RetryPolicy
 
 DATA = bytes(range(256)) * 64  # 16 KiB
@@ -170,3 +170,14 @@ def test_monolithic_upload_keeps_the_location_query() -> None:
     with client(fake) as registry:
         registry.blobs.upload("a", DATA)
     assert fake.log[-1] == f"PUT /v2/a/blobs/uploads/u0?_state=signed%3D0&digest={DIGEST.replace(':', '%3A')}"
+
+
+@pytest.mark.parametrize(("size", "error"), [(len(DATA) - 1, "sends more than"), (len(DATA) + 1, "sent 16384 of")])
+def test_a_blob_is_held_to_the_size_its_descriptor_gives(size: int, error: str) -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Breaking(DATA, cut=False))
+
+    with client(handle) as registry:
+        assert registry.blobs.get("a", DIGEST, size=len(DATA)) == DATA
+        with pytest.raises(ClientError, match=error):
+            registry.blobs.get("a", DIGEST, size=size)

@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 from registry_client import RegistryClient
-from registry_client.pagination import next_link
+from registry_client.errors import ClientError
+from registry_client.pagination import MAX_PAGES, next_link
 
 TAGS = [f"t{i:02d}" for i in range(7)]
 
@@ -103,3 +104,28 @@ def test_referrers_fall_back_to_the_tag_schema_on_a_bare_404() -> None:
         assert [d.digest for d in client.referrers.list("a", digest, "application/x-sbom")] == [
             "sha256:" + "e" * 64
         ]
+
+
+def test_a_link_to_another_server_is_not_followed() -> None:
+    hosts: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        link = '<http://other.test/v2/a/tags/list?last=t0>; rel="next"'
+        return httpx.Response(200, json={"name": "a", "tags": ["t0"]}, headers={"Link": link})
+
+    client = RegistryClient("http://r.test", transport=httpx.MockTransport(handle))
+    with client, pytest.raises(ClientError, match="another server"):
+        client.tags.list("a")
+    assert hosts == ["r.test"]
+
+
+def test_a_listing_that_never_ends_stops_at_max_pages() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        n = int(parse_qs(request.url.query.decode()).get("last", ["0"])[0])
+        link = f'</v2/a/tags/list?last={n + 1}>; rel="next"'
+        return httpx.Response(200, json={"name": "a", "tags": [f"t{n}"]}, headers={"Link": link})
+
+    client = RegistryClient("http://r.test", transport=httpx.MockTransport(handle))
+    with client, pytest.raises(ClientError, match=f"more than {MAX_PAGES} pages"):
+        client.tags.list("a")

@@ -212,6 +212,24 @@ def upload_digest_mismatch(ctx: Context) -> None:
 
 
 @suite.check(
+    "upload-stream-digest-mismatch",
+    "Closing a streamed upload (PATCH, then PUT with no body) under the wrong digest is 400 DIGEST_INVALID",
+    "end-6",
+    "code-4",
+)
+def upload_stream_digest_mismatch(ctx: Context) -> None:
+    """The closing PUT carries no bytes, so a registry that verifies only the PUT's own body lets this through."""
+    ctx.require("push.upload-stream")
+    sent, claimed = ctx.content.blob(), ctx.content.blob()
+    patched = ctx.request("PATCH", ctx.start_upload().location, OCTET, sent.data, chunked=True)
+    ctx.expect_documented(patched, "end-5")
+    url = with_query(patched.location, digest=claimed.digest)
+    reply = ctx.request("PUT", url, {**OCTET, "Content-Length": "0"}, b"")
+    ctx.expect_error(reply, 400, "DIGEST_INVALID")
+    ctx.expect_status(ctx.get_blob(claimed.digest), 404, what="for the digest the mismatched upload claimed")
+
+
+@suite.check(
     "upload-cancel",
     "DELETE cancels a session: 204, then the session is 404 BLOB_UPLOAD_UNKNOWN",
     "end-14",
@@ -311,6 +329,21 @@ def manifest_put_digest(ctx: Context) -> None:
     manifest = ctx.content.image(image(ctx).blobs[0], [], annotations={"by": "digest"})
     ctx.ensure(*manifest.blobs)
     ctx.expect_documented(ctx.put_manifest(manifest.digest, manifest), "end-7")
+
+
+@suite.check(
+    "manifest-put-wrong-digest",
+    "PUT of a manifest under a digest its bytes do not have is 400 DIGEST_INVALID and stores nothing",
+    "end-7",
+    "code-4",
+)
+def manifest_put_wrong_digest(ctx: Context) -> None:
+    manifest = ctx.content.image(image(ctx).blobs[0], [], annotations={"by": "wrong-digest"})
+    ctx.ensure(*manifest.blobs)
+    claimed = ctx.content.blob().digest
+    ctx.expect_error(ctx.put_manifest(claimed, manifest), 400, "DIGEST_INVALID")
+    after = ctx.get_manifest(claimed, OCI_MANIFEST)
+    ctx.expect_status(after, 404, what="for the digest the mismatched manifest claimed")
 
 
 @suite.check(

@@ -11,7 +11,7 @@ from registry_toolkit.validate.options import FEATURES, WORKFLOWS, Options
 
 def test_ids_are_unique_and_prefixed_by_their_workflow() -> None:
     checks = all_checks()
-    assert len({c.id for c in checks}) == len(checks) == 79
+    assert len({c.id for c in checks}) == len(checks) == 81
     for check in checks:
         assert check.id.startswith(check.workflow + ".")
 
