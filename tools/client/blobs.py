@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import httpx
-from registry_client.bodies import raw_chunks
+from registry_client.bodies import READ_RAW, raw_chunks
 from registry_client.errors import ClientError, ConnectionFailed, DigestMismatch, RegistryError
 from registry_client.references import check_digest
 from registry_client.session import Session, with_query
@@ -148,6 +148,7 @@ class Blobs:
             not_found="BLOB_UNKNOWN",
             headers=headers,
             follow_redirects=True,
+            extensions=READ_RAW,
         ) as response:
             if response.status_code == 416:
                 return position  # nothing after ``position``: the caller already has it all

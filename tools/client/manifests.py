@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
-from registry_client.bodies import ACCEPT_ENCODING, read_limited
+from registry_client.bodies import ACCEPT_ENCODING, READ_RAW, read_limited
 from registry_client.descriptors import Descriptor, Manifest
 from registry_client.errors import DigestMismatch
 from registry_client.references import check_digest
@@ -47,7 +47,11 @@ class Manifests:
         At most ``MAX_MANIFEST_SIZE`` bytes are read, as received and once decoded (:mod:`.bodies`)."""
         headers = self._accept(accept) | {"Accept-Encoding": ACCEPT_ENCODING}
         with self.session.stream(
-            "GET", urls.manifest(name, reference), not_found="MANIFEST_UNKNOWN", headers=headers
+            "GET",
+            urls.manifest(name, reference),
+            not_found="MANIFEST_UNKNOWN",
+            headers=headers,
+            extensions=READ_RAW,
         ) as response:
             content = read_limited(response, MAX_MANIFEST_SIZE, f"manifest {name}:{reference}")
             media_type = response.headers.get("content-type", "").split(";")[0].strip()

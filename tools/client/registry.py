@@ -1,8 +1,9 @@
 """The facade: ``RegistryClient(base_url)`` with ``blobs``, ``manifests``, ``tags``, ``catalog`` and ``referrers``.
 
-It assembles the layers: an httpx.Client whose transport retries (:mod:`.transport`), whose auth answers
-challenges (:mod:`.auth`) with credentials from a source such as the Docker config (:mod:`.credentials`), and the
-per-noun APIs over one :class:`~.session.Session`. Thread-safe: share one client between worker threads.
+It assembles the layers: an httpx.Client whose transport retries (:mod:`.transport`) and hands httpx only bodies
+decoded within a bound (:mod:`.bodies`), whose auth answers challenges (:mod:`.auth`) with credentials from a
+source such as the Docker config (:mod:`.credentials`), and the per-noun APIs over one :class:`~.session.Session`.
+Thread-safe: share one client between worker threads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 from registry_client.auth import CredentialSource, RegistryAuth
 from registry_client.blobs import Blobs
+from registry_client.bodies import ACCEPT_ENCODING, BoundedBodies
 from registry_client.catalog import Catalog
 from registry_client.credentials import Credential, DockerConfig
 from registry_client.manifests import Manifests
@@ -62,10 +64,10 @@ class RegistryClient:
             limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
         )
         self.http = httpx.Client(
-            transport=RetryTransport(inner, retry, sleep),
+            transport=BoundedBodies(RetryTransport(inner, retry, sleep)),
             auth=RegistryAuth(credentials, host=httpx.URL(base_url).netloc.decode()),
             timeout=timeout,
-            headers={"User-Agent": user_agent},
+            headers={"User-Agent": user_agent, "Accept-Encoding": ACCEPT_ENCODING},
         )
         self.session = Session(base_url, self.http)
         self.blobs = Blobs(self.session, chunk_size=chunk_size, monolithic_max=monolithic_max, sleep=sleep)

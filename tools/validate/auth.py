@@ -1,24 +1,23 @@
-"""Registry authentication as an ``httpx.Auth``: Basic, and the Bearer token flow of the WWW-Authenticate challenge.
+"""Registry authentication for a validation run: the client's ``RegistryAuth``, bound to the registry under test.
 
-A request goes out with the credentials that worked last for its repository; a 401 answer's challenge is
-followed: ``Basic`` resends with the username and password, ``Bearer realm=…,service=…,scope=…`` asks the
-token realm (with the username and password as Basic credentials, when given) and resends with the token.
-The challenge is parsed by the protocol core (:mod:`registry_spec.protocol.challenges`).
+Basic and Docker's Bearer token flow are answered by :class:`registry_client.auth.RegistryAuth`, the same code
+``dist`` uses, so the validator follows the client's rule: the given credentials go to the registry under test and
+to the token realm named by a challenge *that registry* sent (an auth server on another host is normal). A 401
+from the host a redirect ended at (a blob store, a CDN) is answered for that host, which has no credentials here:
+its realm, even one on the registry's own token service, is asked anonymously, and neither the credentials nor the
+registry's tokens reach it. A token service that refuses leaves its answer for the check to judge, rather than
+raising as the client does.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Generator
 
 import httpx
-from registry_spec.protocol.challenges import Challenge, parse_challenge
+from registry_client.auth import RegistryAuth as ClientAuth
+from registry_client.credentials import Credential
+from registry_client.errors import AuthenticationFailed
 from registry_spec.router import ROUTER
-
-
-def basic_header(username: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
 
 
 def repository_of(path: str) -> str:
@@ -27,69 +26,23 @@ def repository_of(path: str) -> str:
     return matched[1].get("name", "") if matched is not None else ""
 
 
-class RegistryAuth(httpx.Auth):
-    """Answers Basic and Bearer challenges; remembers what worked, per repository."""
+class RegistryAuth(ClientAuth):
+    """Answers Basic and Bearer challenges with ``username``/``password`` for ``host`` (``host[:port]`` of the
+    registry under test; by default the host of the first request) and for no other host."""
 
-    requires_response_body = True
-
-    def __init__(self, username: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self, username: str | None = None, password: str | None = None, *, host: str | None = None
+    ) -> None:
+        credential = Credential(username, password or "") if username is not None else None
+        super().__init__(credential, host=host)
         self.username = username
-        self.password = password
-        self.tokens: dict[str, str] = {}
-        self.basic = False
-        self.token_requests = 0
 
     @property
     def has_credentials(self) -> bool:
         return self.username is not None
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        repository = repository_of(request.url.path)
-        if repository in self.tokens:
-            request.headers["Authorization"] = "Bearer " + self.tokens[repository]
-        elif self.basic and self.username is not None:
-            request.headers["Authorization"] = basic_header(self.username, self.password or "")
-        response = yield request
-        if response.status_code != 401:
-            return
-        challenge = parse_challenge(response.headers.get("www-authenticate"))
-        if challenge is None:
-            return
-        if challenge.scheme == "basic" and self.username is not None:
-            self.basic = True
-            request.headers["Authorization"] = basic_header(self.username, self.password or "")
-            yield request
-        elif challenge.scheme == "bearer" and "realm" in challenge.params:
-            self.token_requests += 1
-            token_response = yield self.token_request(challenge)
-            token = token_of(token_response)
-            if token is None:
-                return
-            self.tokens[repository] = token
-            request.headers["Authorization"] = "Bearer " + token
-            yield request
-
-    def token_request(self, challenge: Challenge) -> httpx.Request:
-        """The GET to the token realm for ``challenge``'s service and scopes."""
-        query: list[tuple[str, str]] = []
-        if "service" in challenge.params:
-            query.append(("service", challenge.params["service"]))
-        query += [("scope", scope) for scope in challenge.scopes]
-        headers = {}
-        if self.username is not None:
-            headers["Authorization"] = basic_header(self.username, self.password or "")
-        return httpx.Request("GET", httpx.URL(challenge.params["realm"], params=query), headers=headers)
-
-
-def token_of(response: httpx.Response) -> str | None:
-    """The token of a token-realm answer (``token`` or ``access_token``), None when it refused."""
-    if response.status_code != 200:
-        return None
-    try:
-        document = json.loads(response.content)
-    except ValueError:
-        return None
-    if not isinstance(document, dict):
-        return None
-    token = document.get("token") or document.get("access_token")
-    return token if isinstance(token, str) and token else None
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        try:
+            yield from super().sync_auth_flow(request)
+        except AuthenticationFailed:
+            return  # httpx hands back the last answer: the token service's refusal, or the challenge without realm

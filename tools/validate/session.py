@@ -73,7 +73,9 @@ class Session:
 
     def __init__(self, options: Options, transport: httpx.BaseTransport | None = None) -> None:
         self.options = options
-        self.auth = RegistryAuth(options.username, options.password)
+        self.auth = RegistryAuth(
+            options.username, options.password, host=httpx.URL(options.base_url).netloc.decode()
+        )
         self.client = httpx.Client(
             base_url=options.base_url,
             verify=tls_verify(options.verify),

@@ -1,5 +1,5 @@
-"""Bounded response bodies: manifests inflate within MAX_MANIFEST_SIZE, blobs are taken as received (a gzip bomb
-in Content-Encoding costs neither memory nor time)."""
+"""Bounded response bodies: manifests inflate within MAX_MANIFEST_SIZE, listings, error and 401 bodies within
+MAX_BODY_SIZE, blobs are taken as received (a gzip bomb in Content-Encoding costs neither memory nor time)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import functools
 import gzip
 import hashlib
+import json
 import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 from registry_client import ClientError, DigestMismatch, RegistryClient
+from registry_client.bodies import MAX_BODY_SIZE
 from registry_client.manifests import MAX_MANIFEST_SIZE
 from registry_client.transport import RetryPolicy
 
@@ -115,3 +117,82 @@ def test_a_gzip_bomb_blob_is_not_inflated() -> None:
         with pytest.raises(DigestMismatch):
             registry.blobs.get("a", "sha256:" + "0" * 64)
         assert peak(lambda: registry.blobs.get("a", "sha256:" + "0" * 64)) < 1 << 20
+
+
+# --- bodies httpx reads whole: listings, error envelopes, the 401 read while authenticating ----------------------
+
+
+def test_a_gzip_bomb_tags_page_stops_at_the_body_limit() -> None:
+    body = bomb()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Wire(body), headers={"Content-Encoding": "gzip, gzip"})
+
+    with client(handle) as registry:
+        with pytest.raises(ClientError, match=f"tags/list is larger than {MAX_BODY_SIZE} bytes"):
+            registry.tags.list("a")
+        assert peak(lambda: registry.tags.list("a")) < 4 * MAX_BODY_SIZE
+
+
+def test_a_gzip_bomb_error_body_stops_at_the_body_limit() -> None:
+    body = bomb()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, stream=Wire(body), headers={"Content-Encoding": "gzip, gzip"})
+
+    with client(handle) as registry:
+        with pytest.raises(ClientError, match="larger than"):
+            registry.catalog.list()
+        assert peak(lambda: registry.catalog.list()) < 4 * MAX_BODY_SIZE
+
+
+def test_a_gzip_bomb_401_body_stops_at_the_body_limit() -> None:
+    body = bomb()
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "auth.test":
+            return httpx.Response(200, json={"token": "t"})
+        headers = {
+            "Content-Encoding": "gzip, gzip",
+            "WWW-Authenticate": 'Bearer realm="http://auth.test/token"',
+        }
+        return httpx.Response(401, stream=Wire(body), headers=headers)
+
+    with client(handle) as registry:
+        with pytest.raises(ClientError, match="larger than"):
+            registry.tags.list("a")
+        assert peak(lambda: registry.tags.list("a")) < 4 * MAX_BODY_SIZE
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "x-gzip", "gzip, identity", ""])
+def test_an_encoded_tags_page_is_decoded(coding: str) -> None:
+    """What registries behind a CDN or nginx ``gzip on`` send: pages still read, Links still followed."""
+    encode = {"gzip": gzip.compress, "x-gzip": gzip.compress, "deflate": zlib.compress}.get(
+        coding.partition(",")[0], lambda b: b
+    )
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["accept-encoding"])
+        last = request.url.params.get("last")
+        tags = ["v2"] if last else ["v0", "v1"]
+        headers = {"Content-Encoding": coding, "Content-Type": "application/json"}
+        if not last:
+            headers["Link"] = '</v2/a/tags/list?last=v1>; rel="next"'
+        page = json.dumps({"name": "a", "tags": tags}).encode()
+        return httpx.Response(200, stream=Wire(encode(page)), headers=headers)
+
+    with client(handle) as registry:
+        assert registry.tags.list("a") == ["v0", "v1", "v2"]
+    assert seen == ["gzip, deflate", "gzip, deflate"]
+
+
+def test_a_large_gzip_tags_page_within_the_limit_is_read() -> None:
+    tags = [f"release-{i:06}" for i in range(10_000)]
+    page = gzip.compress(json.dumps({"name": "a", "tags": tags}).encode())
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Wire(page), headers={"Content-Encoding": "gzip"})
+
+    with client(handle) as registry:
+        assert registry.tags.list("a") == tags
