@@ -21,9 +21,9 @@ from contextlib import ExitStack, contextmanager
 from registry_impl.errors import TooManyRequests
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
-from registry_impl.storage.driver.claims import Claim
+from registry_impl.storage.driver.claims import Claim, ClaimLost
 
-__all__ = ["BLOB_CLAIM_TTL", "BLOB_CLAIM_WAIT", "BlobBusy", "blobs_claimed"]
+__all__ = ["BLOB_CLAIM_TTL", "BLOB_CLAIM_WAIT", "BlobBusy", "HeldBlobs", "blobs_claimed"]
 
 #: Seconds a writer waits for a blob claim online GC holds (GC holds one for a few storage calls).
 BLOB_CLAIM_WAIT = 5.0
@@ -56,15 +56,33 @@ def _take(driver: StorageDriver, digest: str, wait: float) -> Claim:
         pause = min(pause * 2, _LONGEST_PAUSE)
 
 
+class HeldBlobs:
+    """The blob claims a writer holds."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, Claim] = {}
+
+    def confirm(self) -> None:
+        """Check, after writing what protects the blobs, that every claim was held all along: a lease (S3)
+        lost meanwhile (a process stalled past it) may have let online GC delete a blob before that write,
+        so the write is not acknowledged (``BlobBusy``: the client retries and finds what is missing)."""
+        for digest, claim in self.claims.items():
+            try:
+                claim.renew()
+            except ClaimLost as exc:
+                raise BlobBusy(digest) from exc
+
+
 @contextmanager
 def blobs_claimed(
     driver: StorageDriver, digests: Iterable[str], wait: float = BLOB_CLAIM_WAIT
-) -> Iterator[None]:
+) -> Iterator[HeldBlobs]:
     """Hold the claims of ``digests`` (sorted, duplicates once), released on exit whatever happens.
 
     Waiting sleeps the calling thread: a caller on the event loop passes ``wait=0`` (``BlobBusy`` at once,
     see ``Offload.claiming``)."""
+    held = HeldBlobs()
     with ExitStack() as stack:
         for digest in sorted(set(digests)):
-            stack.enter_context(_take(driver, digest, wait))
-        yield
+            held.claims[digest] = stack.enter_context(_take(driver, digest, wait))
+        yield held

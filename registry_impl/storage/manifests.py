@@ -159,7 +159,7 @@ class ManifestStore:
         referenced = [d.digest for d in required]
         # Online GC deletes a blob only under its claim: from the check that the references exist until the
         # revision link is written, none of them (nor the manifest's own blob) can go (see .blobclaims).
-        with blobs_claimed(self.driver, [actual, *referenced], claim_wait):
+        with blobs_claimed(self.driver, [actual, *referenced], claim_wait) as held:
             self._check_references(parsed, required)
             self.store.put(content, digest.algorithm if digest else "sha256")
             if signed is not None:  # served back byte for byte; the blob is the payload, as distribution's
@@ -167,6 +167,7 @@ class ManifestStore:
             if not parsed.declares_media_type:
                 self.driver.put_content(self._media_type_path(actual), parsed.media_type.encode())
             self.revisions.link(actual)
+            held.confirm()
         if parsed.subject is not None:
             self.referrers.add(parsed.subject.digest, actual)
         self._tag_all([*([tag] if tag is not None else []), *tags], actual)

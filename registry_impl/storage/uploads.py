@@ -33,6 +33,7 @@ class UploadStatus:
     uuid: str
     size: int
     started_at: str
+    version: str | None = None  # the data's ``FileInfo.version`` when it was read (S3)
 
 
 class HasherCache:
@@ -49,23 +50,35 @@ class HasherCache:
 
     def __init__(self, limit: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher, bool]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher, bool, str | None]] = OrderedDict()
         self.limit = limit
 
-    def take(self, key: tuple[str, str], size: int) -> tuple[Hasher, bool] | None:
-        """The session's hasher at ``size`` bytes and whether its state came from storage, if cached."""
+    def take(self, key: tuple[str, str], size: int, version: str | None = None) -> tuple[Hasher, bool] | None:
+        """The session's hasher at ``size`` bytes and whether its state came from storage, if cached — and,
+        where the storage has versions, cached for exactly the data's ``version``: a writer that lost its
+        claim may have published other bytes of the same size since (S3), which this state does not hash."""
         with self._lock:
             entry = self._entries.pop(key, None)
-        return (entry[1], entry[2]) if entry is not None and entry[0] == size else None
+        if entry is None or entry[0] != size or (version is not None and entry[3] != version):
+            return None
+        return entry[1], entry[2]
 
     def holds(self, key: tuple[str, str], size: int) -> bool:
         with self._lock:
             entry = self._entries.get(key)
         return entry is not None and entry[0] == size
 
-    def put(self, key: tuple[str, str], size: int, hasher: Hasher, *, from_storage: bool = False) -> None:
+    def put(
+        self,
+        key: tuple[str, str],
+        size: int,
+        hasher: Hasher,
+        *,
+        from_storage: bool = False,
+        version: str | None = None,
+    ) -> None:
         with self._lock:
-            self._entries[key] = (size, hasher, from_storage)
+            self._entries[key] = (size, hasher, from_storage, version)
             self._entries.move_to_end(key)
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
@@ -86,7 +99,7 @@ class UploadWriter:
         # The hash state first: finding it may read the data, and on S3 a read completes a pending multipart
         # upload, which a writer opened before would then fail to append to (its tail's version is gone).
         self._start = status.size
-        self.hasher, self._from_storage = self._hasher(status.uuid)
+        self.hasher, self._from_storage = self._hasher(status.uuid, status.version)
         path = paths.upload_data_path(uploads.name, status.uuid)
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
         if self._writer.size != self._start:  # the session moved since its status was read
@@ -95,10 +108,10 @@ class UploadWriter:
         self._handed = 0
         self._pipe = HashPipe(self.hasher, self._writer.write)
 
-    def _hasher(self, upload_id: str) -> tuple[Hasher, bool]:
+    def _hasher(self, upload_id: str, version: str | None) -> tuple[Hasher, bool]:
         """The session's hasher at ``self._start`` bytes, and whether its state came from storage."""
         uploads = self.uploads
-        cached = uploads.hashers.take(self.key, self._start)
+        cached = uploads.hashers.take(self.key, self._start, version)
         if cached is not None:
             return cached
         saved = uploads.saved_state(upload_id, self._start)
@@ -134,7 +147,9 @@ class UploadWriter:
         finally:
             self._writer.close()
         size = self._writer.size
-        self.uploads.hashers.put(self.key, size, self.hasher, from_storage=self._from_storage)
+        self.uploads.hashers.put(
+            self.key, size, self.hasher, from_storage=self._from_storage, version=self._writer.version
+        )
         if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
             name, upload_id = self.key
             driver = self.uploads.driver
@@ -184,10 +199,10 @@ class UploadStore:
         self.check_id(upload_id)
         try:
             started = self.driver.get_content(paths.upload_started_at_path(self.name, upload_id)).decode()
-            size = self.driver.stat(paths.upload_data_path(self.name, upload_id)).size
+            data = self.driver.stat(paths.upload_data_path(self.name, upload_id))
         except PathNotFoundError as exc:
             raise BlobUploadUnknown(detail={"uuid": upload_id}) from exc
-        return UploadStatus(upload_id, size, started)
+        return UploadStatus(upload_id, data.size, started, data.version)
 
     def writer(self, upload_id: str, status: UploadStatus | None = None) -> UploadWriter:
         """A writer appending to the session (``status``: where it stands, when the caller just read it)."""
@@ -260,12 +275,14 @@ class UploadStore:
         key = (self.name, upload_id)
         hasher, saved = None, False
         if digest.algorithm == "sha256":
-            cached = self.hashers.take(key, status.size)
+            cached = self.hashers.take(key, status.size, status.version)
             if cached is not None:
                 hasher, saved = cached
-            else:
+            elif status.version is None:
                 hasher = self.saved_state(upload_id, status.size)
                 saved = hasher is not None
+            # Where the data has versions (S3) and this process did not write the version it finds, a saved
+            # state is not trusted either (it says nothing of which bytes it hashed): the data is re-hashed.
         if hasher is None:
             hasher = self.rehash(upload_id, digest.algorithm)
         actual = f"{digest.algorithm}:{hasher.hexdigest()}"

@@ -226,3 +226,75 @@ async def test_a_patch_whose_claim_was_lost_is_refused_and_kept_out(
         monkeypatch.undo()
         status = await client.get(location)
         assert status.headers["Range"] == f"0-{len(base) - 1}"
+
+
+def test_a_stale_writer_publishing_the_same_size_is_caught_at_completion(
+    moto_s3: MotoS3, bucket: str
+) -> None:
+    """A writer stalled past its lease resumes and publishes over the session another replica continued
+    (two 6 MiB chunks at one offset: each a part and an empty tail, the two tails one ETag). The replica that
+    wrote the acknowledged chunk completes with the state it holds: refused, since the data's version is no
+    longer the one it wrote — never the acknowledged digest over the stale writer's bytes."""
+    from registry_impl.errors import DigestInvalid
+
+    here = Registry(replica(moto_s3, bucket)).repository("stale/app").uploads
+    stale = Registry(replica(moto_s3, bucket)).repository("stale/app").uploads
+    status = here.start()
+    base, acknowledged, late = os.urandom(6 * MIB), os.urandom(6 * MIB), os.urandom(6 * MIB)
+    writer = here.writer(status.uuid)
+    writer.write(base)
+    writer.close()
+    stalled = stale.writer(status.uuid, stale.status(status.uuid))  # opened, then its process stalls
+    writer = here.writer(status.uuid, here.status(status.uuid))  # the lease lapsed: another replica goes on
+    writer.write(acknowledged)
+    writer.close()
+    stalled.write(late)
+    stalled.close()  # the stalled process wakes up and publishes
+    with pytest.raises(DigestInvalid):
+        here.complete(status.uuid, parse_digest(sha256(base + acknowledged)))
+    with pytest.raises(PathNotFoundError):
+        here.driver.stat(paths.blob_data_path(sha256(base + acknowledged)))
+
+
+def test_a_manifest_put_whose_blob_claims_lapsed_is_not_acknowledged(
+    moto_s3: MotoS3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manifest PUT stalls past its blob claims while it writes the revision link; online GC may have taken
+    them and deleted a blob meanwhile. The PUT is refused (429, retry), not acknowledged."""
+    from registry_impl.manifests import parse_manifest
+    from registry_impl.storage import blobclaims
+    from registry_impl.storage.blobclaims import BlobBusy
+    from registry_impl.storage.blobs import LinkSet
+
+    driver, gc = replica(moto_s3, bucket), replica(moto_s3, bucket)
+    repo = Registry(driver).repository("put/app")
+    config = b'{"architecture":"amd64","os":"linux"}'
+    for blob in (config,):
+        upload = repo.uploads.start()
+        w = repo.uploads.writer(upload.uuid)
+        w.write(blob)
+        w.close(save_state=False)
+        repo.uploads.complete(upload.uuid, parse_digest(sha256(blob)))
+        repo.blobs.link(sha256(blob))
+    manifest = (
+        '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":'
+        f'"application/vnd.oci.image.config.v1+json","digest":"{sha256(config)}","size":{len(config)}}},'
+        '"layers":[]}'
+    ).encode()
+    parse_manifest(manifest, "application/vnd.oci.image.manifest.v1+json")
+    monkeypatch.setattr(blobclaims, "BLOB_CLAIM_TTL", 0.3)
+    link = LinkSet.link
+    taken = []
+
+    def stalled_link(self: LinkSet, digest: str) -> None:
+        time.sleep(0.5)  # the claims lapse; online GC takes one
+        claim = gc.try_claim(paths.blob_claim_path(sha256(config)), 30)
+        assert claim is not None
+        taken.append(claim)
+        link(self, digest)
+
+    monkeypatch.setattr(LinkSet, "link", stalled_link)
+    with pytest.raises(BlobBusy):
+        repo.manifests.put(manifest, "application/vnd.oci.image.manifest.v1+json", "v1", None)
+    assert taken
+    taken[0].release()

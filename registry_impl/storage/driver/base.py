@@ -94,6 +94,9 @@ class FileInfo:
     size: int
     mod_time: datetime
     is_dir: bool
+    #: Where a backend can say it (S3: the object's ETag and a pending upload's part chain), an identity of
+    #: the file's current bytes that changes whenever they do, same size or not; None elsewhere.
+    version: str | None = None
 
 
 def check_path(path: str, *, allow_root: bool = False, driver_name: str = "") -> None:
@@ -155,6 +158,8 @@ class FileWriter(ABC):
         self.path = path
         self._size = size
         self._state = "open"
+        #: After ``close``, the ``FileInfo.version`` of what it published, where the backend has versions.
+        self.version: str | None = None
 
     @property
     def size(self) -> int:

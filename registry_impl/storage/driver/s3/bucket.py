@@ -100,12 +100,14 @@ class Bucket:
 
     def put(
         self, key: str, content: bytes, metadata: Mapping[str, str] | None = None, if_match: str | None = None
-    ) -> None:
-        """PutObject; with ``if_match`` only over that version (a conditional write: else PreconditionFailed)."""
+    ) -> str:
+        """PutObject; with ``if_match`` only over that version (a conditional write: else PreconditionFailed).
+        The new object's ETag."""
         extra: dict[str, Any] = {"Metadata": dict(metadata)} if metadata else {}
         if if_match:
             extra["IfMatch"] = if_match
-        self.client.put_object(Bucket=self.name, Key=key, Body=content, **self._options, **extra)
+        response = self.client.put_object(Bucket=self.name, Key=key, Body=content, **self._options, **extra)
+        return str(response.get("ETag"))
 
     def copy(self, source: str, key: str) -> None:
         """A single-request server-side copy (up to 5 GiB)."""

@@ -13,7 +13,7 @@ from registry_impl.storage.driver.claims import Claim
 from .bucket import Bucket, mod_time
 from .lease import take_lease
 from .multipart import multipart_copy
-from .pending import Pending, completed_head
+from .pending import Pending, completed_head, version_of
 from .settings import S3Settings, make_client
 from .writer import S3Writer
 
@@ -90,7 +90,7 @@ class S3Driver(StorageDriver):
             if head is not None:
                 pending = Pending.of_head(head)
                 size = int(head["ContentLength"]) + (pending.size if pending is not None else 0)
-                return FileInfo(path, size, mod_time(head), False)
+                return FileInfo(path, size, mod_time(head), False, version_of(head.get("ETag"), pending))
         first = self.bucket.first(self.bucket.prefix(path))
         if first is None and path != "/":
             raise PathNotFoundError(path)

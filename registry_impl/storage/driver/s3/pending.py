@@ -33,7 +33,7 @@ from registry_impl.storage.driver.base import StorageDriverError
 
 from .bucket import Bucket, error_code
 
-__all__ = ["Pending", "complete", "completed_head", "link"]
+__all__ = ["Pending", "complete", "completed_head", "link", "version_of"]
 
 _UPLOAD, _PARTS, _SIZE, _CHAIN = (
     "registry-upload-id",
@@ -96,6 +96,14 @@ class Pending:
         if chain != self.chain or size != self.size:
             raise StorageDriverError("", "the multipart upload's parts changed since they were recorded")
         return parts
+
+
+def version_of(etag: str | None, pending: Pending | None) -> str:
+    """The ``FileInfo.version`` of an object: its ETag and, while it is pending, the upload and its part chain
+    (two tails of the same bytes — two empty ones — have one ETag, never one chain)."""
+    if pending is None:
+        return str(etag)
+    return f"{etag}|{pending.upload_id}|{pending.parts}|{pending.chain}"
 
 
 def complete(bucket: Bucket, key: str, pending: Pending, tail: int, tail_etag: str | None) -> None:

@@ -29,7 +29,7 @@ from registry_impl.storage.driver.base import FileWriter, StorageDriverError
 
 from .bucket import Bucket
 from .multipart import copy_parts, part_ranges
-from .pending import Pending, complete
+from .pending import Pending, complete, version_of
 from .settings import MAX_PARTS, MIN_PART_SIZE
 
 __all__ = ["S3Writer"]
@@ -53,6 +53,7 @@ class S3Writer(FileWriter):
         self._own = False  # the upload was started by this writer (a failure aborts it)
         self._buffer = bytearray()
         self._dirty = head is None  # a new (truncating) writer publishes even when empty
+        self.version = version_of(self._etag, progress) if head is not None else None
         self._broken = False
 
     # ---- FileWriter hooks ----
@@ -88,7 +89,8 @@ class S3Writer(FileWriter):
                     self._send(bytes(self._buffer))
                     self._buffer = bytearray()
                 metadata = self._progress.metadata() if self._progress is not None else None
-                self._bucket.put(self._key, bytes(self._buffer), metadata, if_match=self._etag)
+                etag = self._bucket.put(self._key, bytes(self._buffer), metadata, if_match=self._etag)
+                self.version = version_of(etag, self._progress)
         except BaseException:
             self._abort_own()
             raise
