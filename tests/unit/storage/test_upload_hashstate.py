@@ -17,7 +17,7 @@ from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.hashpipe import THREAD_THRESHOLD
 from registry_impl.storage.registry import Registry
-from registry_impl.storage.uploads import HasherCache, UploadStore
+from registry_impl.storage.uploads import HasherCache, UploadStatus, UploadStore
 
 pytestmark = pytest.mark.skipif(not hashstate.available(), reason="libcrypto not loadable")
 
@@ -136,6 +136,16 @@ def test_a_garbled_saved_state_does_not_discard_acknowledged_data() -> None:
                 fresh.complete(status.uuid, digest)
 
 
+def _session(driver: InMemoryDriver, data: bytes) -> UploadStatus:
+    """A session of repository ``a`` holding ``data``, written and closed by one process."""
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    writer = uploads.writer(status.uuid)
+    writer.write(data)
+    writer.close()
+    return status
+
+
 def _no_rehash(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: UploadStore, upload_id: str, algorithm: str) -> None:
         raise AssertionError("the whole session was re-read")
@@ -147,11 +157,7 @@ def test_a_state_below_the_data_resumes_and_hashes_the_tail_alone(monkeypatch: p
     """Data that reached storage after the last saved state (a crash between the data's sync and the state's
     save): another process starts from that state and hashes only the bytes after it."""
     driver = InMemoryDriver()
-    first = Registry(driver).repository("a").uploads
-    status = first.start()
-    writer = first.writer(status.uuid)
-    writer.write(b"abc")
-    writer.close()
+    status = _session(driver, b"abc")
     driver.writer(paths.upload_data_path("a", status.uuid), append=True).write(b"de")  # no state at 5
     read_from: list[int] = []
     reader = driver.reader
@@ -183,11 +189,7 @@ def test_a_garbled_state_below_the_data_does_not_discard_acknowledged_data() -> 
     """A garbled state a writer resumed from (and then kept in memory) is checked against the data at
     completion, as one read straight from storage is."""
     driver = InMemoryDriver()
-    first = Registry(driver).repository("a").uploads
-    status = first.start()
-    writer = first.writer(status.uuid)
-    writer.write(b"hello")
-    writer.close()
+    status = _session(driver, b"hello")
     garbled = hashstate.ResumableSha256()
     garbled.update(b"HELLO")
     driver.put_content(paths.upload_hashstate_path("a", status.uuid, "sha256", 5), garbled.marshal())
@@ -204,11 +206,7 @@ def test_a_garbled_state_below_the_data_does_not_discard_acknowledged_data() -> 
 def test_a_state_past_the_data_is_not_used() -> None:
     """A state at an offset the data does not reach (the data is the truth) is passed over."""
     driver = InMemoryDriver()
-    uploads = Registry(driver).repository("a").uploads
-    status = uploads.start()
-    writer = uploads.writer(status.uuid)
-    writer.write(b"abc")
-    writer.close()
+    status = _session(driver, b"abc")
     ahead = hashstate.ResumableSha256()
     ahead.update(b"abcXYZ")
     driver.put_content(paths.upload_hashstate_path("a", status.uuid, "sha256", 6), ahead.marshal())
