@@ -144,7 +144,7 @@ async def _receive(
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
-        if claim is not None and not await offload.shielded(partial(_still_held, claim)):
+        if claim is not None and not await offload.shielded(claim.still_held):
             # another request took the session over: what this one wrote must not be published over its
             await offload.shielded(writer.abandon, slow=True)
             raise ClaimBusy("uploads", repo.name, upload_id)
@@ -158,15 +158,6 @@ async def _receive(
             detail={"received": written, "expected": expected},
         )
     return UploadStatus(upload_id, writer.size, status.started_at)
-
-
-def _still_held(claim: Claim) -> bool:
-    """Whether ``claim`` is still this request's (a lease is renewed when a renewal is due)."""
-    try:
-        claim.renew()
-    except ClaimLost:
-        return False
-    return True
 
 
 def _commit(repo: Repository, upload_id: str, digest: Digest) -> BlobInfo:
@@ -259,7 +250,7 @@ async def complete(
         current = await offload.storage(repo.uploads.status, uuid)
         bounds = _chunk_bounds(chunk, current)
         await _receive(state, repo, current, chunk.body, bounds, claim, completing=True)
-        if not await offload.shielded(partial(_still_held, claim)):
+        if not await offload.shielded(claim.still_held):
             raise ClaimBusy("uploads", name, uuid)  # the session is another request's now: it completes it
         info = await offload.slow(_commit, repo, uuid, expected)
     await events.blob_pushed(state, name, info)

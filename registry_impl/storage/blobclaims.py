@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 from registry_impl.errors import TooManyRequests
 from registry_impl.storage import paths
 from registry_impl.storage.driver.base import StorageDriver
-from registry_impl.storage.driver.claims import Claim, ClaimLost
+from registry_impl.storage.driver.claims import Claim
 
 __all__ = ["BLOB_CLAIM_TTL", "BLOB_CLAIM_WAIT", "BlobBusy", "HeldBlobs", "blobs_claimed"]
 
@@ -67,10 +67,8 @@ class HeldBlobs:
         lost meanwhile (a process stalled past it) may have let online GC delete a blob before that write,
         so the write is not acknowledged (``BlobBusy``: the client retries and finds what is missing)."""
         for digest, claim in self.claims.items():
-            try:
-                claim.renew()
-            except ClaimLost as exc:
-                raise BlobBusy(digest) from exc
+            if not claim.still_held():
+                raise BlobBusy(digest)
 
 
 @contextmanager

@@ -245,9 +245,7 @@ def _keep(claims: dict[str, Claim]) -> bool:
     otherwise); the ones lost are dropped from ``claims``. Whether all of them are still held."""
     kept = True
     for digest, claim in list(claims.items()):
-        try:
-            claim.renew()
-        except ClaimLost:
+        if not claim.still_held():
             log.info("blob %s: its claim lapsed during the re-check; kept this run", digest)
             del claims[digest]
             kept = False

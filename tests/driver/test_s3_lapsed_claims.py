@@ -213,14 +213,14 @@ def test_an_abandoned_writer_publishes_nothing(moto_s3: MotoS3, bucket: str) -> 
 async def test_a_patch_whose_claim_was_lost_is_refused_and_kept_out(
     moto_s3: MotoS3, bucket: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from registry_impl.services import uploads as upload_service
+    from registry_impl.storage.driver.claims import Claim
 
     app = create_app(AppState(registry=Registry(replica(moto_s3, bucket)), secret=b"s", redirect_blobs=False))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
         location = (await client.post("/v2/lost/app/blobs/uploads/")).headers["Location"]
         base = os.urandom(MIB)
         assert (await client.patch(location, content=base, headers=OCTET)).status_code == 202
-        monkeypatch.setattr(upload_service, "_still_held", lambda claim: False)  # taken over meanwhile
+        monkeypatch.setattr(Claim, "still_held", lambda claim: False)  # taken over meanwhile
         refused = await client.patch(location, content=os.urandom(MIB), headers=OCTET)
         assert refused.status_code == 429 and refused.json()["errors"][0]["code"] == "TOOMANYREQUESTS"
         monkeypatch.undo()

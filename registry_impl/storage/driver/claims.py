@@ -48,6 +48,14 @@ class Claim(ABC):
             raise ClaimLost(self.path)
         self._renew()
 
+    def still_held(self) -> bool:
+        """``renew``, answered: False once the claim is no longer ours (a lease renewed only when due)."""
+        try:
+            self.renew()
+        except ClaimLost:
+            return False
+        return True
+
     def release(self) -> None:
         """Give the claim up (idempotent); what it protected is free for the next holder."""
         if self.released:
