@@ -13,10 +13,25 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["MALLOC_ARENAS", "TRIM_INTERVAL", "limit_malloc_arenas", "trim_while_running"]
+__all__ = [
+    "MALLOC_ARENAS",
+    "MMAP_THRESHOLD",
+    "TRIM_INTERVAL",
+    "TRIM_THRESHOLD",
+    "body_chunks_from_heap",
+    "limit_malloc_arenas",
+    "trim_while_running",
+]
 
 MALLOC_ARENAS = 1
-M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
+#: Allocations above this come from mmap (glibc's default: 128 KiB, raised as large blocks are freed).
+MMAP_THRESHOLD = 2 << 20
+#: Free memory above this at the top of the heap is handed back at once (glibc's default: 128 KiB, raised alike).
+TRIM_THRESHOLD = 4 << 20
+# glibc's mallopt parameter numbers (malloc.h)
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
 TRIM_INTERVAL = 2.0  # seconds between two malloc_trim calls of a worker
 
 
@@ -46,6 +61,29 @@ def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
     if os.environ.get("MALLOC_ARENA_MAX") or libc is None:
         return False
     return bool(libc.mallopt(M_ARENA_MAX, arenas))
+
+
+def body_chunks_from_heap(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: int = TRIM_THRESHOLD) -> bool:
+    """Request-body chunks (granian's reach 1 MiB, see ``server_options``) allocated from the heap and
+    reused, not mapped and unmapped one by one, with at most ``trim_threshold`` of free heap kept between them.
+
+    glibc maps each block above its mmap threshold afresh, and every page of it is faulted in and zeroed
+    (the thread that copies a chunk into Python bytes spent a fifth of its time there); it raises that
+    threshold when such a block is freed, but also lowers the heap's trim threshold to twice it, so the top
+    of the heap was handed back and faulted in again chunk after chunk. Measured (granian, one worker, 128
+    MiB pushes onto tmpfs, with the 1 MiB read buffer and 4 MiB pipe queues, 2 x 4 alternated pushes each
+    way): monolithic 641-795 MiB/s against 513-710 before both, chunked (8 MiB PATCHes) 573-642 against
+    529-600, the tree's peak RSS 101-102 against 101 MiB (by this measure; +0.8 MiB of heap idle). With the
+    buffer and queues (3 x 5 pushes each way against the code before the three): server CPU-s/GiB 1.76 ->
+    1.54 monolithic and 2.1 -> 1.75 chunked, 610 -> 750 and 560 -> 650 MiB/s.
+    Left alone when the environment sets either threshold (``MALLOC_MMAP_THRESHOLD_``,
+    ``MALLOC_TRIM_THRESHOLD_``) or the C library is not glibc; True when applied."""
+    libc = _libc()
+    if libc is None or any(os.environ.get(f"MALLOC_{name}_THRESHOLD_") for name in ("MMAP", "TRIM")):
+        return False
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
+    )
 
 
 def trim_while_running(interval: float = TRIM_INTERVAL) -> threading.Thread | None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from registry_impl import logs, server_options, startup
 from registry_impl.auth import create as create_access
 from registry_impl.config import RANDOM_SECRET_WARNING, Config, ConfigError, load_config
-from registry_impl.memory import limit_malloc_arenas, trim_while_running
+from registry_impl.memory import body_chunks_from_heap, limit_malloc_arenas, trim_while_running
 from registry_impl.reload import Reloader, granian_hook, ignore_sighup, uvicorn_supervisor
 from registry_impl.storage.driver import factory
 
@@ -237,6 +237,7 @@ def serve(config_path: str | None, *, server: str = "granian", workers: int | No
     """Run the registry in the foreground until interrupted; without ``config_path``, the file
     ``REGISTRY_CONFIGURATION_PATH`` names (as distribution), else the embedded default."""
     limit_malloc_arenas()  # first: the workers fork from this process and keep its malloc settings
+    body_chunks_from_heap()
     config_path = config_path or os.environ.get(CONFIG_ENV) or None
     config = load_config(config_path)
     logs.configure(config.log)

@@ -45,7 +45,7 @@ def test_a_failing_hasher_is_reported_by_finish() -> None:
         pipe.finish()
 
 
-@pytest.mark.parametrize("sizes", [[10, 20], [THREAD_THRESHOLD] * 8, [5, THREAD_THRESHOLD + 1, 7]])
+@pytest.mark.parametrize("sizes", [[10, 20], [BATCH] * 8, [5, BATCH + 1, 7]])
 def test_sink_gets_every_chunk_in_order_before_finish_returns(sizes: list[int]) -> None:
     chunks = [os.urandom(size) for size in sizes]
     written: list[bytes] = []
