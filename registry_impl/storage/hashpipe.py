@@ -9,14 +9,21 @@ Small bodies never start the threads: chunks are written and hashed inline until
 every server. The queues are bounded (``QUEUE_CHUNKS`` hand-overs, each a server's chunk or a batch: at most
 4 MiB), so a stage that falls behind slows the sender instead of growing memory; a stage that failed (a write: disk full) is raised by the next ``update`` (the sender stops
 early) and by ``finish``.
+
+``finish_writing`` ends a stream without waiting for its hashing: an upload chunk is acknowledged once its
+bytes are written, while the hash, which lags the writes by up to a queue of chunks, completes on its own
+thread (``Hashed``). The next stream of the same hasher is given that ``Hashed`` as ``after``: its hash stage
+waits for it before taking a byte, so one session's hashing runs on across its requests in order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 from registry_impl.digests import Hasher
 
@@ -32,6 +39,40 @@ QUEUE_CHUNKS = 4
 IDLE = 8
 
 
+class Hashed:
+    """The end of a stream's hashing, which may come after its writing: set (with the hash stage's error, if
+    any) once the hasher has taken every byte of the stream, and of every stream before it."""
+
+    def __init__(self, error: BaseException | None = None, *, done: bool = False) -> None:
+        self.error = error
+        self._done = threading.Event()
+        if done:
+            self._done.set()
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def finished(self, error: BaseException | None) -> None:
+        self.error = error
+        self._done.set()
+
+    def wait(self) -> BaseException | None:
+        """Block until the hashing is complete; its error, if it failed (the hasher is then unusable)."""
+        self._done.wait()
+        return self.error
+
+
+class _End:
+    """A stage's last item when nobody waits for it: ``then(error)`` runs on the stage's thread once every
+    chunk before it is consumed."""
+
+    __slots__ = ("then",)
+
+    def __init__(self, then: Callable[[BaseException | None], None]) -> None:
+        self.then = then
+
+
 class _Stage:
     """One consumer thread with its bounded queue; the first error it meets is kept in ``error``.
 
@@ -44,7 +85,7 @@ class _Stage:
 
     def __init__(self) -> None:
         self.consume: Callable[[bytes], object] | None = None
-        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
+        self.queue: queue.Queue[bytes | _End | None] = queue.Queue(maxsize=QUEUE_CHUNKS)
         self.error: BaseException | None = None
         self._drained = threading.Event()
         threading.Thread(target=self._run, name="upload-pipe", daemon=True).start()
@@ -65,6 +106,12 @@ class _Stage:
                 if self.consume is None:
                     return  # not taken back into the pool
                 continue
+            if isinstance(chunk, _End):  # the end of a stream nobody waits for: this thread retires the stage
+                with contextlib.suppress(BaseException):  # a failing callback must not take the thread along
+                    chunk.then(self.error)
+                if not self._retire():
+                    return
+                continue
             if self.error is None and self.consume is not None:
                 try:
                     self.consume(chunk)
@@ -78,14 +125,24 @@ class _Stage:
         self._drained.wait()
         self._drained.clear()
         error = self.error
+        if not self._retire():
+            self.queue.put(None)  # ends the thread
+        return error
+
+    def end(self, then: Callable[[BaseException | None], None]) -> None:
+        """End the stream without waiting: ``then(error)`` runs on the stage's thread after its last chunk,
+        and the stage goes back to the pool (or ends). The stage must not be used afterwards."""
+        self.queue.put(_End(then))
+
+    def _retire(self) -> bool:
+        """Back into the pool (True), or marked to end when the pool is full (False)."""
         with self._lock:
             if len(self._idle) < IDLE:
                 self.consume = _idle_consumer
                 self._idle.append(self)
-                return error
+                return True
         self.consume = None
-        self.queue.put(None)  # ends the thread
-        return error
+        return False
 
 
 def _idle_consumer(chunk: bytes) -> None:
@@ -96,12 +153,29 @@ def _idle_consumer(chunk: bytes) -> None:
 os.register_at_fork(after_in_child=_Stage._idle.clear)
 
 
-class HashPipe:
-    """Feeds each chunk, in order, to ``sink`` (when given) and to ``hasher``."""
+class _Marshals(Protocol):
+    length: int
 
-    def __init__(self, hasher: Hasher, sink: Callable[[bytes], object] | None = None) -> None:
+    def marshal(self) -> bytes: ...
+
+
+class HashPipe:
+    """Feeds each chunk, in order, to ``sink`` (when given) and to ``hasher``.
+
+    ``after``: the hashing of the bytes before this stream, still running (``finish_writing`` of the previous
+    pipe of this hasher); the hash stage waits for it. ``snapshot`` then holds the hasher's state after the
+    last chunk it finished (``(bytes hashed, marshaled state)``, for a hasher that can marshal), so a state
+    can be saved before the hash has caught up.
+    """
+
+    def __init__(
+        self, hasher: Hasher, sink: Callable[[bytes], object] | None = None, *, after: Hashed | None = None
+    ) -> None:
         self.hasher = hasher
         self._sink = sink
+        self._after = after
+        self._marshals: _Marshals | None = hasher if hasattr(hasher, "marshal") else None  # type: ignore[assignment]
+        self.snapshot: tuple[int, bytes] | None = None
         self._stages: list[_Stage] | None = None
         self._inline = 0
         self._pending: list[bytes] = []
@@ -111,7 +185,8 @@ class HashPipe:
     def update(self, data: bytes) -> None:
         if self._stages is None:
             self._inline += len(data)
-            if self._inline < THREAD_THRESHOLD:
+            after = self._after
+            if self._inline < THREAD_THRESHOLD and (after is None or after.done):
                 self._consume(data)
                 return
             self._start()
@@ -127,10 +202,21 @@ class HashPipe:
     def _consume(self, data: bytes) -> None:
         if self._sink is not None:
             self._sink(data)
+        self._hash(data)
+
+    def _hash(self, data: bytes) -> None:
+        after = self._after
+        if after is not None:  # the bytes before this stream first
+            error = after.wait()
+            if error is not None:
+                raise error
+            self._after = None
         self.hasher.update(data)
+        if self._marshals is not None:
+            self.snapshot = (self._marshals.length, self._marshals.marshal())
 
     def _start(self) -> None:
-        self._stages = [_Stage.take(self.hasher.update)]
+        self._stages = [_Stage.take(self._hash)]
         if self._sink is not None:
             self._stages.append(_Stage.take(self._sink))
 
@@ -149,8 +235,34 @@ class HashPipe:
             if stage.error is not None:
                 raise stage.error
 
+    def finish_writing(self) -> Hashed:
+        """Wait until every chunk is written (raising a failed write, or a hash that already failed); the
+        hashing completes on its own, and the answer says when."""
+        if self._stages is None:
+            after = self._after
+            if after is not None and not after.done:  # an empty stream: the hashing is the previous one's
+                return after
+            self.finish()  # inline: hashed already
+            return Hashed(done=True)
+        if self._pending:
+            self._hand_over_pending()
+        hashing, *writing = self._stages
+        self._stages = None
+        hashed = Hashed()
+        hashing.end(hashed.finished)
+        errors = [error for error in [stage.stop() for stage in writing] if error is not None]
+        if errors:
+            self._error = errors[0]
+            raise self._error
+        if hashed.done and hashed.error is not None:
+            raise hashed.error
+        return hashed
+
     def finish(self) -> Hasher:
         """Wait until every chunk is written and hashed; the hasher then holds the whole stream."""
+        if self._stages is None and self._after is not None:  # no chunk was hashed: the previous stream's end
+            after, self._after = self._after, None
+            self._error = self._error or after.wait()
         if self._stages is not None:
             if self._pending:
                 self._hand_over_pending()

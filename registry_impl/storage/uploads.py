@@ -23,9 +23,29 @@ from registry_impl.storage.driver.base import (
     StorageDriver,
     check_path,
 )
-from registry_impl.storage.hashpipe import HashPipe
+from registry_impl.storage.hashpipe import Hashed, HashPipe
 
 READ_CHUNK = 1 << 20
+
+
+@dataclass
+class CachedHasher:
+    """A session's running hash in this process: ``hasher`` at ``size`` bytes once ``hashed`` (None: it is) is
+    done; ``from_storage``: its state came from storage; ``version``: the data's when it was written (S3);
+    ``saved``: where the state this process last saved in storage for the session stands (None: unknown)."""
+
+    size: int
+    hasher: Hasher
+    from_storage: bool = False
+    version: str | None = None
+    saved: int | None = None
+    hashed: Hashed | None = None
+
+    def complete(self) -> Hasher | None:
+        """The hasher, once it holds all ``size`` bytes (blocks until then); None if its hashing failed."""
+        if self.hashed is not None and self.hashed.wait() is not None:
+            return None
+        return self.hasher
 
 
 @dataclass(frozen=True)
@@ -43,42 +63,39 @@ class HasherCache:
     state saved in storage by ``UploadWriter.close`` (``hashstates/sha256/<offset>``, Go's format) and
     hashes only the data after it (see ``UploadStore.saved_state``); only without any state is the whole
     session re-hashed from storage. An entry remembers whether its state came from storage: such a
-    state was written without a sync, so a mismatch at completion is checked against the data. At most ``limit``
-    sessions are kept (the least recently written go first), so abandoned sessions cost no memory
-    beyond it; a session whose entry went resumes from storage.
+    state was written without a sync, so a mismatch at completion is checked against the data. An entry's
+    hashing may still be running (a PATCH is answered once its bytes are written): the next request of the
+    session hashes after it, and completion waits for it. At most ``limit`` sessions are kept (the least
+    recently written go first), so abandoned sessions cost no memory beyond it; a session whose entry went
+    resumes from storage.
     """
 
     def __init__(self, limit: int = 4096) -> None:
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[str, str], tuple[int, Hasher, bool, str | None]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], CachedHasher] = OrderedDict()
         self.limit = limit
 
-    def take(self, key: tuple[str, str], size: int, version: str | None = None) -> tuple[Hasher, bool] | None:
-        """The session's hasher at ``size`` bytes and whether its state came from storage, if cached — and,
-        where the storage has versions, cached for exactly the data's ``version``: a writer that lost its
-        claim may have published other bytes of the same size since (S3), which this state does not hash."""
+    def take(self, key: tuple[str, str], size: int, version: str | None = None) -> CachedHasher | None:
+        """The session's hasher at ``size`` bytes (its hashing may still be running: see
+        ``CachedHasher.complete``), if cached — and, where the storage has versions, cached for exactly the
+        data's ``version``: a writer that lost its claim may have published other bytes of the same size
+        since (S3), which this state does not hash. A hashing that already failed is not returned."""
         with self._lock:
             entry = self._entries.pop(key, None)
-        if entry is None or entry[0] != size or (version is not None and entry[3] != version):
+        if entry is None or entry.size != size or (version is not None and entry.version != version):
             return None
-        return entry[1], entry[2]
+        if entry.hashed is not None and entry.hashed.done and entry.hashed.error is not None:
+            return None
+        return entry
 
     def holds(self, key: tuple[str, str], size: int) -> bool:
         with self._lock:
             entry = self._entries.get(key)
-        return entry is not None and entry[0] == size
+        return entry is not None and entry.size == size
 
-    def put(
-        self,
-        key: tuple[str, str],
-        size: int,
-        hasher: Hasher,
-        *,
-        from_storage: bool = False,
-        version: str | None = None,
-    ) -> None:
+    def put(self, key: tuple[str, str], entry: CachedHasher) -> None:
         with self._lock:
-            self._entries[key] = (size, hasher, from_storage, version)
+            self._entries[key] = entry
             self._entries.move_to_end(key)
             while len(self._entries) > self.limit:
                 self._entries.popitem(last=False)
@@ -99,23 +116,28 @@ class UploadWriter:
         # The hash state first: finding it may read the data, and on S3 a read completes a pending multipart
         # upload, which a writer opened before would then fail to append to (its tail's version is gone).
         self._start = status.size
-        self.hasher, self._from_storage = self._hasher(status.uuid, status.version)
+        cached = self._hasher(status.uuid, status.version)
         path = paths.upload_data_path(uploads.name, status.uuid)
         self._writer: FileWriter = uploads.driver.writer(path, append=True)
         if self._writer.size != self._start:  # the session moved since its status was read
             self._start = self._writer.size
-            self.hasher, self._from_storage = uploads.rehash(status.uuid, "sha256"), False
+            cached = CachedHasher(self._start, uploads.rehash(status.uuid, "sha256"))
+        self.hasher, self._from_storage, self._saved = cached.hasher, cached.from_storage, cached.saved
         self._handed = 0
-        self._pipe = HashPipe(self.hasher, self._writer.write)
+        # A previous request's hashing of this session may still be running: this one's continues after it.
+        self._pipe = HashPipe(self.hasher, self._writer.write, after=cached.hashed)
 
-    def _hasher(self, upload_id: str, version: str | None) -> tuple[Hasher, bool]:
-        """The session's hasher at ``self._start`` bytes, and whether its state came from storage."""
+    def _hasher(self, upload_id: str, version: str | None) -> CachedHasher:
+        """The session's hasher at ``self._start`` bytes, from this process, a state in storage or the data."""
         uploads = self.uploads
         cached = uploads.hashers.take(self.key, self._start, version)
         if cached is not None:
             return cached
-        saved = uploads.saved_state(upload_id, self._start)
-        return (saved, True) if saved is not None else (uploads.rehash(upload_id, "sha256"), False)
+        found = uploads.saved_state_at(upload_id, self._start)
+        if found is not None:
+            hasher, offset = found
+            return CachedHasher(self._start, hasher, from_storage=True, saved=offset)
+        return CachedHasher(self._start, uploads.rehash(upload_id, "sha256"))
 
     @property
     def size(self) -> int:
@@ -138,29 +160,47 @@ class UploadWriter:
     def close(self, *, save_state: bool = True) -> None:
         """Wait for the writing thread, then flush (and sync) the data; a failed write is raised here.
 
-        ``save_state``: also save the hash state in storage, for another process continuing the session.
-        It is a cache (a process that finds none re-hashes the data), written without a sync: what the
-        answer promises is the data, which the writer's close makes durable.
+        ``save_state``: the session continues: the answer waits for the bytes to be written, not for their
+        hash, which completes on its own thread (the next request of the session in this process continues
+        it); the state saved in storage, for another process continuing the session, is where the hash then
+        stands (the rest is hashed from the data by whoever continues from it). The state is a cache (a
+        process that finds none re-hashes the data), written without a sync: what the answer promises is the
+        data, which the writer's close makes durable. Without ``save_state`` (the session is completed next)
+        the hash is waited for.
         """
         try:
-            self._pipe.finish()
+            hashed = self._pipe.finish_writing() if save_state else None
+            if hashed is None:
+                self._pipe.finish()
         finally:
             self._writer.close()
         size = self._writer.size
-        self.uploads.hashers.put(
-            self.key, size, self.hasher, from_storage=self._from_storage, version=self._writer.version
+        running = hashed is not None and not hashed.done
+        entry = CachedHasher(
+            size,
+            self.hasher,
+            from_storage=self._from_storage,
+            version=self._writer.version,
+            saved=self._saved,
+            hashed=hashed if running else None,
         )
         if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
-            name, upload_id = self.key
-            driver = self.uploads.driver
-            driver.put_content(
-                paths.upload_hashstate_path(name, upload_id, "sha256", size),
-                self.hasher.marshal(),
-                durable=False,
-            )
-            if self._start:  # the state this request began from is not needed now: one per session stays
-                with contextlib.suppress(PathNotFoundError):
-                    driver.delete(paths.upload_hashstate_path(name, upload_id, "sha256", self._start))
+            state = self._pipe.snapshot if running else (size, self.hasher.marshal())
+            if state is not None and state[0] > 0 and state[0] != self._saved:
+                self._save_state(*state)
+                entry.saved = state[0]
+        self.uploads.hashers.put(self.key, entry)
+
+    def _save_state(self, offset: int, state: bytes) -> None:
+        """The hash state at ``offset`` in storage, in place of the one saved before (one per session stays)."""
+        name, upload_id = self.key
+        driver = self.uploads.driver
+        path = paths.upload_hashstate_path(name, upload_id, "sha256", offset)
+        driver.put_content(path, state, durable=False)
+        if self._saved is not None:
+            with contextlib.suppress(PathNotFoundError):
+                driver.delete(paths.upload_hashstate_path(name, upload_id, "sha256", self._saved))
+        self._saved = offset
 
 
 def _sha256() -> Hasher:
@@ -182,7 +222,7 @@ class UploadStore:
         started = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         self.driver.put_content(paths.upload_started_at_path(self.name, upload_id), started.encode())
         self.driver.writer(paths.upload_data_path(self.name, upload_id)).close()
-        self.hashers.put((self.name, upload_id), 0, _sha256())  # its first body opens without a thread hop
+        self.hashers.put((self.name, upload_id), CachedHasher(0, _sha256()))  # its first body opens inline
         return UploadStatus(upload_id, 0, started)
 
     def check_id(self, upload_id: str) -> None:
@@ -215,13 +255,18 @@ class UploadStore:
     def saved_state(self, upload_id: str, size: int) -> Hasher | None:
         """The session's sha256 at ``size`` bytes from a state saved in storage (by any process): the one at
         exactly ``size``, else the latest below it with the data after it hashed from storage (a crash
-        between the data's sync and the state's save, or a state not yet saved, costs the tail alone);
-        None when no state fits."""
+        between the data's sync and the state's save, or a state saved before the hash caught up, costs the
+        tail alone); None when no state fits."""
+        found = self.saved_state_at(upload_id, size)
+        return found[0] if found is not None else None
+
+    def saved_state_at(self, upload_id: str, size: int) -> tuple[Hasher, int] | None:
+        """``saved_state``, and the offset of the state it started from."""
         if not hashstate.available():
             return None
         exact = self._load_state(upload_id, size)
         if exact is not None:
-            return exact
+            return exact, size
         try:
             names = self.driver.list_names(paths.upload_hashstates_root(self.name, upload_id, "sha256"))
         except PathNotFoundError:
@@ -230,7 +275,7 @@ class UploadStore:
         for offset in offsets:
             hasher = self._load_state(upload_id, offset)
             if hasher is not None and self._hash_tail(upload_id, hasher, size):
-                return hasher
+                return hasher, offset
         return None
 
     def _load_state(self, upload_id: str, offset: int) -> ResumableSha256 | None:
@@ -277,8 +322,8 @@ class UploadStore:
         if digest.algorithm == "sha256":
             cached = self.hashers.take(key, status.size, status.version)
             if cached is not None:
-                hasher, saved = cached
-            elif status.version is None:
+                hasher, saved = cached.complete(), cached.from_storage  # waits for a hashing still running
+            if hasher is None and status.version is None:
                 hasher = self.saved_state(upload_id, status.size)
                 saved = hasher is not None
             # Where the data has versions (S3) and this process did not write the version it finds, a saved

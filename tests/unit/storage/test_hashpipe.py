@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -104,3 +105,63 @@ def test_a_forked_child_starts_its_own_threads() -> None:
         os.waitpid(pid, 0)
         pytest.fail("the child hung handing chunks to a thread it does not have")
     assert os.waitstatus_to_exitcode(done[1]) == 0
+
+
+class _Gated:
+    """A hasher whose ``update`` waits for ``gate``: the hash stage lags the writes for as long as a test says."""
+
+    def __init__(self) -> None:
+        self.inner = hashlib.sha256()
+        self.gate = threading.Event()
+
+    def update(self, data: bytes) -> None:
+        self.gate.wait(10)
+        self.inner.update(data)
+
+    def hexdigest(self) -> str:
+        return self.inner.hexdigest()
+
+
+def test_writing_ends_before_the_hash_and_the_next_stream_hashes_after_it() -> None:
+    hasher = _Gated()
+    first, second = os.urandom(3 * BATCH), os.urandom(2 * BATCH)
+    written: list[bytes] = []
+    pipe = HashPipe(hasher, written.append)  # type: ignore[arg-type]
+    pipe.update(first)
+    hashed = pipe.finish_writing()  # the writes are done; the hash has not taken a byte
+    assert b"".join(written) == first and not hashed.done
+    follow = HashPipe(hasher, written.append, after=hashed)  # type: ignore[arg-type]
+    follow.update(b"x")  # small, but the hash before it is running: not hashed inline, on this thread
+    follow.update(second)
+    hasher.gate.set()
+    assert follow.finish().hexdigest() == hashlib.sha256(first + b"x" + second).hexdigest()
+    assert hashed.done and hashed.error is None
+    assert b"".join(written) == first + b"x" + second
+
+
+def test_a_stream_with_no_bytes_after_a_running_hash_waits_for_it() -> None:
+    hasher = _Gated()
+    pipe = HashPipe(hasher, [].append)  # type: ignore[arg-type]
+    pipe.update(b"y" * BATCH)
+    hashed = pipe.finish_writing()
+    assert HashPipe(hasher, after=hashed).finish_writing() is hashed  # nothing to add: the same end
+    hasher.gate.set()
+    assert HashPipe(hasher, after=hashed).finish().hexdigest() == hashlib.sha256(b"y" * BATCH).hexdigest()
+
+
+class _GatedBroken(_Gated):
+    def update(self, data: bytes) -> None:
+        self.gate.wait(10)
+        raise RuntimeError("hasher failed")
+
+
+def test_a_failed_hash_fails_the_streams_after_it() -> None:
+    hasher = _GatedBroken()
+    pipe = HashPipe(hasher, [].append)  # type: ignore[arg-type]
+    pipe.update(b"x" * BATCH)
+    hashed = pipe.finish_writing()  # answered: the writes are done, the hash has not failed yet
+    hasher.gate.set()
+    assert isinstance(hashed.wait(), RuntimeError)
+    follow = HashPipe(_Broken(), after=hashed)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="hasher failed"):
+        follow.update(b"z")  # the hash before it is done (failed): inline, and refused

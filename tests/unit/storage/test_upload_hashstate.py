@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,9 @@ from registry_impl.storage import paths
 from registry_impl.storage.driver.base import PathNotFoundError
 from registry_impl.storage.driver.filesystem import FilesystemDriver
 from registry_impl.storage.driver.inmemory import InMemoryDriver
-from registry_impl.storage.hashpipe import THREAD_THRESHOLD
+from registry_impl.storage.hashpipe import BATCH, THREAD_THRESHOLD
 from registry_impl.storage.registry import Registry
-from registry_impl.storage.uploads import HasherCache, UploadStatus, UploadStore
+from registry_impl.storage.uploads import CachedHasher, HasherCache, UploadStatus, UploadStore
 
 pytestmark = pytest.mark.skipif(not hashstate.available(), reason="libcrypto not loadable")
 
@@ -102,7 +103,7 @@ def test_large_bodies_are_written_and_hashed_off_the_caller(tmp_path: Path) -> N
 def test_the_hasher_cache_keeps_the_most_recently_written_sessions() -> None:
     cache = HasherCache(limit=2)
     for name in "abc":
-        cache.put(("r", name), 1, hashlib.sha256())
+        cache.put(("r", name), CachedHasher(1, hashlib.sha256()))
     assert not cache.holds(("r", "a"), 1) and cache.holds(("r", "b"), 1) and cache.holds(("r", "c"), 1)
 
 
@@ -213,3 +214,88 @@ def test_a_state_past_the_data_is_not_used() -> None:
     fresh = Registry(driver).repository("a").uploads
     digest = parse_digest("sha256:" + hashlib.sha256(b"abc").hexdigest())
     assert fresh.complete(status.uuid, digest).size == 3
+
+
+class _LaggingHash:
+    """``ResumableSha256.update`` on the pipe's threads held at a gate after the first chunk: the hash lags the
+    writes (hashing on other threads, a state's tail read from storage, is not held)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.gate = threading.Event()
+        self.first = threading.Event()  # the first chunk is hashed (and its state taken): the second waits
+        self.calls = 0
+        original = hashstate.ResumableSha256.update
+
+        def update(hasher: hashstate.ResumableSha256, data: bytes) -> None:
+            if threading.current_thread().name == "upload-pipe":
+                self.calls += 1
+                if self.calls > 1:
+                    self.first.set()
+                    self.gate.wait(10)
+            original(hasher, data)
+
+        monkeypatch.setattr(hashstate.ResumableSha256, "update", update)
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+def _states(driver: InMemoryDriver, name: str, upload_id: str) -> list[int]:
+    return sorted(int(n) for n in driver.list_names(paths.upload_hashstates_root(name, upload_id, "sha256")))
+
+
+def test_a_chunk_is_acknowledged_before_its_hash_and_the_state_saved_is_where_the_hash_stood(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    driver = InMemoryDriver()
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    lag = _LaggingHash(monkeypatch)
+    chunks = [os.urandom(BATCH) for _ in range(3)]
+    writer = uploads.writer(status.uuid)
+    for chunk in chunks:
+        writer.write(chunk)
+    lag.first.wait(10)
+    writer.close()  # returns with the hash one chunk in
+    assert uploads.status(status.uuid).size == 3 * BATCH
+    assert _states(driver, "a", status.uuid) == [BATCH]  # the snapshot, not the end
+    # another process continues from that state, hashing the rest from the data
+    elsewhere = Registry(driver).repository("a").uploads
+    digest = "sha256:" + hashlib.sha256(b"".join(chunks)).hexdigest()
+    assert elsewhere.saved_state(status.uuid, 3 * BATCH).hexdigest() == digest[7:]  # type: ignore[union-attr]
+    # this process continues where its own hash will be: the next request's hashing runs after it
+    more = os.urandom(BATCH)
+    writer = uploads.writer(status.uuid)
+    writer.write(more)
+    writer.close()  # its hash waits for the one before
+    assert _states(driver, "a", status.uuid) == [BATCH]  # nothing hashed since: nothing newer to save
+    lag.release()
+    key = ("a", status.uuid)
+    entry = uploads.hashers.take(key, 4 * BATCH)
+    assert entry is not None and entry.complete() is not None
+    uploads.hashers.put(key, entry)
+    writer = uploads.writer(status.uuid)
+    writer.write(b"end")  # small, the hash before it complete: hashed inline, the exact state saved
+    writer.close()
+    assert _states(driver, "a", status.uuid) == [4 * BATCH + 3]  # the snapshot's state gone: one per session
+    whole = "sha256:" + hashlib.sha256(b"".join(chunks) + more + b"end").hexdigest()
+    assert uploads.complete(status.uuid, parse_digest(whole)).size == 4 * BATCH + 3
+
+
+def test_completion_waits_for_a_hash_still_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = InMemoryDriver()
+    uploads = Registry(driver).repository("a").uploads
+    status = uploads.start()
+    lag = _LaggingHash(monkeypatch)
+    data = os.urandom(4 * BATCH)
+    writer = uploads.writer(status.uuid)
+    writer.write(data)
+    writer.close()
+    threading.Timer(0.2, lag.release).start()
+
+    def no_rehash(self: UploadStore, upload_id: str, algorithm: str) -> None:
+        raise AssertionError("data was re-read")
+
+    monkeypatch.setattr(UploadStore, "rehash", no_rehash)
+    info = uploads.complete(status.uuid, parse_digest("sha256:" + hashlib.sha256(data).hexdigest()))
+    assert info.size == len(data)
