@@ -7,8 +7,8 @@ Small bodies never start the threads: chunks are written and hashed inline until
 ``THREAD_THRESHOLD`` bytes, whatever the server's chunk size (granian hands over up to 1 MiB, uvicorn
 64 KiB); smaller chunks are then gathered to ``BATCH`` bytes, so a hand-over costs the same per byte on
 every server. The queues are bounded (``QUEUE_CHUNKS`` hand-overs, each a server's chunk or a batch: at most
-4 MiB), so a stage that falls behind slows the sender instead of growing memory; a stage that failed (a write: disk full) is raised by the next ``update`` (the sender stops
-early) and by ``finish``.
+4 MiB), so a stage that falls behind slows the sender instead of growing memory; a stage that failed (a write:
+disk full) is raised by the next ``update`` (the sender stops early) and by ``finish``.
 
 ``finish_writing`` ends a stream without waiting for its hashing: an upload chunk is acknowledged once its
 bytes are written, while the hash, which lags the writes by up to a queue of chunks, completes on its own
