@@ -168,14 +168,20 @@ class UploadWriter:
         data, which the writer's close makes durable. Without ``save_state`` (the session is completed next)
         the hash is waited for.
         """
+        hashed: Hashed | None = None
         try:
-            hashed = self._pipe.finish_writing() if save_state else None
-            if hashed is None:
+            if save_state:
+                hashed = self._pipe.finish_writing()
+            else:
                 self._pipe.finish()
         finally:
             self._writer.close()
         size = self._writer.size
         running = hashed is not None and not hashed.done
+        if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
+            state = self._pipe.snapshot if running else (size, self.hasher.marshal())
+            if state is not None and state[0] > 0 and state[0] != self._saved:
+                self._save_state(*state)
         entry = CachedHasher(
             size,
             self.hasher,
@@ -184,11 +190,6 @@ class UploadWriter:
             saved=self._saved,
             hashed=hashed if running else None,
         )
-        if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
-            state = self._pipe.snapshot if running else (size, self.hasher.marshal())
-            if state is not None and state[0] > 0 and state[0] != self._saved:
-                self._save_state(*state)
-                entry.saved = state[0]
         self.uploads.hashers.put(self.key, entry)
 
     def _save_state(self, offset: int, state: bytes) -> None:
