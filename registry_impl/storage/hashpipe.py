@@ -23,9 +23,9 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
 from registry_impl.digests import Hasher
+from registry_impl.hashstate import ResumableSha256
 
 #: Below this many bytes in all the threads are not worth starting.
 THREAD_THRESHOLD = 256 * 1024
@@ -153,12 +153,6 @@ def _idle_consumer(chunk: bytes) -> None:
 os.register_at_fork(after_in_child=_Stage._idle.clear)
 
 
-class _Marshals(Protocol):
-    length: int
-
-    def marshal(self) -> bytes: ...
-
-
 class HashPipe:
     """Feeds each chunk, in order, to ``sink`` (when given) and to ``hasher``.
 
@@ -174,7 +168,7 @@ class HashPipe:
         self.hasher = hasher
         self._sink = sink
         self._after = after
-        self._marshals: _Marshals | None = hasher if hasattr(hasher, "marshal") else None  # type: ignore[assignment]
+        self._marshals = hasher if isinstance(hasher, ResumableSha256) else None
         self.snapshot: tuple[int, bytes] | None = None
         self._stages: list[_Stage] | None = None
         self._inline = 0
