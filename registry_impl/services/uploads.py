@@ -38,7 +38,7 @@ from registry_impl.storage.blobclaims import BlobBusy
 from registry_impl.storage.blobs import BlobInfo
 from registry_impl.storage.driver.claims import Claim, ClaimLost
 from registry_impl.storage.registry import Repository
-from registry_impl.storage.uploads import UploadStatus
+from registry_impl.storage.uploads import UploadStatus, UploadWriter
 
 __all__ = ["Chunk", "ChunkRefused", "append", "cancel", "complete", "sign_upload", "start", "status"]
 
@@ -144,12 +144,9 @@ async def _receive(
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
-        if claim is not None and not await offload.shielded(claim.still_held):
-            # another request took the session over: what this one wrote must not be published over its
-            await offload.shielded(writer.abandon, slow=True)
-            raise ClaimBusy("uploads", repo.name, upload_id)
         # waits for the writing thread and syncs; a client that went away still gets its bytes kept
-        await offload.shielded(partial(writer.close, save_state=not completing), slow=True)
+        if not await offload.shielded(partial(_close, writer, claim, save_state=not completing), slow=True):
+            raise ClaimBusy("uploads", repo.name, upload_id)
     written = writer.size - before
     if expected is not None and written != expected:
         await offload.storage(uploads.cancel, upload_id)
@@ -158,6 +155,17 @@ async def _receive(
             detail={"received": written, "expected": expected},
         )
     return UploadStatus(upload_id, writer.size, status.started_at)
+
+
+def _close(writer: UploadWriter, claim: Claim | None, *, save_state: bool) -> bool:
+    """Close ``writer`` while ``claim`` (None: this request opened the session) is still held (True); else
+    another request took the session over, and what this one wrote must not be published over its
+    (False: abandoned)."""
+    if claim is not None and not claim.still_held():
+        writer.abandon()
+        return False
+    writer.close(save_state=save_state)
+    return True
 
 
 def _commit(repo: Repository, upload_id: str, digest: Digest) -> BlobInfo:

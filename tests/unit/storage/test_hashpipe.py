@@ -165,3 +165,41 @@ def test_a_failed_hash_fails_the_streams_after_it() -> None:
     follow = HashPipe(_Broken(), after=hashed)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="hasher failed"):
         follow.update(b"z")  # the hash before it is done (failed): inline, and refused
+
+
+class _GatedSink:
+    """A sink whose writes wait for ``gate``: the writing stage is still busy for as long as a test says."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.written: list[bytes] = []
+
+    def __call__(self, data: bytes) -> None:
+        self.gate.wait(10)
+        self.written.append(data)
+
+
+def test_meanwhile_runs_while_the_last_chunks_are_written_and_its_error_after_them() -> None:
+    sink = _GatedSink()
+    data = os.urandom(3 * BATCH)
+    pipe = HashPipe(hashlib.sha256(), sink)
+    pipe.update(data)
+    seen: list[int] = []
+
+    def meanwhile() -> None:
+        seen.append(len(b"".join(sink.written)))  # the writes are held: none is done yet
+        sink.gate.set()
+        raise OSError("state not saved")
+
+    with pytest.raises(OSError, match="state not saved"):
+        pipe.finish_writing(meanwhile=meanwhile)
+    assert seen == [0]
+    assert b"".join(sink.written) == data  # raised only once every chunk was written
+
+
+def test_meanwhile_is_not_run_for_a_stream_hashed_inline() -> None:
+    ran: list[bool] = []
+    pipe = HashPipe(hashlib.sha256(), [].append)
+    pipe.update(b"small")
+    assert pipe.finish_writing(meanwhile=lambda: ran.append(True)).done
+    assert ran == []
