@@ -184,6 +184,23 @@ def _upload_ids() -> Iterator[Case]:
         yield case(f"upload-{key}-get", req("GET", target))
         yield case(f"upload-{key}-patch", req("PATCH", target, [("Content-Length", "1")], b"x"))
         yield case(f"upload-{key}-put", req("PUT", f"{target}?digest={{BLOB}}", [("Content-Length", "0")]))
+    # A write's first body piece is asked for as it enters the fast path, before the session is looked up:
+    # refused with the piece still on its way, and with more body than one piece.
+    unknown = f"/v2/hostile/blobs/uploads/{HOSTILE_UPLOAD_IDS['unknown']}"
+    octets = ("Content-Type", "application/octet-stream")
+    yield case(
+        "upload-unknown-patch-body-late",
+        [req("PATCH", unknown, [("Content-Length", "10"), octets]), b"0123456789"],
+        statuses(404),
+        pause=0.3,
+        codes=["BLOB_UPLOAD_UNKNOWN"],
+    )
+    big = 3 << 20
+    yield case(
+        "upload-unknown-patch-3MiB",
+        req("PATCH", unknown, [("Content-Length", str(big)), octets], b"x" * big),
+        codes=["BLOB_UPLOAD_UNKNOWN"],
+    )
 
 
 # --- oversized and malformed values ---------------------------------------------------------------
