@@ -229,13 +229,9 @@ class HashPipe:
             if stage.error is not None:
                 raise stage.error
 
-    def finish_writing(self, meanwhile: Callable[[], object] | None = None) -> Hashed:
+    def finish_writing(self) -> Hashed:
         """Wait until every chunk is written (raising a failed write, or a hash that already failed); the
-        hashing completes on its own, and the answer says when.
-
-        ``meanwhile`` runs on this thread while the last chunks are still being written (only when the
-        stream went through the stage threads: an inline stream is written and hashed already); what it
-        raises is raised once the writing is over."""
+        hashing completes on its own, and the answer says when."""
         if self._stages is None:
             after = self._after
             if after is not None and not after.done:  # an empty stream: the hashing is the previous one's
@@ -248,18 +244,10 @@ class HashPipe:
         self._stages = None
         hashed = Hashed()
         hashing.end(hashed.finished)
-        failed: BaseException | None = None
-        if meanwhile is not None:
-            try:
-                meanwhile()
-            except BaseException as exc:  # the writing stages are stopped first
-                failed = exc
         errors = [error for error in [stage.stop() for stage in writing] if error is not None]
         if errors:
             self._error = errors[0]
             raise self._error
-        if failed is not None:
-            raise failed
         if hashed.done and hashed.error is not None:
             raise hashed.error
         return hashed

@@ -124,7 +124,6 @@ class UploadWriter:
             cached = CachedHasher(self._start, uploads.rehash(status.uuid, "sha256"))
         self.hasher, self._from_storage, self._saved = cached.hasher, cached.from_storage, cached.saved
         self._handed = 0
-        self._snapshot_saved = False
         # A previous request's hashing of this session may still be running: this one's continues after it.
         self._pipe = HashPipe(self.hasher, self._writer.write, after=cached.hashed)
 
@@ -172,17 +171,17 @@ class UploadWriter:
         hashed: Hashed | None = None
         try:
             if save_state:
-                # a stream that went through the pipe's threads saves where its hash stands while its last
-                # chunks are written (the save then costs the answer nothing on a disk)
-                hashed = self._pipe.finish_writing(meanwhile=self._save_snapshot)
+                hashed = self._pipe.finish_writing()
             else:
                 self._pipe.finish()
         finally:
             self._writer.close()
         size = self._writer.size
         running = hashed is not None and not hashed.done
-        if save_state and not self._snapshot_saved and self._handed and not running:
-            self._save_exact(size)  # hashed inline: the state at the data's end
+        if save_state and size != self._start and isinstance(self.hasher, ResumableSha256):
+            state = self._pipe.snapshot if running else (size, self.hasher.marshal())
+            if state is not None and state[0] > 0 and state[0] != self._saved:
+                self._save_state(*state)
         entry = CachedHasher(
             size,
             self.hasher,
@@ -192,18 +191,6 @@ class UploadWriter:
             hashed=hashed if running else None,
         )
         self.uploads.hashers.put(self.key, entry)
-
-    def _save_snapshot(self) -> None:
-        """Save the hash's latest snapshot (the pipe's hash stage may still be behind the data)."""
-        self._snapshot_saved = True
-        state = self._pipe.snapshot
-        if state is not None and state[0] > 0 and state[0] != self._saved:
-            self._save_state(*state)
-
-    def _save_exact(self, size: int) -> None:
-        """Save the hasher's state, which holds exactly the session's ``size`` bytes."""
-        if isinstance(self.hasher, ResumableSha256) and size > 0 and size != self._saved:
-            self._save_state(size, self.hasher.marshal())
 
     def _save_state(self, offset: int, state: bytes) -> None:
         """The hash state at ``offset`` in storage, in place of the one saved before (one per session stays)."""
