@@ -1,4 +1,5 @@
-"""glibc malloc settings for the server's processes: fewer arenas, and free memory handed back while idle.
+"""glibc malloc settings for the server's processes: fewer arenas, and free memory handed back while idle;
+more of it kept while uploads arrive (``keep_heap_for_uploads``).
 
 Both measured with ``registry-bench``'s RSS rows on the default configuration (README, "Memory and start-up").
 Nothing here runs unless the C library is glibc (``mallopt`` and ``malloc_trim`` exist).
@@ -11,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from functools import cache
 from typing import Any
 
 __all__ = [
@@ -18,8 +20,11 @@ __all__ = [
     "MMAP_THRESHOLD",
     "TRIM_INTERVAL",
     "TRIM_THRESHOLD",
+    "UPLOAD_TRIM_THRESHOLD",
     "body_chunks_from_heap",
+    "keep_heap_for_uploads",
     "limit_malloc_arenas",
+    "lower_heap_after_upload",
     "trim_while_running",
 ]
 
@@ -28,7 +33,9 @@ MALLOC_ARENAS = 1
 MMAP_THRESHOLD = 2 << 20
 #: Free memory above this at the top of the heap is handed back at once (glibc's default: 128 KiB, raised alike);
 #: below it, ``trim_while_running`` hands it back within ``TRIM_INTERVAL``.
-TRIM_THRESHOLD = 16 << 20
+TRIM_THRESHOLD = 4 << 20
+#: The trim threshold while uploads arrive (``keep_heap_for_uploads``).
+UPLOAD_TRIM_THRESHOLD = 16 << 20
 # glibc's mallopt parameter numbers (malloc.h)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
@@ -36,6 +43,7 @@ M_ARENA_MAX = -8
 TRIM_INTERVAL = 0.5  # seconds between two malloc_trim calls of a worker
 
 
+@cache
 def _libc() -> Any:
     if not sys.platform.startswith("linux"):
         return None
@@ -77,20 +85,76 @@ def body_chunks_from_heap(mmap_threshold: int = MMAP_THRESHOLD, trim_threshold: 
     529-600, the tree's peak RSS 101-102 against 101 MiB (by this measure; +0.8 MiB of heap idle). With the
     buffer and queues (3 x 5 pushes each way against the code before the three): server CPU-s/GiB 1.76 ->
     1.54 monolithic and 2.1 -> 1.75 chunked, 610 -> 750 and 560 -> 650 MiB/s.
-    A trim threshold of 4 MiB still handed the heap back between two PATCHes of a chunked push (each ends with
-    every chunk it held freed) and the next faulted it in again: 7 % of the server's CPU on tmpfs (``perf``).
-    At 16 MiB (with ``trim_while_running`` every 0.5 s rather than 2 s, so an upload's memory still goes back
-    soon after it), chunked pushes of 128 MiB in 8 MiB PATCHes, 3 alternated bench runs of the push and RSS
-    scenarios each way: disk 2.32-2.52x -> 2.71-2.80x the reference, tmpfs 2.11-2.36x -> 2.25-2.42x; the
-    tree's peak RSS during a push 96-100 MiB both ways.
+    While uploads arrive the trim threshold is higher (``keep_heap_for_uploads``).
     Left alone when the environment sets either threshold (``MALLOC_MMAP_THRESHOLD_``,
     ``MALLOC_TRIM_THRESHOLD_``) or the C library is not glibc; True when applied."""
     libc = _libc()
     if libc is None or any(os.environ.get(f"MALLOC_{name}_THRESHOLD_") for name in ("MMAP", "TRIM")):
+        _heap.adjustable = False
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+    applied = bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)) and bool(
         libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
     )
+    _heap.adjustable, _heap.low, _heap.raised = applied, trim_threshold, False
+    return applied
+
+
+class _Heap:
+    """The trim threshold this process set (``body_chunks_from_heap``, inherited by forked workers) and whether
+    ``keep_heap_for_uploads`` raised it; ``last_upload``: ``time.monotonic()`` of the last large body."""
+
+    def __init__(self) -> None:
+        self.adjustable = False
+        self.low = TRIM_THRESHOLD
+        self.raised = False
+        self.last_upload = 0.0
+
+
+_heap = _Heap()
+
+
+def keep_heap_for_uploads(libc: Any = None) -> None:
+    """A large upload body starts: keep up to ``UPLOAD_TRIM_THRESHOLD`` of free heap rather than the usual
+    ``TRIM_THRESHOLD``, until ``trim_while_running`` finds a whole interval without one.
+
+    Each PATCH of a chunked push ends with every chunk it held freed, at the top of the heap; at a 4 MiB
+    threshold glibc handed it back and the next PATCH faulted the same memory in again (7 % of the worker's
+    CPU on tmpfs, ``perf``). Kept for every request instead (16 MiB from the start), a pull on tmpfs, whose 1 MiB
+    reads are freed as granian sends them, peaked ~5 MiB higher (tree RSS 98-100 against 93-95 MiB in the
+    bench), so the higher threshold lasts only while uploads arrive: until one completes
+    (``lower_heap_after_upload``) or an interval passes without a large body. Chunked pushes of 128 MiB in 8 MiB PATCHes,
+    3 alternated bench runs of the push and RSS scenarios each way (16 MiB for every request against 4 MiB):
+    disk 2.32-2.52x -> 2.71-2.80x the reference, tmpfs 2.11-2.36x -> 2.25-2.42x. A no-op unless
+    ``body_chunks_from_heap`` applied (an explicit ``MALLOC_TRIM_THRESHOLD_`` wins)."""
+    heap = _heap
+    heap.last_upload = time.monotonic()
+    if heap.raised or not heap.adjustable:
+        return
+    libc = libc or _libc()
+    if libc is not None:
+        heap.raised = bool(libc.mallopt(M_TRIM_THRESHOLD, max(heap.low, UPLOAD_TRIM_THRESHOLD)))
+
+
+def lower_heap_after_upload(libc: Any = None) -> None:
+    """An upload completed: the usual trim threshold again, and what the upload left free handed back, at
+    once rather than an interval later (the bench pulls the blob it just pushed, as clients often do: its peak
+    RSS counted the push's free heap; a session still open raises the threshold again at its next body).
+    ~0.2 ms with memory to hand back: call it off the event loop."""
+    heap = _heap
+    if heap.raised:
+        heap.raised = False
+        libc = libc or _libc()
+        if libc is not None:
+            libc.mallopt(M_TRIM_THRESHOLD, heap.low)
+            libc.malloc_trim(0)
+
+
+def _lower_after_uploads(libc: Any, now: float, interval: float) -> None:
+    """Back to the usual trim threshold once no large upload body started for ``interval`` seconds."""
+    heap = _heap
+    if heap.raised and now - heap.last_upload >= interval:
+        heap.raised = False
+        libc.mallopt(M_TRIM_THRESHOLD, heap.low)
 
 
 def trim_while_running(interval: float = TRIM_INTERVAL) -> threading.Thread | None:
@@ -111,6 +175,7 @@ def trim_while_running(interval: float = TRIM_INTERVAL) -> threading.Thread | No
     def run() -> None:
         while True:
             time.sleep(interval)
+            _lower_after_uploads(libc, time.monotonic(), interval)
             libc.malloc_trim(0)  # ~0.2 ms with something to hand back, microseconds without
 
     thread = threading.Thread(target=run, name="malloc-trim", daemon=True)

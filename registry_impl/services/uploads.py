@@ -29,6 +29,7 @@ from registry_impl.errors import (
     RangeInvalid,
     SizeInvalid,
 )
+from registry_impl.memory import lower_heap_after_upload
 from registry_impl.references import validate_name
 from registry_impl.services import events
 from registry_impl.services.claims import ClaimBusy, claimed
@@ -172,6 +173,7 @@ def _commit(repo: Repository, upload_id: str, digest: Digest) -> BlobInfo:
     """Verify the session (re-hashing it when no saved state fits), move it into the blob store, link it."""
     info = repo.uploads.complete(upload_id, digest)
     repo.blobs.link(info.digest)
+    lower_heap_after_upload()
     return info
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from registry_impl.digests import Hasher
 from registry_impl.hashstate import ResumableSha256
+from registry_impl.memory import keep_heap_for_uploads
 
 #: Below this many bytes in all the threads are not worth starting.
 THREAD_THRESHOLD = 256 * 1024
@@ -210,6 +211,7 @@ class HashPipe:
             self.snapshot = (self._marshals.length, self._marshals.marshal())
 
     def _start(self) -> None:
+        keep_heap_for_uploads()  # the next request of a chunked push reuses the heap this one frees
         self._stages = [_Stage.take(self._hash)]
         if self._sink is not None:
             self._stages.append(_Stage.take(self._sink))
