@@ -115,17 +115,17 @@ _heap = _Heap()
 
 def keep_heap_for_uploads(libc: Any = None) -> None:
     """A large upload body starts: keep up to ``UPLOAD_TRIM_THRESHOLD`` of free heap rather than the usual
-    ``TRIM_THRESHOLD``, until ``trim_while_running`` finds a whole interval without one.
+    ``TRIM_THRESHOLD``, until an upload completes or ``trim_while_running`` finds a whole interval without one.
 
     Each PATCH of a chunked push ends with every chunk it held freed, at the top of the heap; at a 4 MiB
     threshold glibc handed it back and the next PATCH faulted the same memory in again (7 % of the worker's
     CPU on tmpfs, ``perf``). Kept for every request instead (16 MiB from the start), a pull on tmpfs, whose 1 MiB
     reads are freed as granian sends them, peaked ~5 MiB higher (tree RSS 98-100 against 93-95 MiB in the
     bench), so the higher threshold lasts only while uploads arrive: until one completes
-    (``lower_heap_after_upload``) or an interval passes without a large body. Chunked pushes of 128 MiB in 8 MiB PATCHes,
-    3 alternated bench runs of the push and RSS scenarios each way (16 MiB for every request against 4 MiB):
-    disk 2.32-2.52x -> 2.71-2.80x the reference, tmpfs 2.11-2.36x -> 2.25-2.42x. A no-op unless
-    ``body_chunks_from_heap`` applied (an explicit ``MALLOC_TRIM_THRESHOLD_`` wins)."""
+    (``lower_heap_after_upload``) or an interval passes without a large body. Chunked pushes of 128 MiB in
+    8 MiB PATCHes, 3 alternated bench runs of the push and RSS scenarios each way (16 MiB for every request
+    against 4 MiB): disk 2.32-2.52x -> 2.71-2.80x the reference, tmpfs 2.11-2.36x -> 2.25-2.42x. A no-op
+    unless ``body_chunks_from_heap`` applied (an explicit ``MALLOC_TRIM_THRESHOLD_`` wins)."""
     heap = _heap
     heap.last_upload = time.monotonic()
     if heap.raised or not heap.adjustable:

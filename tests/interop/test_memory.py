@@ -1,9 +1,10 @@
 """A running server hands back what an upload freed.
 
-``registry serve`` raises glibc's trim threshold so that the PATCHes of a chunked push reuse the heap rather
-than fault it in again one after the other (``registry_impl/memory.py``); what the push freed must still go
-back to the system soon after it, which each worker's trimming thread does. Measured on the worker itself
-(its anonymous resident memory), on both servers the README offers.
+``registry serve`` raises glibc's trim threshold while uploads arrive, so that the PATCHes of a chunked push
+reuse the heap rather than fault it in again one after the other (``registry_impl/memory.py``); what the
+pushes freed must still go back to the system soon after them: the threshold is lowered and the heap trimmed
+when an upload completes, and each worker's trimming thread lowers it after an interval without uploads and
+trims. Measured on the worker itself (its anonymous resident memory), on both servers the README offers.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ pytestmark = pytest.mark.interop
 MiB = 1 << 20
 CHUNK = 8 * MiB
 #: Anonymous memory a worker may still hold above its level before the pushes, once they are over. Measured
-#: after these pushes, trimming thread on / off: uvicorn 0.1-1.1 / 6.0-8.5 MiB; granian 7.5-8.2 / 16-19.5 MiB,
-#: for its runtime's allocator (jemalloc, linked into granian) keeps the pages its request bodies freed until
-#: it allocates again, ~4 MiB per connection that carried large bodies.
+#: after these pushes: uvicorn 1.1 MiB, granian 5.6-6.6 MiB, for its runtime's allocator (jemalloc, linked into
+#: granian) keeps the pages its request bodies freed until it allocates again, ~4 MiB per connection that
+#: carried large bodies. With the threshold left raised and nothing trimming, 9.4 and 14.1 MiB.
 SLACK = {"uvicorn": 4 * MiB, "granian": 11 * MiB}
 #: Concurrent pushes (as docker pushes layers).
 PUSHES = 2
