@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 from registry_toolkit.validate import Options, Report, Status, run
+from registry_toolkit.validate.session import MAX_ANSWER
 from testkit.differences import INTENDED
-from testkit.faults import FAULTS, Fault
+from testkit.faults import FAULTS, Buffered, Fault, Headers
 from testkit.processes import Server, Spawner
 from testkit.threaded import serve
 from testkit.tls import CertificateAuthority
@@ -204,3 +205,50 @@ def test_bearer_token_flow_over_tls(
     assert "certificate" in untrusted.by_id("base.api").message.lower()
     insecure = run(Options(url=server.url, username="alice", password="alice-pw", verify=False, workflows=()))
     assert insecure.ok
+
+
+# --- answers past the validator's bound -----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fault_name", "check_id", "said"),
+    [
+        ("endless-tag-list", "discovery.tags-list", f"is larger than {MAX_ANSWER} bytes"),
+        ("catalog-gzip-bomb", "docker.catalog", f"is larger than {MAX_ANSWER} bytes once decoded"),
+    ],
+)
+def test_an_oversized_answer_fails_its_check_at_the_bound(
+    in_process_app: Any, fault_name: str, check_id: str, said: str
+) -> None:
+    """The body is read no further than ``MAX_ANSWER`` (raw or inflated): the check fails saying so, rather
+    than the validator holding 96 MiB (or failing later, on the JSON)."""
+    fault = next(f for f in FAULTS if f.name == fault_name)
+    with serve(fault.wrap(in_process_app)) as url:
+        report = run(Options(url=url, workflows=("discovery", "docker")))
+    result = report.by_id(check_id)
+    assert result.status is Status.FAIL
+    assert said in result.message and result.failing is not None and said in result.failing.error
+
+
+def test_a_chunk_minimum_past_what_the_validator_sends_skips_the_chunked_checks(in_process_app: Any) -> None:
+    """A registry asking for chunks of a petabyte gets no chunked push (skipped, saying why), not a
+    validator that tries to make a blob of twice that; everything else still runs."""
+
+    def huge_minimum(scope: Any, status: int, headers: Headers, body: bytes) -> tuple[int, Headers, bytes]:
+        if scope["method"] == "POST" and status == 202:
+            headers = [*headers, (b"oci-chunk-min-length", str(10**15).encode())]
+        return status, headers, body
+
+    with serve(Buffered(in_process_app, huge_minimum)) as url:
+        report = run(Options(url=url, workflows=("push",)))
+    chunked = [r for r in report.results if r.check_id.startswith("push.chunk")]
+    assert chunked and all(r.status is Status.SKIP for r in chunked), [
+        (r.check_id, r.status) for r in chunked
+    ]
+    said = {
+        r.check_id: r.message
+        for r in chunked
+        if f"{10**15} asks for more than this validator sends" in r.message
+    }
+    assert said and all(r.check_id in said or "needs push.chunk" in r.message for r in chunked), [
+        (r.check_id, r.message) for r in chunked
+    ]
+    assert report.ok, [(r.check_id, r.message) for r in report.failed]

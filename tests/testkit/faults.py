@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -200,6 +201,63 @@ class IgnoreRange:
         await self.app(scope, receive, send)
 
 
+TAGS_PATH = re.compile(r"^/v2/.+/tags/list$")
+#: What the oversized answers below hold: past the validator's bound (``session.MAX_ANSWER``, 64 MiB) with room.
+OVERSIZED = 96 << 20
+
+
+class EndlessTags:
+    """(i) answers a tag list with a JSON body that goes on and on (no Content-Length): a validator that
+    reads it whole holds all of it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not TAGS_PATH.match(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        piece = b" " * (1 << 20)
+        await send({"type": "http.response.body", "body": b'{"tags": [', "more_body": True})
+        for _ in range(OVERSIZED >> 20):
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+        await send({"type": "http.response.body", "body": b"]}"})
+
+
+def gzip_bomb(size: int = OVERSIZED) -> bytes:
+    """``size`` spaces of JSON whitespace, gzipped to ~1/1000 of that."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+    piece = b" " * (1 << 20)
+    return b"".join([compressor.compress(piece) for _ in range(size >> 20)]) + compressor.flush()
+
+
+class CatalogBomb:
+    """(j) answers the catalog with ``Content-Encoding: gzip`` over a few KiB that inflate past the bound."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.body = gzip_bomb()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v2/_catalog":
+            await self.app(scope, receive, send)
+            return
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-encoding", b"gzip"),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
 @dataclass(frozen=True)
 class Fault:
     """A fault, the middleware that injects it, and the check that must catch it."""
@@ -248,4 +306,6 @@ FAULTS = (
         referrers_404_without_content,
         frozenset({"discovery.referrers-empty-repository"}),
     ),
+    Fault("endless-tag-list", EndlessTags, frozenset({"discovery.tags-list"})),
+    Fault("catalog-gzip-bomb", CatalogBomb, frozenset({"docker.catalog"})),
 )

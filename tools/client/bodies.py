@@ -105,23 +105,24 @@ def _through(stages: list[_Inflate], data: bytes) -> bytes:
 
 
 class _Bounded(httpx.SyncByteStream):
-    """An answer's body as :func:`_decoded` gives it; closing it closes the body it reads."""
+    """An answer's body as :func:`_decoded` gives it, within ``limit``; closing it closes the body it reads."""
 
-    def __init__(self, inner: httpx.SyncByteStream, headers: httpx.Headers, what: str) -> None:
-        self.inner, self.headers, self.what = inner, headers, what
+    def __init__(self, inner: httpx.SyncByteStream, headers: httpx.Headers, limit: int, what: str) -> None:
+        self.inner, self.headers, self.limit, self.what = inner, headers, limit, what
 
     def __iter__(self) -> Iterator[bytes]:
-        yield from _decoded(self.inner, self.headers, MAX_BODY_SIZE, self.what)
+        yield from _decoded(self.inner, self.headers, self.limit, self.what)
 
     def close(self) -> None:
         self.inner.close()
 
 
 class BoundedBodies(httpx.BaseTransport):
-    """Wraps ``inner``: every body httpx will read whole arrives decoded, within ``MAX_BODY_SIZE``."""
+    """Wraps ``inner``: every body httpx will read whole arrives decoded, within ``limit`` bytes."""
 
-    def __init__(self, inner: httpx.BaseTransport) -> None:
+    def __init__(self, inner: httpx.BaseTransport, limit: int = MAX_BODY_SIZE) -> None:
         self.inner = inner
+        self.limit = limit
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self.inner.handle_request(request)
@@ -133,7 +134,7 @@ class BoundedBodies(httpx.BaseTransport):
             del headers["content-encoding"]
             headers.pop("content-length", None)  # the length of the coded body, not of what is passed on
         what = f"the answer to {request.method} {request.url}"
-        stream = _Bounded(response.stream, response.headers, what)
+        stream = _Bounded(response.stream, response.headers, self.limit, what)
         return httpx.Response(
             response.status_code, headers=headers, stream=stream, extensions=response.extensions
         )

@@ -10,12 +10,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from registry_client.bodies import ACCEPT_ENCODING, BoundedBodies
+from registry_client.errors import ClientError
 from registry_toolkit.validate.auth import RegistryAuth
 from registry_toolkit.validate.exchange import Exchange
 from registry_toolkit.validate.options import Options
 from registry_toolkit.validate.outcome import CheckFailed
 
 USER_AGENT = "registry-validate (pydistribution)"
+#: The most an answer's body may hold, as received and once its Content-Encoding is undone. What the checks fetch
+#: is what they pushed (the largest, the chunked blob, is under twice ``checks.push.MAX_CHUNK``) and list pages:
+#: a registry under test that sends more (a body without end, a compression bomb) fails that check instead of
+#: filling the validator's memory.
+MAX_ANSWER = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -76,13 +83,13 @@ class Session:
         self.auth = RegistryAuth(
             options.username, options.password, host=httpx.URL(options.base_url).netloc.decode()
         )
+        inner = transport or httpx.HTTPTransport(verify=tls_verify(options.verify))
         self.client = httpx.Client(
             base_url=options.base_url,
-            verify=tls_verify(options.verify),
             timeout=options.timeout,
             auth=self.auth,
-            headers={"User-Agent": USER_AGENT},
-            transport=transport,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": ACCEPT_ENCODING},
+            transport=BoundedBodies(inner, MAX_ANSWER),
         )
         self.log: list[Exchange] = []
 
@@ -109,6 +116,10 @@ class Session:
             exchange = Exchange.failed(request, exc)
             self.log.append(exchange)
             raise CheckFailed(f"no complete answer to {method} {request.url}: {exc}", exchange) from exc
+        except ClientError as exc:  # a body past MAX_ANSWER, or in a coding that cannot be undone
+            exchange = Exchange.failed(request, exc)
+            self.log.append(exchange)
+            raise CheckFailed(f"unreadable answer to {method} {request.url}: {exc}", exchange) from exc
         exchange = Exchange.of(response, content)
         self.log.append(exchange)
         return Reply(response, exchange)
