@@ -17,7 +17,8 @@ The rule, by what a call is (the caller says which; this module decides where it
   a thread, where it waits.
 - ``slow(fn)`` — work that can take long whatever the storage: an upload's writer (may re-hash the whole
   session), its close (waits for the hashing thread), completion (re-hash, verification, the move into
-  the blob store), a referrers list (parses every referrer): always in a thread.
+  the blob store), a referrers list (parses every referrer): always in a thread. A blob streamed from
+  remote storage reads ahead in such calls, several reads each (``readahead``), never one waiting on a client.
 
 Every thread comes from one bounded pool (``THREADS``): a stalled backend holds at most that many, and
 the requests beyond them wait for a token without blocking the event loop. A thread call cannot be

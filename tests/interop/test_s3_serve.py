@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -141,6 +142,35 @@ def test_redirect_disabled_serves_the_bytes(
         assert head.status_code == 200 and head.headers["Content-Length"] == str(pushed.layers[0].size)
         partial = client.get(f"/v2/{REPOSITORY}/blobs/{digest}", headers={"Range": "bytes=6291456-"})
         assert partial.status_code == 206 and partial.content == layout.read_blob(digest)[6 * MIB :]
+
+
+def test_redirect_disabled_pulls_in_parallel_and_clients_that_leave_mid_blob(
+    spawn: Spawner, moto_s3: s3.MotoS3, bucket: str, pushed: Image, image: tuple[OciLayout, Image]
+) -> None:
+    """Blobs streamed from S3 are read ahead of the response (``services.readahead``): eight pulls at once get
+    every byte, and clients that hang up after the first MiB leave nothing stuck (the pulls after them and a
+    status on the same worker answer)."""
+    layout, _ = image
+    direct = spawn.ours("direct-parallel", s3_config(moto_s3, bucket, redirect={"disable": True}))
+    digest = pushed.layers[0].digest
+    expected = hashlib.sha256(layout.read_blob(digest)).hexdigest()
+    url = f"{direct.url}/v2/{REPOSITORY}/blobs/{digest}"
+
+    def pull(_: int) -> str:
+        with httpx.stream("GET", url, timeout=60) as r:
+            assert r.status_code == 200
+            return hashlib.sha256(b"".join(r.iter_bytes())).hexdigest()
+
+    def leave(_: int) -> int:
+        with httpx.stream(
+            "GET", url, timeout=60
+        ) as r:  # closed after the first MiB: the server sees a hang-up
+            return len(next(r.iter_raw(MIB)))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(got > 0 for got in pool.map(leave, range(8)))
+        assert list(pool.map(pull, range(8))) == [expected] * 8
+    assert httpx.get(f"{direct.url}/v2/", timeout=10).status_code == 200
 
 
 @pytest.fixture(scope="module")
