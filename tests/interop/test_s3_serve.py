@@ -144,14 +144,22 @@ def test_redirect_disabled_serves_the_bytes(
         assert partial.status_code == 206 and partial.content == layout.read_blob(digest)[6 * MIB :]
 
 
+@pytest.mark.parametrize(("server", "workers"), [("granian", 1), ("granian", 2), ("uvicorn", 1)])
 def test_redirect_disabled_pulls_in_parallel_and_clients_that_leave_mid_blob(
-    spawn: Spawner, moto_s3: s3.MotoS3, bucket: str, pushed: Image, image: tuple[OciLayout, Image]
+    spawn: Spawner,
+    moto_s3: s3.MotoS3,
+    bucket: str,
+    pushed: Image,
+    image: tuple[OciLayout, Image],
+    server: str,
+    workers: int,
 ) -> None:
     """Blobs streamed from S3 are read ahead of the response (``services.readahead``): eight pulls at once get
     every byte, and clients that hang up after the first MiB leave nothing stuck (the pulls after them and a
     status on the same worker answer)."""
     layout, _ = image
-    direct = spawn.ours("direct-parallel", s3_config(moto_s3, bucket, redirect={"disable": True}))
+    config = s3_config(moto_s3, bucket, redirect={"disable": True})
+    direct = spawn.ours(f"direct-{server}-{workers}", config, server=server, workers=workers)
     digest = pushed.layers[0].digest
     expected = hashlib.sha256(layout.read_blob(digest)).hexdigest()
     url = f"{direct.url}/v2/{REPOSITORY}/blobs/{digest}"
