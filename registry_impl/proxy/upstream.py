@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 from registry_client import Credential, RegistryClient, RetryPolicy
+from registry_client.bodies import READ_RAW
 from registry_client.errors import ClientError, RegistryError
 from registry_client.manifests import ACCEPT
 from registry_spec import urls
@@ -153,7 +154,11 @@ class Upstream:
         return size
 
     def open_blob(self, name: str, digest: str) -> BlobStream:
-        """A GET of the blob, its headers read; the caller reads and closes it."""
+        """A GET of the blob, its headers read; the caller reads and closes it.
+
+        The body is taken raw (``READ_RAW``, ``iter_raw``), as the client reads a layer: never inflated (its
+        digest is over the bytes as stored: a ``Content-Encoding`` on it is the digest's to refuse), and not
+        held to the client's bound on bodies read whole (16 MiB), which cut every larger blob short."""
         session = self.client.session
         with self.failures(BlobUnknown, {"digest": digest}):
             cm = session.stream(
@@ -162,10 +167,11 @@ class Upstream:
                 not_found="BLOB_UNKNOWN",
                 headers={"Accept-Encoding": "identity"},
                 follow_redirects=True,
+                extensions=READ_RAW,
             )
             response = cm.__enter__()
         length = response.headers.get("content-length", "")
-        return BlobStream(self, cm, response.iter_bytes(CHUNK), int(length) if length.isdigit() else None)
+        return BlobStream(self, cm, response.iter_raw(CHUNK), int(length) if length.isdigit() else None)
 
     def reachable(self) -> bool:
         """Whether the upstream answers ``GET /v2/`` with our credentials now."""

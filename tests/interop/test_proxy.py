@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from registry_client import Credential, RegistryAuth
+from registry_client.bodies import MAX_BODY_SIZE
 from testkit.oci_layout import OciLayout
 from testkit.processes import Server, Spawner, start_ours, start_reference
 from testkit.proxy import CuttingProxy
@@ -36,7 +37,8 @@ from testkit.token_server import (
 )
 
 USER, PASSWORD = "mirror", "mirror-pw"
-BIG = 6 << 20
+#: Past the client's bound on bodies read whole (``MAX_BODY_SIZE``): a blob relayed as one was cut at 16 MiB.
+BIG = MAX_BODY_SIZE + (8 << 20)
 TTL, TTL_S = "2s", 2.0
 FIELD = re.compile(r'(http\.request\.method|http\.request\.uri|http\.response\.status)=("[^"]*"|\S+)')
 ACCEPT = ", ".join(
