@@ -171,7 +171,9 @@ class Upstream:
             )
             response = cm.__enter__()
         length = response.headers.get("content-length", "")
-        return BlobStream(self, cm, response.iter_raw(CHUNK), int(length) if length.isdigit() else None)
+        # A response already read (an in-memory transport's) has nothing raw left: its content is the body.
+        chunks = iter([response.content]) if response.is_stream_consumed else response.iter_raw(CHUNK)
+        return BlobStream(self, cm, chunks, int(length) if length.isdigit() else None)
 
     def reachable(self) -> bool:
         """Whether the upstream answers ``GET /v2/`` with our credentials now."""
