@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -26,8 +27,9 @@ import anyio
 
 from registry_impl.digests import parse_digest
 from registry_impl.errors import BlobUnknown
-from registry_impl.proxy.upstream import BlobStream, Upstream, UpstreamUnavailable, count
+from registry_impl.proxy.upstream import CHUNK, BlobStream, Upstream, UpstreamUnavailable, count
 from registry_impl.services.blobs import BlobFound
+from registry_impl.services.readahead import read_ahead
 from registry_impl.services.state import State
 from registry_impl.storage import paths
 from registry_impl.storage.blobs import BlobInfo
@@ -107,7 +109,7 @@ async def _relay(
     end = start + length
     held = b""
     try:
-        while chunk := await offload.slow(stream.read):
+        async for chunk in read_ahead(_Chunks(stream), stream.size or sys.maxsize, offload, size=CHUNK):
             await offload.storage(writer.write, chunk)
             if held:
                 yield held
@@ -133,6 +135,19 @@ async def _relay(
             log.warning("fetch of %s for %s failed at byte %d: discarded", digest, repo.name, position)
             await offload.shielded(lambda: _discard(open_writer, repo, uuid), slow=True)
         await offload.shielded(lambda: _abandon(stream, claim))
+
+
+class _Chunks:
+    """An upstream GET as ``read_ahead`` reads it: its chunks as they come; the relay closes the stream itself."""
+
+    def __init__(self, stream: BlobStream) -> None:
+        self.stream = stream
+
+    def read(self, size: int, /) -> bytes:
+        return self.stream.read()
+
+    def close(self) -> None:
+        pass
 
 
 def _discard(writer: UploadWriter | None, repo: Repository, uuid: str) -> None:

@@ -16,13 +16,21 @@ import asyncio
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
-from typing import BinaryIO
+from typing import Protocol
 
 import anyio
 
 from registry_impl.services.offload import Offload
 
-__all__ = ["read_ahead"]
+__all__ = ["Reader", "read_ahead"]
+
+
+class Reader(Protocol):
+    """What ``read_ahead`` reads from (a file-like reader; b"" at its end)."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
 
 
 class _Buffer:
@@ -43,7 +51,7 @@ def _wake(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _fill(reader: BinaryIO, buffer: _Buffer, size: int, depth: int, loop: asyncio.AbstractEventLoop) -> None:
+def _fill(reader: Reader, buffer: _Buffer, size: int, depth: int, loop: asyncio.AbstractEventLoop) -> None:
     """In a worker thread: read until ``depth`` chunks wait, the blob ends or the response is gone."""
     while True:
         with buffer.lock:
@@ -70,7 +78,7 @@ def _fill(reader: BinaryIO, buffer: _Buffer, size: int, depth: int, loop: asynci
 
 
 async def read_ahead(
-    reader: BinaryIO, remaining: int, offload: Offload, *, size: int, depth: int = 4
+    reader: Reader, remaining: int, offload: Offload, *, size: int, depth: int = 4
 ) -> AsyncIterator[bytes]:
     """The ``remaining`` bytes of ``reader`` in ``size`` reads, read ahead (see the module); closes ``reader``.
 
