@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import sys
 import time
 import weakref
 from collections.abc import AsyncIterator
@@ -101,29 +100,34 @@ async def _relay(
 
     The last chunk is held back until the blob is verified and linked: a client that has the whole body
     finds the blob stored on its next request, and a client that goes away after it does not abort the
-    commit (it is shielded)."""
+    commit (it is shielded). The upstream is held to the blob's size (its GET's Content-Length, or its
+    HEAD's when the GET had none): a body that runs past it is cut before the excess is written."""
     offload, repo, stream, claim = blob._state.offload, blob._repo, blob._stream, blob._claim
-    digest = blob.info.digest
+    digest, size = blob.info.digest, blob.info.size
     done, position, renewed = False, 0, time.monotonic()
     open_writer: UploadWriter | None = writer
     end = start + length
     held = b""
     try:
-        async for chunk in read_ahead(_Chunks(stream), stream.size or sys.maxsize, offload, size=CHUNK):
-            await offload.storage(writer.write, chunk)
-            if held:
-                yield held
-            low, high = max(0, start - position), min(len(chunk), end - position)
-            held = chunk[low:high] if high > low else b""
-            position += len(chunk)
-            if time.monotonic() - renewed > RENEW_EVERY:
-                await offload.storage(claim.renew)
-                renewed = time.monotonic()
+        # closed here, not whenever it is collected: no read of the stream is left running when it is abandoned
+        async with contextlib.aclosing(read_ahead(_Chunks(stream), size + 1, offload, size=CHUNK)) as chunks:
+            async for chunk in chunks:
+                if position + len(chunk) > size:
+                    raise UpstreamUnavailable(stream.upstream.url, f"sends more than the blob's {size} bytes")
+                await offload.storage(writer.write, chunk)
+                if held:
+                    yield held
+                low, high = max(0, start - position), min(len(chunk), end - position)
+                held = chunk[low:high] if high > low else b""
+                position += len(chunk)
+                if time.monotonic() - renewed > RENEW_EVERY:
+                    await offload.storage(claim.renew)
+                    renewed = time.monotonic()
         with anyio.CancelScope(shield=True):
             await offload.slow(writer.close)
             open_writer = None
-            if stream.size is not None and position != stream.size:
-                reason = f"transfer ended at {position} of {stream.size} bytes"
+            if position != size:
+                reason = f"transfer ended at {position} of {size} bytes"
                 raise UpstreamUnavailable(stream.upstream.url, reason)
             await offload.slow(repo.uploads.complete, uuid, parse_digest(digest))  # verifies, adopts, links
             count("blob_fetch")

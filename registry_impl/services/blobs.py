@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -55,9 +56,12 @@ class BlobFound:
 async def _stream(reader: BinaryIO, remaining: int, offload: Offload) -> AsyncIterator[bytes]:
     """Each read is a storage call: inline from local storage (fastest); from remote storage, in worker threads
     that read ahead (``read_ahead``)."""
-    if offload.remote:
-        async for chunk in read_ahead(reader, remaining, offload, size=REMOTE_CHUNK):
-            yield chunk
+    if (
+        offload.remote
+    ):  # closed as this stream closes: the reader with it, not when the generator is collected
+        async with contextlib.aclosing(read_ahead(reader, remaining, offload, size=REMOTE_CHUNK)) as chunks:
+            async for chunk in chunks:
+                yield chunk
         return
     try:
         while remaining > 0:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 import anyio
@@ -79,7 +79,7 @@ def _fill(reader: Reader, buffer: _Buffer, size: int, depth: int, loop: asyncio.
 
 async def read_ahead(
     reader: Reader, remaining: int, offload: Offload, *, size: int, depth: int = 4
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """The ``remaining`` bytes of ``reader`` in ``size`` reads, read ahead (see the module); closes ``reader``.
 
     A reader that ends early ends the stream there; a read that fails raises once the chunks before it are sent.

@@ -10,6 +10,7 @@ a proxied namespace are refused and a local namespace stays writable.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -27,6 +28,7 @@ from testkit.oci_layout import OciLayout
 from testkit.processes import Server, Spawner, start_ours, start_reference
 from testkit.proxy import CuttingProxy
 from testkit.skopeo import Skopeo
+from testkit.threaded import serve
 from testkit.token_server import (
     ISSUER,
     realm,
@@ -360,3 +362,66 @@ def test_two_upstreams_a_cut_transfer_ttl_revalidation_an_outage_and_expiry(
             assert ("GET", f"/v2/lib/other/manifests/{other}", 200) in upstream_requests(second)[before:]
     finally:
         cutter.close()
+
+
+# --- an upstream that sends more than the blob --------------------------------------------------------------
+class EndlessBlob:
+    """An upstream (ASGI) that has one blob: HEAD gives its size; GET sends its bytes, no Content-Length, then
+    goes on sending (up to ``limit``), counting what it got out."""
+
+    def __init__(self, data: bytes, limit: int = 512 << 20) -> None:
+        self.data, self.limit, self.sent = data, limit, 0
+        self.digest = "sha256:" + hashlib.sha256(data).hexdigest()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        path, method = scope["path"], scope["method"]
+        if path in ("/v2/", "/v2"):
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not path.endswith(f"/blobs/{self.digest}"):
+            await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"0")]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if method == "HEAD":
+            headers = [(b"content-length", str(len(self.data)).encode())]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        gone = asyncio.Event()
+
+        async def watch() -> None:  # the proxy hanging up (after it, uvicorn drops what is sent)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.ensure_future(watch())
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # chunked: no length
+        piece = self.data + os.urandom(1 << 20)
+        while self.sent < self.limit and not gone.is_set():
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+            self.sent += len(piece)
+            await asyncio.sleep(0.005)
+        watcher.cancel()
+        if not gone.is_set():
+            await send({"type": "http.response.body", "body": b""})
+
+
+def test_an_upstream_that_sends_past_the_blob_is_cut_and_nothing_is_stored(spawn: Spawner) -> None:
+    """A GET without Content-Length is held to the size the upstream's HEAD gave: the transfer stops within a
+    few MiB past it (not at the upstream's 512 MiB), the client's answer is cut short, and neither the blob
+    nor an upload session is left in storage."""
+    upstream = EndlessBlob(os.urandom(3 << 20))
+    with serve(upstream) as url:
+        proxy = spawn.ours("proxy-endless", {"proxy": {"remoteurl": url}})
+        with (
+            pytest.raises(httpx.HTTPError),
+            httpx.stream("GET", f"{proxy.url}/v2/lib/endless/blobs/{upstream.digest}", timeout=60) as r,
+        ):
+            assert r.status_code == 200
+            b"".join(r.iter_bytes())  # fewer bytes than its Content-Length: the connection is cut
+        assert upstream.sent < 64 << 20
+    stored = [p.name for p in proxy.root.rglob("*") if p.is_file() and "_claims" not in p.parts]
+    assert not [name for name in stored if name in ("data", "startedat")], stored
