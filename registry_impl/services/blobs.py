@@ -56,9 +56,8 @@ class BlobFound:
 async def _stream(reader: BinaryIO, remaining: int, offload: Offload) -> AsyncIterator[bytes]:
     """Each read is a storage call: inline from local storage (fastest); from remote storage, in worker threads
     that read ahead (``read_ahead``)."""
-    if (
-        offload.remote
-    ):  # closed as this stream closes: the reader with it, not when the generator is collected
+    if offload.remote:
+        # closed as this stream closes (the reader with it), not whenever the generator is collected
         async with contextlib.aclosing(read_ahead(reader, remaining, offload, size=REMOTE_CHUNK)) as chunks:
             async for chunk in chunks:
                 yield chunk
