@@ -61,7 +61,7 @@ class AppState:
     offload: Offload = field(init=False)  # where storage and CPU work runs (``registry_impl.services.offload``)
 
     def __post_init__(self) -> None:
-        self.offload = Offload(self.registry.remote)
+        self.offload = Offload(self.registry.remote, synced=self.registry.driver.syncs_wait)
 
 
 @dataclass(frozen=True)

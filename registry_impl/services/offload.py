@@ -11,10 +11,13 @@ The rule, by what a call is (the caller says which; this module decides where it
 - ``sized(n, fn)`` — work whose CPU grows with a body of ``n`` bytes (a manifest's JSON parse, schema
   validation and digest: ~45 µs per descriptor): inline below ``INLINE_BYTES`` on local storage, in a
   thread otherwise.
-- ``claiming(n, fn, busy)`` — ``sized`` work that takes blob claims, which another holder (a worker
-  thread, another worker, online GC) may have: it must not wait for one on the event loop, so inline it is
-  called with ``claim_wait=0`` and a busy claim (``busy``, raised before it wrote anything) starts it over in
-  a thread, where it waits.
+- ``claiming(n, fn, busy)`` — ``sized`` work that takes blob claims, which another holder (online GC, or on
+  S3 another writer) may have: it must not wait for one on the event loop, so inline it is called with
+  ``claim_wait=0`` and a busy claim (``busy``, raised before it wrote anything) starts it over in a thread,
+  where it waits. It writes durably (a manifest PUT: the manifest, its revision link, the tag), so where
+  durable writes wait for a disk (``synced``: the filesystem driver with ``fsync`` on a root that is not in
+  memory) it always runs in a thread: ~6 syncs and a few creations, 2-5 ms on this machine's ext4, would
+  otherwise stop every other request of the process meanwhile.
 - ``slow(fn)`` — work that can take long whatever the storage: an upload's writer (may re-hash the whole
   session), its close (waits for the hashing thread), completion (re-hash, verification, the move into
   the blob store), a referrers list (parses every referrer): always in a thread. A blob streamed from
@@ -46,11 +49,13 @@ Ts = TypeVarTuple("Ts")
 
 
 class Offload:
-    """Where storage and CPU work of one process runs; ``remote`` when any storage call is a network call."""
+    """Where storage and CPU work of one process runs; ``remote`` when any storage call is a network call,
+    ``synced`` when a durable write waits for a disk."""
 
-    def __init__(self, remote: bool, threads: int = THREADS) -> None:
+    def __init__(self, remote: bool, threads: int = THREADS, *, synced: bool = False) -> None:
         self.remote = remote
         self.threads = threads
+        self.synced = synced  # durable writes wait for a disk
         self._limiter: anyio.CapacityLimiter | None = None
 
     @property
@@ -69,8 +74,9 @@ class Offload:
 
     async def claiming(self, size: int, fn: Callable[..., T], busy: type[BaseException]) -> T:
         """``sized`` for work that may wait for a claim: ``fn()`` in a thread, or inline ``fn(claim_wait=0.0)``,
-        which raises ``busy`` at once instead of waiting (and is then run in a thread after all)."""
-        if self.remote or size >= INLINE_BYTES:
+        which raises ``busy`` at once instead of waiting (and is then run in a thread after all); always in a
+        thread where its durable writes wait for a disk."""
+        if self.remote or self.synced or size >= INLINE_BYTES:
             return await self._thread(fn)
         try:
             return fn(claim_wait=0.0)

@@ -8,6 +8,11 @@ link, the mount's layer link, the adopted data. Online GC (:mod:`.onlinegc`) del
 holds the same claim, after re-checking that nothing written meanwhile protects it. Only those few write paths
 take it: pulls, chunk uploads and tags never do.
 
+Writers hold it shared: they keep GC away, not each other (what they write is a link, or bytes verified
+against the digest, moved in by an atomic rename), so concurrent manifest PUTs naming the same layers do
+not queue behind one another. GC takes it exclusively: it waits for no writer, and no writer shares a blob
+with it. On S3 a lease has one holder, so there writers take turns as before.
+
 Claims are taken in sorted digest order (no two writers deadlock); online GC never waits for one (a blob
 in use is simply kept this run), so it cannot deadlock with a writer either.
 """
@@ -47,7 +52,7 @@ def _take(driver: StorageDriver, digest: str, wait: float) -> Claim:
     path = paths.blob_claim_path(digest)
     deadline, pause = time.monotonic() + wait, _FIRST_PAUSE
     while True:
-        claim = driver.try_claim(path, BLOB_CLAIM_TTL)
+        claim = driver.try_claim(path, BLOB_CLAIM_TTL, shared=True)
         if claim is not None:
             return claim
         if time.monotonic() >= deadline:
@@ -75,7 +80,8 @@ class HeldBlobs:
 def blobs_claimed(
     driver: StorageDriver, digests: Iterable[str], wait: float = BLOB_CLAIM_WAIT
 ) -> Iterator[HeldBlobs]:
-    """Hold the claims of ``digests`` (sorted, duplicates once), released on exit whatever happens.
+    """Hold the claims of ``digests`` (sorted, duplicates once; shared with other writers), released on exit
+    whatever happens.
 
     Waiting sleeps the calling thread: a caller on the event loop passes ``wait=0`` (``BlobBusy`` at once,
     see ``Offload.claiming``)."""

@@ -239,7 +239,7 @@ CLAIM = "/docker/registry/v2/_claims/uploads/library/alpine/0a1b"
 HOLDER = """
 import sys, time
 from registry_impl.storage.driver.filesystem import FilesystemDriver
-claim = FilesystemDriver(sys.argv[1]).try_claim(sys.argv[2])
+claim = FilesystemDriver(sys.argv[1]).try_claim(sys.argv[2], shared=sys.argv[3:] == ["shared"])
 print("held" if claim is not None else "refused", flush=True)
 time.sleep(60)
 """
@@ -263,6 +263,50 @@ def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriv
     assert claim is not None, "a killed holder's claim was never released"
     claim.release()
     assert not os.path.exists(tmp_path / CLAIM.lstrip("/")), "a released claim left its lock file"
+
+
+def test_shared_claim_of_another_process_is_shared_and_keeps_exclusive_ones_out_until_killed(
+    driver: FilesystemDriver, tmp_path: Path
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    if not rangelocks.available():
+        pytest.skip("no OFD locks on this platform: shared claims are exclusive")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path), CLAIM, "shared"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert driver.try_claim(CLAIM) is None, (
+            "an exclusive claim was granted beside another process's shared one"
+        )
+        beside = driver.try_claim(CLAIM, shared=True)
+        assert beside is not None, "a shared claim was refused beside another process's shared one"
+        beside.release()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    claim = driver.try_claim(CLAIM)
+    assert claim is not None, "a killed shared holder's claim was never released"
+    claim.release()
+
+
+def test_shared_claims_are_exclusive_with_lock_files(
+    driver: FilesystemDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock file is removed by the holder that releases it: two holders sharing one would let an exclusive
+    claim lock a new file beside the one still held, so without OFD locks a shared claim is exclusive."""
+    monkeypatch.setattr(rangelocks, "available", lambda: False)
+    first = driver.try_claim(CLAIM, shared=True)
+    assert first is not None
+    assert driver.try_claim(CLAIM, shared=True) is None
+    assert driver.try_claim(CLAIM) is None
+    first.release()
+    claim = driver.try_claim(CLAIM)
+    assert claim is not None
+    claim.release()
 
 
 @pytest.mark.parametrize("ranges", [True, False], ids=["byte-range locks", "lock files"])

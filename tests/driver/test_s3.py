@@ -55,12 +55,16 @@ class Calls:
 
 
 class TestS3Driver(DriverConformance):
+    shares_claims = False  # a lease has one holder
+
     @pytest.fixture(scope="class")
     def driver(self, moto_s3: MotoS3) -> S3Driver:
         return make_driver(moto_s3, moto_s3.bucket())
 
 
 class TestS3DriverSmallParts(DriverConformance):
+    shares_claims = False
+
     @pytest.fixture(scope="class")
     def driver(self, moto_s3: MotoS3) -> S3Driver:
         return small_driver(moto_s3, moto_s3.bucket())

@@ -245,6 +245,8 @@ class StorageDriver(ABC):
 
     name: ClassVar[str]
     remote: ClassVar[bool] = False
+    #: Whether a durable write waits for a device (the filesystem driver syncing to a disk).
+    syncs_wait: bool = False
 
     # ---- public API (template methods) ----
 
@@ -356,8 +358,10 @@ class StorageDriver(ABC):
         writes in place has nothing to sweep (the default)."""
         return []
 
-    def try_claim(self, path: str, ttl: float = CLAIM_TTL) -> Claim | None:
-        """Exclusive ownership of ``path`` (see :mod:`.claims`), or None while another holder has it.
+    def try_claim(self, path: str, ttl: float = CLAIM_TTL, *, shared: bool = False) -> Claim | None:
+        """Exclusive ownership of ``path`` (see :mod:`.claims`), or None while another holder has it;
+        ``shared``: held alongside other shared claims of ``path``, never alongside an exclusive one (a
+        backend that cannot share grants it exclusively).
 
         ``path`` names the claim; it is not a file the registry reads (a backend may keep a lock file or
         a lease object there). Optional: the default holds claims in this process only, which is right
@@ -365,7 +369,7 @@ class StorageDriver(ABC):
         """
         check_path(path, driver_name=self.name)
         with translate_errors(self.name, path):
-            return self._try_claim(path, ttl)
+            return self._try_claim(path, ttl, shared)
 
     def local_path(self, path: str) -> str | None:
         """The operating-system path of the file, for zero-copy sending; None for non-local backends."""
@@ -418,9 +422,9 @@ class StorageDriver(ABC):
     def _local_path(self, path: str) -> str | None:
         return None
 
-    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+    def _try_claim(self, path: str, ttl: float, shared: bool) -> Claim | None:
         claims: LocalClaims = self.__dict__.setdefault("_local_claims", LocalClaims())
-        return claims.try_claim(path)
+        return claims.try_claim(path, shared=shared)
 
     def _list_infos(self, path: str) -> builtins.list[FileInfo]:
         """FileInfo of each direct child of ``path`` (any order); children vanishing meanwhile are skipped."""

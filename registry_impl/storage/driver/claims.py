@@ -1,13 +1,19 @@
-"""Claims: exclusive ownership of a path, enforced by the storage itself, across threads, processes and hosts.
+"""Claims: ownership of a path, enforced by the storage itself, across threads, processes and hosts.
 
 Two requests that can reach one thing at once (an upload session, a tag, a manifest revision) take its
 claim first; the storage decides who holds it, so workers and replicas agree without talking. A claim is
 held until ``release`` or until its holder dies:
 
-- filesystem: an ``flock`` on a lock file; the kernel drops it when the process exits, kill -9 included;
+- filesystem: a byte-range lock in one lock file (``rangelocks``; an ``flock`` on a lock file where the
+  platform has no OFD locks); the kernel drops it when the process exits, kill -9 included;
 - S3: a lease object created with ``If-None-Match: *``, renewed and taken over with ``If-Match``; a dead
   holder's lease is taken over once it has expired (``ttl`` seconds after its last renewal);
-- in-memory (and the default for other drivers): a set of held paths in this process.
+- in-memory (and the default for other drivers): the held paths in this process.
+
+A claim is exclusive unless asked for ``shared``: shared claims of one path are held side by side, never
+alongside an exclusive one (writers that only need to keep online GC away from a blob share its claim; GC
+takes it exclusively). A backend that cannot share (S3 leases, lock files) grants a shared claim
+exclusively: stronger than asked, so still correct, only without the concurrency.
 
 A holder doing long work calls ``renew`` now and then (cheap where leases do not expire); ``renew`` raises
 :class:`ClaimLost` when the lease was taken over, and the holder must stop writing.
@@ -81,20 +87,25 @@ class Claim(ABC):
 class LocalClaims:
     """Claims held in this process only: right for storage no other process can see (in-memory)."""
 
+    _EXCLUSIVE = -1
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._held: set[str] = set()
+        self._held: dict[str, int] = {}  # path -> shared holders, or _EXCLUSIVE
 
-    def try_claim(self, path: str) -> Claim | None:
+    def try_claim(self, path: str, *, shared: bool = False) -> Claim | None:
         with self._lock:
-            if path in self._held:
+            holders = self._held.get(path, 0)
+            if holders == self._EXCLUSIVE or (holders and not shared):
                 return None
-            self._held.add(path)
+            self._held[path] = holders + 1 if shared else self._EXCLUSIVE
         return _LocalClaim(path, self)
 
     def drop(self, path: str) -> None:
         with self._lock:
-            self._held.discard(path)
+            holders = self._held.pop(path, 0)
+            if holders > 1:
+                self._held[path] = holders - 1
 
 
 class _LocalClaim(Claim):

@@ -113,6 +113,9 @@ def _run_threads(count: int, target: Callable[[int], None]) -> None:
 class DriverConformance:
     """Every behaviour the registry relies on; subclasses provide the ``driver`` fixture."""
 
+    #: Whether the backend holds shared claims side by side (S3 leases have one holder).
+    shares_claims = True
+
     @pytest.fixture
     def scratch(self, driver: StorageDriver) -> Iterator[Scratch]:
         scratch = Scratch(driver)
@@ -507,6 +510,32 @@ class DriverConformance:
         assert again is not None, "a released claim could not be taken again"
         again.release()
         second_path.release()
+
+    def test_shared_claims_keep_exclusive_ones_out(self, driver: StorageDriver, scratch: Scratch) -> None:
+        """Shared claims are held side by side (where the backend can share: ``shares_claims``; elsewhere a
+        shared claim is exclusive), never alongside an exclusive one, in either order."""
+        path = scratch.path("claims", "shared")
+        first = driver.try_claim(path, shared=True)
+        assert first is not None
+        assert driver.try_claim(path) is None, "an exclusive claim was granted beside a shared one"
+        second = driver.try_claim(path, shared=True)
+        if self.shares_claims:
+            assert second is not None, "a second shared claim was refused"
+            first.release()
+            assert driver.try_claim(path) is None, "an exclusive claim was granted beside a shared one left"
+            second.release()
+        else:
+            assert second is None, "a backend that cannot share granted a shared claim twice"
+            first.release()
+        exclusive = driver.try_claim(path)
+        assert exclusive is not None, "released shared claims kept the path held"
+        assert driver.try_claim(path, shared=True) is None, (
+            "a shared claim was granted beside an exclusive one"
+        )
+        exclusive.release()
+        again = driver.try_claim(path, shared=True)
+        assert again is not None
+        again.release()
 
     def test_claim_race_has_one_winner(self, driver: StorageDriver, scratch: Scratch) -> None:
         path, rounds, contenders = scratch.path("claims", "race"), 5, 8

@@ -62,7 +62,12 @@ _MEMORY_FILESYSTEMS = frozenset({"tmpfs", "ramfs"})
 def supported(root: str) -> bool:
     """Whether writers under ``root`` should try ``O_DIRECT``: not where the platform lacks it or the root
     lies in memory anyway (asked once per driver; ``refused`` tells whether the filesystem said no since)."""
-    return bool(_O_DIRECT) and filesystem_type(root) not in _MEMORY_FILESYSTEMS
+    return bool(_O_DIRECT) and not in_memory(root)
+
+
+def in_memory(root: str) -> bool:
+    """Whether ``root`` lies on a filesystem in memory (tmpfs, ramfs), where a sync costs nothing."""
+    return filesystem_type(root) in _MEMORY_FILESYSTEMS
 
 
 def refused(root: str) -> bool:

@@ -121,6 +121,7 @@ class FilesystemDriver(StorageDriver):
         self.sync_closes = fsync is True
         #: Whether synced writers append large bodies with O_DIRECT (see ``direct``): on disks, not in memory.
         self.direct = self.fsync and direct.supported(str(self.root))
+        self.syncs_wait = self.fsync and not direct.in_memory(str(self.root))
         self._links: LinkCache | None = None
         self._links_opened = False
 
@@ -396,11 +397,12 @@ class FilesystemDriver(StorageDriver):
                         os.unlink(os_path)
         return sorted("/" + os.path.relpath(os_path, self.root) for os_path in found)
 
-    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+    def _try_claim(self, path: str, ttl: float, shared: bool) -> Claim | None:
         """A byte-range lock in the root's one lock file (see ``rangelocks``); where the platform has no
-        OFD locks, an ``flock`` on a lock file at ``path``, removed by the holder on release."""
+        OFD locks, an ``flock`` on a lock file at ``path``, removed by the holder on release — always
+        exclusive, as a shared holder's removal would let an exclusive one lock a new file beside it."""
         if rangelocks.available():
-            return rangelocks.try_lock(str(self.root), path)
+            return rangelocks.try_lock(str(self.root), path, shared=shared)
         target = self._os_path(path)
         while True:
             os.makedirs(os.path.dirname(target), exist_ok=True)

@@ -148,7 +148,8 @@ class S3Driver(StorageDriver):
         else:
             yield from (obj for obj in contents if obj["Key"].startswith(prefix))
 
-    def _try_claim(self, path: str, ttl: float) -> Claim | None:
+    def _try_claim(self, path: str, ttl: float, shared: bool) -> Claim | None:
+        # A lease has one holder: a shared claim is granted exclusively (see ``claims``).
         return take_lease(self.bucket, path, self.bucket.key(path), ttl)
 
     def _redirect_url(self, method: str, path: str) -> str | None:
