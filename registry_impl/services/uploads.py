@@ -1,8 +1,9 @@
 """Blob uploads: open a session (or mount, or take a monolithic body), append a chunk, complete, cancel.
 
-Bodies arrive as async byte iterators, streamed straight into storage and the hasher. A session's close
-and its completion (which may re-hash the session and move it into the blob store) always run in a worker
-thread, and so does opening its writer unless this process holds the session's hash state; each chunk is
+Bodies arrive as async byte iterators, streamed straight into storage and the hasher. A session's close,
+its completion (which may re-hash the session and move it into the blob store) and its cancellation (which
+may free a large file) always run in a worker thread, and so does opening its writer unless this process
+holds the session's hash state, and its start where a durable write waits for a disk; each chunk is
 handed to the writer on the event loop (in a thread on remote storage), and the writer writes and hashes
 large bodies on a thread of its own. PATCH, PUT and DELETE of a
 session hold its claim: one request at a time per session, so exactly one completion wins and no writer
@@ -150,7 +151,7 @@ async def _receive(
             raise ClaimBusy("uploads", repo.name, upload_id)
     written = writer.size - before
     if expected is not None and written != expected:
-        await offload.storage(uploads.cancel, upload_id)
+        await offload.slow(uploads.cancel, upload_id)
         raise SizeInvalid(
             "body length does not match Content-Range; the upload was discarded",
             detail={"received": written, "expected": expected},
@@ -210,14 +211,14 @@ async def start(
             return mounted
     expected = parse_digest(digest) if digest is not None else None
     offload = state.offload
-    opened = await offload.storage(repo.uploads.start)
+    opened = await offload.durable(repo.uploads.start)
     if expected is None:
         return opened
     try:
         await _receive(state, repo, opened, chunk.body, None, completing=True)
     except BaseException:
         with contextlib.suppress(BlobUploadUnknown):
-            await offload.shielded(partial(repo.uploads.cancel, opened.uuid))
+            await offload.shielded(partial(repo.uploads.cancel, opened.uuid), slow=True)
         raise
     info = await offload.slow(_commit, repo, opened.uuid, expected)
     await events.blob_pushed(state, name, info)
@@ -275,4 +276,4 @@ async def cancel(state: State, name: str, uuid: str, token: str | None) -> None:
     uploads = state.registry.repository(name).uploads
     uploads.check_id(uuid)
     async with claimed(state, name, ("uploads", uuid)):
-        await state.offload.storage(uploads.cancel, uuid)
+        await state.offload.slow(uploads.cancel, uuid)
