@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -245,20 +250,22 @@ time.sleep(60)
 """
 
 
-def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriver, tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path), CLAIM], stdout=subprocess.PIPE, text=True
-    )
+@contextlib.contextmanager
+def _held_by_another_process(root: Path, *, shared: bool = False) -> Iterator[None]:
+    """``CLAIM`` held by another process for the ``with`` block, then that process kill -9'd."""
+    argv = [sys.executable, "-c", HOLDER, str(root), CLAIM, *(["shared"] if shared else [])]
+    holder = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        assert driver.try_claim(CLAIM) is None, "another process's claim was granted here"
+        yield
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
+
+
+def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriver, tmp_path: Path) -> None:
+    with _held_by_another_process(tmp_path):
+        assert driver.try_claim(CLAIM) is None, "another process's claim was granted here"
     claim = driver.try_claim(CLAIM)
     assert claim is not None, "a killed holder's claim was never released"
     claim.release()
@@ -268,26 +275,14 @@ def test_claim_held_by_another_process_until_it_is_killed(driver: FilesystemDriv
 def test_shared_claim_of_another_process_is_shared_and_keeps_exclusive_ones_out_until_killed(
     driver: FilesystemDriver, tmp_path: Path
 ) -> None:
-    import signal
-    import subprocess
-    import sys
-
     if not rangelocks.available():
         pytest.skip("no OFD locks on this platform: shared claims are exclusive")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path), CLAIM, "shared"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        assert driver.try_claim(CLAIM) is None, (
-            "an exclusive claim was granted beside another process's shared one"
-        )
+    with _held_by_another_process(tmp_path, shared=True):
+        exclusive = driver.try_claim(CLAIM)
+        assert exclusive is None, "an exclusive claim was granted beside another process's shared one"
         beside = driver.try_claim(CLAIM, shared=True)
         assert beside is not None, "a shared claim was refused beside another process's shared one"
         beside.release()
-    finally:
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
     claim = driver.try_claim(CLAIM)
     assert claim is not None, "a killed shared holder's claim was never released"
     claim.release()
