@@ -155,3 +155,32 @@ def test_gc_sweeps_what_killed_writes_left_staged(
     assert run(dry_run=False) == staged
     assert not made.exists() and not deleting.exists()
     assert seeded.labels["SHARED"] in blob_set(driver)
+
+
+def test_online_gc_never_deletes_a_blob_a_writer_holds(driver: StorageDriver) -> None:
+    """Writers share a blob's claim with one another, never with GC: a blob a writer holds (a manifest PUT
+    between its check that the blob exists and its revision link) is kept however garbage it looks, and
+    collected once the writer lets go."""
+    import os
+
+    from registry_impl.digests import parse_digest
+    from registry_impl.storage.blobclaims import blobs_claimed
+    from registry_impl.storage.onlinegc import collect_garbage_online
+
+    registry = Registry(driver)
+    repo = registry.repository("gc/held")
+    data = os.urandom(1024)
+    digest = gcseed.sha256(data)
+    upload = repo.uploads.start()
+    writer = repo.uploads.writer(upload.uuid)
+    writer.write(data)
+    writer.close(save_state=False)
+    repo.uploads.complete(upload.uuid, parse_digest(digest))
+    repo.blobs.link(digest)  # linked, referenced by no manifest: garbage with no grace period
+    with blobs_claimed(driver, [digest]):
+        report = collect_garbage_online(registry, grace=timedelta(0))
+        assert digest not in report.blobs
+        assert exists(driver, paths.blob_data_path(digest))
+    report = collect_garbage_online(registry, grace=timedelta(0))
+    assert digest in report.blobs
+    assert not exists(driver, paths.blob_data_path(digest))

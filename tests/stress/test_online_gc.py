@@ -1,5 +1,5 @@
-"""Online garbage collection while 8 clients push (issue 14 part 2), on the filesystem and on S3 (two replicas
-on one moto bucket).
+"""Online garbage collection while 8 clients push (issue 14 part 2), on the filesystem (granian with one worker
+and with two) and on S3 (two replicas on one moto bucket).
 
 Each round seeds garbage older than the grace period (orphan blobs, an image tagged then untagged) and bait
 (old orphan blobs the clients' images reuse by mount), then 8 clients push images (a new config and layer,
@@ -57,20 +57,23 @@ class Fleet:
         return Registry(factory.create(self.driver[0], dict(self.driver[1])), cache=NoCache())
 
 
-@pytest.fixture(params=["filesystem", "s3"])
+@pytest.fixture(params=["filesystem", "filesystem-2-workers", "s3"])
 def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
     if ours_command() is None:
         if os.environ.get("CI") == "true":
             raise ServerFailed("the `registry` console script is not installed (pip install -e .)")
         pytest.skip("the `registry` console script is not installed (pip install -e .)")
     # moto serves a few hundred requests a second: a push waiting on GC's blob claims can take seconds there
-    grace = 2.0 if request.param == "filesystem" else 12.0
-    interval = "1s" if request.param == "filesystem" else "3s"  # the command line gets its turns too
+    on_disk = request.param.startswith("filesystem")
+    grace = 2.0 if on_disk else 12.0
+    interval = "1s" if on_disk else "3s"  # the command line gets its turns too
     gc = {"enabled": True, "interval": interval, "graceperiod": f"{grace}s", "deleteuntagged": True}
     overrides: dict[str, Any] = {"http": {"secret": SECRET}, "storage": {"maintenance": {"gc": gc}}}
-    if request.param == "filesystem":
+    if on_disk:
+        # Two workers: writers in two processes share blob claims (read locks) that GC takes exclusively.
+        workers = 2 if request.param == "filesystem-2-workers" else None
         root = tmp_path / "replica0" / "data"
-        servers = [start_ours(tmp_path / "replica0", overrides, root=root)]
+        servers = [start_ours(tmp_path / "replica0", overrides, root=root, workers=workers)]
         driver: tuple[str, dict[str, Any]] = ("filesystem", {"rootdirectory": str(root)})
         seconds = 4.0
     else:
@@ -82,9 +85,7 @@ def fleet(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fleet]:
         servers = [start_ours(tmp_path / f"replica{i}", overrides) for i in range(2)]
         driver = ("s3", params)
         seconds = 10.0
-    started = Fleet(
-        servers, driver, seconds, grace, CLIENTS if request.param == "filesystem" else CLIENTS // 2
-    )
+    started = Fleet(servers, driver, seconds, grace, CLIENTS if on_disk else CLIENTS // 2)
     try:
         yield started
     finally:
