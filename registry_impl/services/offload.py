@@ -21,8 +21,13 @@ The rule, by what a call is (the caller says which; this module decides where it
 - ``durable(fn)`` — a few storage calls that write durably (an upload session's start: its start time and
   empty data file, synced with their directories): inline like ``storage`` where a sync costs nothing, in a
   thread where it waits for a disk (``synced``).
+- ``until_called(register)`` — the end of work already running on a thread of its own (an upload's
+  writing thread): awaited on the event loop, woken by that thread, with no thread of the pool waiting.
+  A PATCH's close on local storage waits so for the writes, then is ``durable`` (a flush, the data's sync,
+  the hash state); a 1-byte PATCH measured 1.0 -> 0.7 ms through granian, 480 -> 245 µs in process.
 - ``slow(fn)`` — work that can take long whatever the storage: an upload's writer (may re-hash the whole
-  session), its close (waits for the hashing thread), completion (re-hash, verification, the move into
+  session), its close where it waits for the writing thread itself (remote storage, where a lost claim
+  must stop the writes first) or for the hash (the last chunk), completion (re-hash, verification, the move into
   the blob store), its cancellation (freeing a large file: ~5 ms for 128 MiB on tmpfs), a referrers list
   (parses every referrer): always in a thread. A blob streamed from
   remote storage reads ahead in such calls, several reads each (``readahead``), never one waiting on a client.
@@ -34,6 +39,7 @@ cancelled halfway; a client that goes away is noticed when it returns.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from functools import partial
 from typing import TypeVar, TypeVarTuple
@@ -95,11 +101,35 @@ class Offload:
         """Work that can take long on any storage: always in a thread."""
         return await self._thread(fn, *args)
 
-    async def shielded(self, fn: Callable[[], T], *, slow: bool = False) -> T:
-        """``storage`` (or ``slow``) that finishes even when the request is cancelled (releases, closes)."""
+    async def shielded(self, fn: Callable[[], T], *, slow: bool = False, durable: bool = False) -> T:
+        """``storage`` (or ``slow``, or ``durable``) that finishes even when the request is cancelled
+        (releases, closes)."""
         with anyio.CancelScope(shield=True):
-            result = await (self.slow(fn) if slow else self.storage(fn))
+            if slow:
+                result = await self.slow(fn)
+            else:
+                result = await (self.durable(fn) if durable else self.storage(fn))
         return result
+
+    @staticmethod
+    async def until_called(register: Callable[[Callable[[], None]], bool]) -> None:
+        """Wait, shielded, for work already running on a thread of its own (not the pool's) to end:
+        ``register(wake)`` arranges for that thread to call ``wake()`` at the end, or returns False when the
+        work has ended already. The event loop is woken once; no thread of the pool waits meanwhile."""
+        loop = asyncio.get_running_loop()
+        ended = loop.create_future()
+
+        def wake() -> None:
+            loop.call_soon_threadsafe(_resolve, ended)
+
+        if register(wake):
+            with anyio.CancelScope(shield=True):
+                await ended
 
     async def _thread(self, fn: Callable[[*Ts], T], *args: *Ts) -> T:
         return await anyio.to_thread.run_sync(partial(fn, *args), limiter=self.limiter)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -146,8 +146,17 @@ async def _receive(
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
-        # waits for the writing thread and syncs; a client that went away still gets its bytes kept
-        if not await offload.shielded(partial(_close, writer, claim, save_state=not completing), slow=True):
+        # A client that went away still gets its bytes kept. Where claims cannot be lost (local storage),
+        # the writing thread's end is awaited here, and what remains (flush, sync, the hash state) is
+        # quick: inline unless it syncs to a disk. Elsewhere the close waits for that thread itself,
+        # after a lost claim has stopped the writes it still holds (``UploadWriter.abandon``).
+        close = partial(_close, writer, claim, save_state=not completing)
+        if offload.remote:
+            closed = await offload.shielded(close, slow=True)
+        else:
+            await offload.until_called(writer.end_writing)
+            closed = await offload.shielded(close, slow=completing, durable=True)
+        if not closed:
             raise ClaimBusy("uploads", repo.name, upload_id)
     written = writer.size - before
     if expected is not None and written != expected:

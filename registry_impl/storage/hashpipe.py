@@ -12,7 +12,8 @@ disk full) is raised by the next ``update`` (the sender stops early) and by ``fi
 
 ``finish_writing`` ends a stream without waiting for its hashing: an upload chunk is acknowledged once its
 bytes are written, while the hash, which lags the writes by up to a queue of chunks, completes on its own
-thread (``Hashed``). The next stream of the same hasher is given that ``Hashed`` as ``after``: its hash stage
+thread (``Hashed``). ``end_writing`` lets an event loop wait for the writes without blocking: the sink's own
+thread calls back once it has written the last chunk, and ``finish_writing`` then waits for nothing. The next stream of the same hasher is given that ``Hashed`` as ``after``: its hash stage
 waits for it before taking a byte, so one session's hashing runs on across its requests in order.
 """
 
@@ -176,6 +177,7 @@ class HashPipe:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._error: BaseException | None = None
+        self._write_error: BaseException | None = None  # the sink's, once its stage ended (``end_writing``)
 
     def update(self, data: bytes) -> None:
         if self._stages is None:
@@ -231,6 +233,26 @@ class HashPipe:
             if stage.error is not None:
                 raise stage.error
 
+    def end_writing(self, then: Callable[[], None]) -> bool:
+        """Hand every chunk over and end the sink's stage without waiting for it: ``then()`` runs on the
+        sink's thread once it has written the last chunk. False when nothing is left to write (no sink
+        thread runs: ``then`` is not called). No ``update`` may follow; ``finish_writing`` or ``finish``
+        then waits for nothing more of the writes, and raises a write that failed."""
+        stages = self._stages
+        if stages is None or self._sink is None:
+            return False
+        if self._pending:
+            self._hand_over_pending()
+        hashing, writing = stages
+        self._stages = [hashing]
+
+        def ended(error: BaseException | None) -> None:
+            self._write_error = error
+            then()
+
+        writing.end(ended)
+        return True
+
     def finish_writing(self) -> Hashed:
         """Wait until every chunk is written (raising a failed write, or a hash that already failed); the
         hashing completes on its own, and the answer says when."""
@@ -247,6 +269,8 @@ class HashPipe:
         hashed = Hashed()
         hashing.end(hashed.finished)
         errors = [error for error in [stage.stop() for stage in writing] if error is not None]
+        if self._write_error is not None:
+            errors.insert(0, self._write_error)
         if errors:
             self._error = errors[0]
             raise self._error
@@ -264,6 +288,8 @@ class HashPipe:
                 self._hand_over_pending()
             stages, self._stages = self._stages, None
             errors = [error for error in [stage.stop() for stage in stages] if error is not None]
+            if self._write_error is not None:
+                errors.insert(0, self._write_error)
             self._error = errors[0] if errors else None
         if self._error is not None:
             raise self._error

@@ -6,6 +6,7 @@ import contextlib
 import threading
 import uuid as uuidlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -147,6 +148,12 @@ class UploadWriter:
     def write(self, data: bytes) -> None:
         self._pipe.update(data)
         self._handed += len(data)
+
+    def end_writing(self, then: Callable[[], None]) -> bool:
+        """No more ``write``: ``then()`` runs on the writing thread once it has written every byte handed
+        over, so ``close`` waits for nothing of them; False when every byte is written already (``then`` is
+        not called). See ``HashPipe.end_writing``."""
+        return self._pipe.end_writing(then)
 
     def abandon(self) -> None:
         """Stop without publishing what this request wrote (its claim on the session was lost: another

@@ -165,3 +165,53 @@ def test_a_failed_hash_fails_the_streams_after_it() -> None:
     follow = HashPipe(_Broken(), after=hashed)  # type: ignore[arg-type]
     with pytest.raises(RuntimeError, match="hasher failed"):
         follow.update(b"z")  # the hash before it is done (failed): inline, and refused
+
+
+def test_end_writing_calls_back_from_the_sink_thread_once_every_chunk_is_written() -> None:
+    hasher = _Gated()  # the hash is held back: the call back must not wait for it
+    data = os.urandom(3 * BATCH)
+    sink_gate = threading.Event()
+    written: list[bytes] = []
+    ended: list[tuple[int, str]] = []
+
+    def slow_sink(chunk: bytes) -> None:
+        sink_gate.wait(10)
+        written.append(chunk)
+
+    pipe = HashPipe(hasher, slow_sink)  # type: ignore[arg-type]
+    pipe.update(data)
+    assert pipe.end_writing(lambda: ended.append((len(b"".join(written)), threading.current_thread().name)))
+    time.sleep(0.05)
+    assert ended == []  # the sink still holds the bytes back
+    sink_gate.set()
+    deadline = time.monotonic() + 10
+    while not ended and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert ended == [(len(data), "upload-pipe")]
+    hashed = pipe.finish_writing()  # nothing of the writes left to wait for; the hash still gated
+    assert not hashed.done
+    hasher.gate.set()
+    assert hashed.wait() is None
+    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_end_writing_without_a_thread_has_nothing_to_wait_for() -> None:
+    written: list[bytes] = []
+    pipe = HashPipe(hashlib.sha256(), written.append)
+    pipe.update(b"small")  # written inline
+    assert pipe.end_writing(lambda: pytest.fail("called back with nothing to write")) is False
+    assert pipe.finish_writing().done and written == [b"small"]
+
+
+def test_a_write_that_failed_after_end_writing_is_raised_by_finish_writing() -> None:
+    ended = threading.Event()
+
+    def full(data: bytes) -> None:
+        raise OSError(28, "No space left on device")
+
+    pipe = HashPipe(hashlib.sha256(), full)
+    pipe.update(b"x" * THREAD_THRESHOLD)
+    assert pipe.end_writing(ended.set)
+    assert ended.wait(10)  # called back all the same: the writes are over
+    with pytest.raises(OSError, match="No space"):
+        pipe.finish_writing()
