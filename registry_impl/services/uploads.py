@@ -121,10 +121,11 @@ async def _receive(
     """Append ``body`` to the upload at ``status`` (read under the claim); returns where it then ends.
 
     ``claim`` is the session's claim (None only for a session this request itself just opened): it is
-    renewed as the body arrives, and a lost claim stops the writing. A body whose length turns out to
-    differ from the Content-Range it came with (known only once its bytes are stored, when no
-    Content-Length announced it) discards the whole session: the upload cannot be rolled back to where
-    the chunk began. ``completing``: the session is verified next, so no hash state is saved in storage.
+    renewed as the body arrives, and a lost claim stops the writing. ``expected``: the length the chunk's
+    Content-Range announced; nothing past it is written. A body that turns out shorter or longer (known only
+    as it arrives, when no Content-Length announced it) is refused once what it sent within its range is
+    stored, as a body cut short is: the chunks acknowledged before it stay, and the session's Range says where
+    it now ends. ``completing``: the session is verified next, so no hash state is saved in storage.
     """
     offload, uploads, upload_id = state.offload, repo.uploads, status.uuid
     # Opening is quick when this process holds the hash state; otherwise it may re-hash the session.
@@ -137,12 +138,16 @@ async def _receive(
             claim.renew()
         writer.write(chunk)  # large bodies: written and hashed by the writer's own thread
 
+    overran = False
     try:
         async for chunk in body:
+            room = None if expected is None else expected - (writer.size - before)
+            if room is not None and len(chunk) > room:
+                chunk, overran = chunk[:room], True  # the excess is never written
             if chunk:
                 await offload.storage(write, chunk)
-                if expected is not None and writer.size - before > expected:
-                    break
+            if overran:
+                break
     except ClaimLost as exc:
         raise ClaimBusy("uploads", repo.name, upload_id) from exc
     finally:
@@ -159,11 +164,11 @@ async def _receive(
         if not closed:
             raise ClaimBusy("uploads", repo.name, upload_id)
     written = writer.size - before
-    if expected is not None and written != expected:
-        await offload.slow(uploads.cancel, upload_id)
+    if expected is not None and (overran or written != expected):
+        longer = "longer" if overran else "shorter"
         raise SizeInvalid(
-            "body length does not match Content-Range; the upload was discarded",
-            detail={"received": written, "expected": expected},
+            f"body {longer} than its Content-Range; the session keeps what arrived within that range",
+            detail={"expected": expected, "kept": written, "offset": writer.size},
         )
     return UploadStatus(upload_id, writer.size, status.started_at)
 
