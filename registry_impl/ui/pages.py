@@ -56,6 +56,16 @@ def _status(response: httpx.Response) -> int:
     return response.status_code
 
 
+def _unreachable(exc: httpx.TransportError) -> ApiRefused:
+    """The API's calls reach another host only for a token (the configured realm): that host failing to
+    answer is the gateway failing (502), not the user's credentials (which would ask them again)."""
+    try:
+        where = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+    except RuntimeError:  # no request attached
+        where = "the token service"
+    return ApiRefused(502, f"the token service at {where} could not be reached: {exc}")
+
+
 def _same_origin(request: Request) -> bool:
     """A form POST from our own pages: ``Sec-Fetch-Site`` says so, or (older browsers) ``Origin`` names this host."""
     site = request.headers.get("sec-fetch-site")
@@ -106,6 +116,8 @@ class Api:
             response = await self.client.get(quote(path, safe="/:@"), params=params, headers=headers)
         except ClientError as exc:  # the token realm refused the credentials
             raise ApiRefused(401, str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise _unreachable(exc) from exc
         if response.status_code >= 400:
             raise ApiRefused(_status(response), _message(response))
         return response
@@ -130,7 +142,7 @@ class Api:
         401, 403 or 405 hides the delete buttons."""
         try:
             response = await self.client.delete(f"/v2/{name}/blobs/{NO_SUCH_DIGEST}")
-        except ClientError:
+        except (ClientError, httpx.TransportError):
             return False
         return response.status_code not in (401, 403, 405)
 
@@ -351,6 +363,8 @@ class Pages:
             )
         except ClientError as exc:
             return self.refused(request, ApiRefused(401, str(exc)))
+        except httpx.TransportError as exc:
+            return self.refused(request, _unreachable(exc))
         if response.status_code >= 400:
             return self.refused(request, ApiRefused(_status(response), _message(response)))
         target = path_for(request, "ui-repository", name=name).include_query_params(deleted=reference)

@@ -3,14 +3,22 @@ and what a page shows comes from the API (an invalid name is the API's 4xx, neve
 
 from __future__ import annotations
 
+import base64
+import socket
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from testkit.registry import Helper
+from testkit.tokens import Signer
 
 from registry_impl.api.app import create_app
 from registry_impl.api.context import AppState
+from registry_impl.auth.token import TokenAccessController
+from registry_impl.storage.driver.inmemory import InMemoryDriver
+from registry_impl.storage.registry import Policy, Registry
 from registry_impl.ui import with_ui
 from registry_impl.ui.app import CSP
 
@@ -103,3 +111,28 @@ async def test_a_cross_site_delete_is_refused(ui: httpx.AsyncClient) -> None:
     done = await ui.post("/ui/repositories/lib/app/-/delete/v1", headers={"Origin": "http://registry.test"})
     assert done.status_code == 303
     assert (await ui.get("/v2/lib/app/manifests/v1")).status_code == 404
+
+
+async def test_an_unreachable_token_realm_is_a_502_page_not_a_500() -> None:
+    """With token auth, a page's API calls fetch a token from the realm: a realm that refuses connections
+    (the token service down) is the gateway failing, 502 with a page saying so, and the sign-in is not asked
+    again (no Basic challenge: the credentials were never judged)."""
+    with socket.socket() as held:  # a port nothing listens on while the test runs
+        held.bind(("127.0.0.1", 0))
+        realm = f"http://127.0.0.1:{held.getsockname()[1]}/token"
+        signer = Signer.create(Path(tempfile.mkdtemp()) / "signer", issuer="issuer", service="registry.test")
+        params = {"realm": realm, "service": signer.service, "issuer": signer.issuer}
+        access = TokenAccessController.from_params({**params, "rootcertbundle": str(signer.bundle)})
+        state = AppState(registry=Registry(InMemoryDriver(), Policy()), secret=b"s", access=access)
+        app = with_ui(create_app(state), delete_enabled=True)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            credentials = {"Authorization": "Basic " + base64.b64encode(b"alice:secret").decode()}
+            for path in ("/ui/", "/ui/repositories/lib/app", "/ui/repositories/lib/app/-/manifests/v1"):
+                page = await c.get(path, headers=credentials)
+                assert page.status_code == 502, (path, page.status_code, page.text[:300])
+                assert "could not be reached" in page.text and "www-authenticate" not in page.headers
+            deleted = await c.post(
+                "/ui/repositories/lib/app/-/delete/v1",
+                headers={**credentials, "Sec-Fetch-Site": "same-origin"},
+            )
+            assert deleted.status_code == 502
