@@ -78,6 +78,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary directory (logs, configs, data)"
     )
+    parser.add_argument(
+        "--warm-memory",
+        type=float,
+        metavar="GIB",
+        help="before the runs, write this many GiB to /dev/shm and free them, so that the runs write memory the"
+        " machine has touched before (on these VMs a never-touched page is slow to write the first time;"
+        " see bench.machine); default 8, --smoke 0; 0 skips it",
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install missing programs")
     parser.add_argument(
         "--ours-config",
@@ -91,6 +99,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="both registries on S3 (one moto server, a bucket each, redirects off): push and pull only",
     )
     return parser.parse_args(argv)
+
+
+#: GiB written and freed on /dev/shm before the runs (``--warm-memory``): more than a quick run writes in all.
+DEFAULT_WARM_GIB = 8.0
 
 
 def choose_profile(args: argparse.Namespace) -> Profile:
@@ -169,12 +181,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry-bench: --readme {args.readme}: {exc}", file=sys.stderr)
             return 2
     command_line = shlex.join(["registry-bench", *(sys.argv[1:] if argv is None else argv)])
+    warm_gib = args.warm_memory if args.warm_memory is not None else (0 if args.smoke else DEFAULT_WARM_GIB)
+    warmed = machine.warm_memory(int(warm_gib * (1 << 30)))
+    if warmed is not None:
+        scenarios.progress(
+            f"memory warmed: {warmed['bytes'] >> 20} MiB written to {warmed['directory']} and freed,"
+            f" {warmed['mib_per_s']} MiB/s"
+        )
     documents, status = [], 0
     for data_dir in args.data_dirs or [default_workdir(profile)]:
         results = run_once(args, profile, data_dir)
         if results is None:
             return 1
         results.context["command_line"] = command_line
+        results.context["memory_warmed"] = warmed
         status = max(status, print_run(results))
         documents.append(report.document(results))
     if args.json:

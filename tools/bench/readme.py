@@ -132,6 +132,13 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
         f" cold starts: {profile['cold_starts']})",
         f"- servers: ours `{first['ours']['command']}`; reference {first['reference']['version']}",
     ]
+    warmed = first.get("memory_warmed")
+    if warmed:
+        lines.append(
+            f"- memory: {warmed['bytes'] / (1 << 30):g} GiB written to {warmed['directory']} and freed before the"
+            f" runs, at {warmed['mib_per_s']} MiB/s (`--warm-memory`: the runs write memory the machine has"
+            " touched)"
+        )
     for name, doc in zip(names, documents, strict=True):
         medium = doc.get("medium", {})
         lines.append(

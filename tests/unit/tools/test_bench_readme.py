@@ -64,6 +64,16 @@ def test_render_then_parse() -> None:
     assert parsed.rows["cold start: spawn to first 200 on /v2/"][2] == md("15.00x")
 
 
+def test_the_memory_warm_up_is_a_header_line() -> None:
+    doc = run_document("tmpfs", 1.0)
+    doc["memory_warmed"] = {"bytes": 8 << 30, "seconds": 20.0, "mib_per_s": 410, "directory": "/dev/shm"}
+    parsed = readme.parse(readme.render([doc]))
+    assert parsed.header["memory"].startswith(
+        "8 GiB written to /dev/shm and freed before the runs, at 410 MiB/s"
+    )
+    assert "memory" not in readme.parse(readme.render([run_document("tmpfs", 1.0)])).header
+
+
 def test_s3_runs_carry_the_s3_targets() -> None:
     block = readme.render([run_document("s3", 1.0)])
     mono = readme.parse(block).rows["blob push, monolithic: POST + one PUT ?digest="]
@@ -146,3 +156,15 @@ def test_medium_of_a_data_dir() -> None:
         "xfs on /dev/vdb, mounted at /var/lib/my data"
     )
     assert machine.medium(Path("/dev/shmem"), MOUNTS)["label"] == "disk"  # a prefix is not a parent
+
+
+@pytest.mark.skipif(machine.mount_of(Path("/dev/shm"))[1] != "tmpfs", reason="needs /dev/shm on tmpfs")
+def test_warm_memory_writes_and_frees_a_file_on_tmpfs(tmp_path: Path) -> None:
+    before = set(Path("/dev/shm").iterdir())
+    done = machine.warm_memory(40 << 20)
+    assert done is not None and done["bytes"] == 40 << 20 and done["directory"] == "/dev/shm"
+    assert done["mib_per_s"] > 0
+    assert set(Path("/dev/shm").iterdir()) <= before  # nothing left behind
+    assert machine.warm_memory(0) is None
+    assert machine.warm_memory(40 << 20, tmp_path) is None or machine.medium(tmp_path)["label"] == "tmpfs"
+    assert machine.warm_memory(1 << 60) is None  # more than there is room for: nothing written
