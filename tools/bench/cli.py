@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ import yaml
 from registry_toolkit.bench import machine, prerequisites, readme, report, scenarios
 from registry_toolkit.bench.harness import open_bench
 from registry_toolkit.bench.loads import LoadFailed
+from registry_toolkit.bench.payloads import MiB
 from registry_toolkit.bench.profiles import FULL, QUICK, SMOKE, Profile
 from registry_toolkit.bench.report import BASELINE, OURS, Results
 from registry_toolkit.bench.servers import ServerFailed
@@ -80,11 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--warm-memory",
-        type=float,
-        metavar="GIB",
-        help="before the runs, write this many GiB to /dev/shm and free them, so that the runs write memory the"
-        " machine has touched before (on these VMs a never-touched page is slow to write the first time;"
-        " see bench.machine); default 8, --smoke 0; 0 skips it",
+        type=int,
+        metavar="MIB",
+        help="right before each timed push, write this many MiB to /dev/shm and free them, so that the push"
+        " writes memory the machine has just touched (on VMs with free page reporting a page handed back to"
+        " the host is slow to write again; see bench.machine); default twice the pushed blob, --smoke 0;"
+        " 0 skips it",
     )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install missing programs")
     parser.add_argument(
@@ -99,10 +102,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="both registries on S3 (one moto server, a bucket each, redirects off): push and pull only",
     )
     return parser.parse_args(argv)
-
-
-#: GiB written and freed on /dev/shm before the runs (``--warm-memory``): more than a quick run writes in all.
-DEFAULT_WARM_GIB = 8.0
 
 
 def choose_profile(args: argparse.Namespace) -> Profile:
@@ -143,14 +142,22 @@ def run(
     workers: int,
     s3: bool = False,
     ours_config: Mapping[str, Any] | None = None,
+    warm_mib: int | None = None,
 ) -> Results:
     with open_bench(
         profile, workdir, server=server, workers=workers, s3=s3, ours_config=ours_config
     ) as bench:
+        bench.warm_bytes = (2 * profile.blob_mib if warm_mib is None else warm_mib) * MiB
         scenarios.warm_up(bench)
         for round_index in range(profile.rounds):
             scenarios.run_round(bench, round_index)
         results = bench.results
+        if bench.warmed:
+            results.context["memory_warmed"] = {
+                "bytes": bench.warm_bytes,
+                "pushes": len(bench.warmed),
+                "mib_per_s": [min(bench.warmed), statistics.median(bench.warmed), max(bench.warmed)],
+            }
         if s3:
             results.context["notes"] = [scenarios.S3_SKIPPED]
             results.context["storage"] = "s3 (moto, one bucket per registry, redirect disabled)"
@@ -181,20 +188,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"registry-bench: --readme {args.readme}: {exc}", file=sys.stderr)
             return 2
     command_line = shlex.join(["registry-bench", *(sys.argv[1:] if argv is None else argv)])
-    warm_gib = args.warm_memory if args.warm_memory is not None else (0 if args.smoke else DEFAULT_WARM_GIB)
-    warmed = machine.warm_memory(int(warm_gib * (1 << 30)))
-    if warmed is not None:
-        scenarios.progress(
-            f"memory warmed: {warmed['bytes'] >> 20} MiB written to {warmed['directory']} and freed,"
-            f" {warmed['mib_per_s']} MiB/s"
-        )
     documents, status = [], 0
     for data_dir in args.data_dirs or [default_workdir(profile)]:
         results = run_once(args, profile, data_dir)
         if results is None:
             return 1
         results.context["command_line"] = command_line
-        results.context["memory_warmed"] = warmed
         status = max(status, print_run(results))
         documents.append(report.document(results))
     if args.json:
@@ -220,8 +219,15 @@ def run_once(args: argparse.Namespace, profile: Profile, data_dir: Path | None) 
     started, load_average, described = time.monotonic(), os.getloadavg()[0], machine.describe()
     try:
         overlay = yaml.safe_load(args.ours_config.read_text()) if args.ours_config else None
+        warm_mib = 0 if args.smoke and args.warm_memory is None else args.warm_memory
         results = run(
-            profile, workdir, server=args.server, workers=args.workers, s3=args.s3, ours_config=overlay
+            profile,
+            workdir,
+            server=args.server,
+            workers=args.workers,
+            s3=args.s3,
+            ours_config=overlay,
+            warm_mib=warm_mib,
         )
         seconds = time.monotonic() - started
     except (ServerFailed, LoadFailed) as exc:  # a server that does not start or take the setup content

@@ -4,14 +4,18 @@ and the memory warm-up made before the runs.
 The medium is read from ``/proc/mounts`` (the longest mount point that holds the directory): its file system
 type names it, ``tmpfs`` for memory-backed ones and ``disk`` for the rest, with the device beside it.
 
-**Memory warm-up.** On the virtual machines this bench runs on, a page of guest memory the machine has never
-touched costs a fault in the hypervisor the first time it is written: on a fresh 2-core machine (2026-12-04),
-``dd`` of 3 GiB into /dev/shm ran at 295-370 MB/s into never-touched memory and at 1.6-2.6 GB/s into memory
-freed a moment before. So a push onto tmpfs (or into the page cache) measured how much of the machine's memory
-earlier work happened to have touched, and it cost the two registries unequally: the reference's chunked push
-on tmpfs 202 against 270 MiB/s, ours 552 against 610, fresh against warmed. ``warm_memory`` writes and frees a
-file on tmpfs before the runs, so the pages the runs then write are ones the machine has touched (the kernel
-hands out recently freed pages first), whatever ran before.
+**Memory warm-up.** These virtual machines run with free page reporting (the kernel's "Free page reporting
+enabled"; ``page_reporting.page_reporting_order=11``): free memory in 8 MiB blocks is handed back to the host
+within seconds, and a page handed back costs a hypervisor fault the next time it is written. On the fresh
+2-core machine of 2026-12-04, ``dd`` of 3 GiB into /dev/shm ran at 295-370 MB/s into such memory and at
+1.6-2.6 GB/s into memory freed a moment before, and an 8 GiB write-and-free ahead of a whole run ran at
+~420 MB/s minutes after 21 GiB had been written and freed: warming once does not last. A push onto tmpfs
+(or into the page cache) therefore measured, besides the registry, how many of the pages it wrote had been
+handed back, which was left to chance and fell unequally on the two registries (the reference's monolithic
+push on tmpfs measured 205-306 MiB/s over six runs of that afternoon, ours 490-814). ``warm_memory``, run right
+before each timed push (``--warm-memory``), writes and frees a file on tmpfs, so that the push's writes take
+pages the machine has just touched (the kernel hands out recently freed pages first; handing them back waits
+a few seconds).
 """
 
 from __future__ import annotations

@@ -134,10 +134,11 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
     ]
     warmed = first.get("memory_warmed")
     if warmed:
+        low, mid, high = warmed["mib_per_s"]
         lines.append(
-            f"- memory: {warmed['bytes'] / (1 << 30):g} GiB written to {warmed['directory']} and freed before the"
-            f" runs, at {warmed['mib_per_s']} MiB/s (`--warm-memory`: the runs write memory the machine has"
-            " touched)"
+            f"- memory: {warmed['bytes'] >> 20} MiB written to /dev/shm and freed right before each timed push"
+            f" (`--warm-memory`; {mid:.0f} MiB/s, {low:.0f}{DASH}{high:.0f}, over the first medium's"
+            f" {warmed['pushes']}), so that pushes write memory the machine has just touched"
         )
     for name, doc in zip(names, documents, strict=True):
         medium = doc.get("medium", {})

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 from registry_toolkit import processes
-from registry_toolkit.bench import loads, servers, transfers
+from registry_toolkit.bench import loads, machine, servers, transfers
 from registry_toolkit.bench.payloads import OCI_MANIFEST, BlobFile, Image, MiB, blob_dir
 from registry_toolkit.bench.profiles import Profile
 from registry_toolkit.bench.report import BASELINE, OURS, Results
@@ -61,6 +61,8 @@ class Bench:
     nginx: servers.Process | None = None  # serves the pulled blob's file: the limit line of a pull
     results: Results = field(default_factory=Results)
     unequal: set[str] = field(default_factory=set)  # metrics whose setup check failed: not measured
+    warm_bytes: int = 0  # written and freed on /dev/shm right before each timed push (``--warm-memory``)
+    warmed: list[float] = field(default_factory=list)  # the MiB/s of each of those writes
 
     def targets(self, round_index: int) -> list[Target]:
         pair = [self.reference, self.ours]
@@ -89,8 +91,18 @@ def _forget(bench: Bench, target: Target, digest: str) -> None:
         shutil.rmtree(blob_dir(target.process.root, digest), ignore_errors=True)
 
 
+def _warm_memory(bench: Bench) -> None:
+    """Right before a timed push: write and free ``warm_bytes`` on /dev/shm, so that the pages the push then
+    writes are ones the machine has touched (``machine.warm_memory``: on these VMs a page the guest returned
+    to the host is slow to write again, and which side's push met such pages was left to chance)."""
+    done = machine.warm_memory(bench.warm_bytes) if bench.warm_bytes else None
+    if done is not None:
+        bench.warmed.append(float(done["mib_per_s"]))
+
+
 def push_mono(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
+    _warm_memory(bench)
     speed = _mib_per_s(bench.blob.size, transfers.push_monolithic(target.client, PUSH_REPO, bench.blob))
     _forget(bench, target, digest)
     # The reference has no single-request upload: its monolithic push is the baseline of ours.
@@ -99,6 +111,7 @@ def push_mono(bench: Bench, target: Target) -> dict[str, float]:
 
 def push_single(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
+    _warm_memory(bench)
     speed = _mib_per_s(bench.blob.size, transfers.push_single(target.process.url, PUSH_REPO, bench.blob))
     _forget(bench, target, digest)
     return {"push-single": speed}
@@ -106,6 +119,7 @@ def push_single(bench: Bench, target: Target) -> dict[str, float]:
 
 def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
+    _warm_memory(bench)
     seconds = transfers.push_chunked(target.process.url, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
     _forget(bench, target, digest)
     return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}
