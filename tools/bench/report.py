@@ -46,9 +46,7 @@ SPECS: list[Spec] = [
     Spec("pull-nginx", "blob pull (baseline: nginx sendfile of the same file, the limit line)", "MiB/s"),
     *_request_specs("manifest-get", "manifest GET by tag (wrk)"),
     *_request_specs("manifest-head", "manifest HEAD by tag (ab)"),
-    *_request_specs(
-        "manifest-put", "manifest PUT of a new manifest moving a tag (wrk, one tag per connection)"
-    ),
+    *_request_specs("manifest-put", "manifest PUT of a new manifest moving a tag (wrk, one tag per connection)"),
     *_request_specs("tags", "tags list"),
     *_request_specs("catalog", "catalog page"),
     Spec("rss-idle", "server RSS, idle (process tree)", "MiB", False),
