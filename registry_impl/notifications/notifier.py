@@ -82,7 +82,7 @@ class Notifier:
             log.info(
                 "notifications: endpoint %s (%s): outbox %s",
                 sender.endpoint.name,
-                sender.endpoint.url,
+                sender.endpoint.shown_url,
                 sender.outbox.root,
             )
         await asyncio.gather(*(sender.run() for sender in self.senders))
@@ -116,7 +116,7 @@ def outbox_status(endpoint: Endpoint, outbox: Outbox) -> dict[str, Any]:
     saved = outbox.load_status()
     return {
         "endpoint": endpoint.name,
-        "url": endpoint.url,
+        "url": endpoint.shown_url,
         "pending": len(outbox.names()),
         "last_success": saved.get("last_success"),
         "last_failure": saved.get("last_failure"),

@@ -100,7 +100,7 @@ class Sender:
         self.endpoint = endpoint
         self.outbox = outbox
         self.offload = offload
-        self.status = Status(endpoint.name, endpoint.url)
+        self.status = Status(endpoint.name, endpoint.shown_url)
         self._wake: asyncio.Event | None = None
         self._headers = [(k, v) for k, vs in endpoint.headers.items() for v in vs]
         self._headers.append(("Content-Type", EVENTS_MEDIA_TYPE))

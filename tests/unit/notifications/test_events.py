@@ -12,7 +12,10 @@ import pytest
 from registry_impl.notifications import targets
 from registry_impl.notifications.endpoints import Endpoint
 from registry_impl.notifications.events import RequestRecord, SourceRecord, Target, envelope, event
+from registry_impl.notifications.notifier import outbox_status
+from registry_impl.notifications.outbox import Outbox
 from registry_impl.storage.driver.base import check_path
+from registry_impl.storage.driver.inmemory import InMemoryDriver
 
 DIGEST = "sha256:" + "f" * 64
 REQUEST = RequestRecord(
@@ -121,3 +124,20 @@ def test_ignore_by_action_and_by_media_type() -> None:
         targets.manifest("push", "r", DIGEST, "application/vnd.oci.image.manifest.v1+json", 1, None)
     )
     assert endpoint.takes(targets.manifest_deleted("r", DIGEST))  # a delete has no media type
+
+
+def test_an_endpoint_url_is_shown_without_its_password_and_its_outbox_stays_put() -> None:
+    """A webhook URL may carry credentials (``https://user:secret@host/hook``): logs, ``/debug/notifications``
+    and metric labels show it redacted, and an endpoint without a ``name`` is named by the redacted URL while
+    its outbox directory is still derived from the whole URL (where earlier versions put pending envelopes)."""
+    url = "https://hooks:s3cret@example.test:8443/hook?x=1"
+    unnamed = Endpoint.from_config({"url": url})
+    assert unnamed.shown_url == unnamed.name == "https://hooks:xxxxx@example.test:8443/hook?x=1"
+    assert unnamed.url == url  # deliveries still authenticate
+    assert unnamed.key == Endpoint(name=url, url=url).key
+    status = outbox_status(unnamed, Outbox(InMemoryDriver(), unnamed.key, "status"))
+    assert "s3cret" not in json.dumps(status) and status["url"] == unnamed.shown_url
+    named = Endpoint.from_config({"name": "ci", "url": url})
+    assert named.name == "ci" and named.key == Endpoint(name="ci", url=url).key
+    plain = Endpoint.from_config({"url": "http://example.test/hook"})
+    assert plain.shown_url == plain.name == "http://example.test/hook"
