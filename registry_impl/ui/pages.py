@@ -60,10 +60,10 @@ def _unreachable(exc: httpx.TransportError) -> ApiRefused:
     """The API's calls reach another host only for a token (the configured realm): that host failing to
     answer is the gateway failing (502), not the user's credentials (which would ask them again)."""
     try:
-        where = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+        where = f" at {exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
     except RuntimeError:  # no request attached
-        where = "the token service"
-    return ApiRefused(502, f"the token service at {where} could not be reached: {exc}")
+        where = ""
+    return ApiRefused(502, f"the token service{where} could not be reached: {exc}")
 
 
 def _same_origin(request: Request) -> bool:
