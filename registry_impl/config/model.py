@@ -70,10 +70,12 @@ class LogConfig:
 
 @dataclass(frozen=True)
 class FilesystemConfig:
-    """``storage.filesystem``; ``maxthreads`` below 25 is raised to 25, as distribution does."""
+    """``storage.filesystem``; ``maxthreads`` below 25 is raised to 25, as distribution does. ``fsync`` is
+    ours: ``True`` (the default), ``False`` or ``"commit"`` (see the filesystem driver)."""
 
     rootdirectory: str = "/var/lib/registry"
     maxthreads: int = 100
+    fsync: bool | str = True
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ _S3_PARAMS = frozenset(
     }
 )  # fmt: skip
 _DRIVER_PARAMS = {
-    "filesystem": frozenset({"rootdirectory", "maxthreads"}),
+    "filesystem": frozenset({"rootdirectory", "maxthreads", "fsync"}),
     "inmemory": frozenset(),
     "s3": _S3_PARAMS,
 }
@@ -61,7 +61,9 @@ def build_storage(storage: Mapping[str, Mapping[str, Any]]) -> StorageConfig:
     filesystem = None
     if name == "filesystem":
         filesystem = _filesystem(params)
-        params.update(rootdirectory=filesystem.rootdirectory, maxthreads=filesystem.maxthreads)
+        params.update(
+            rootdirectory=filesystem.rootdirectory, maxthreads=filesystem.maxthreads, fsync=filesystem.fsync
+        )
     delete = section(storage, "delete", "storage")
     redirect = section(storage, "redirect", "storage")
     warn_unknown_keys(delete, frozenset({"enabled"}), "storage.delete")
@@ -84,7 +86,20 @@ def _filesystem(params: Mapping[str, Any]) -> FilesystemConfig:
     if not rootdirectory:
         raise ConfigError(f"{key}.rootdirectory", "must not be empty")
     maxthreads = get_int(params, "maxthreads", key, FilesystemConfig.maxthreads, minimum=0)
-    return FilesystemConfig(rootdirectory, max(maxthreads, _FILESYSTEM_MIN_THREADS))
+    return FilesystemConfig(rootdirectory, max(maxthreads, _FILESYSTEM_MIN_THREADS), _fsync(params, key))
+
+
+def _fsync(params: Mapping[str, Any], key: str) -> bool | str:
+    """``fsync``: a boolean or ``commit``; the words ``true`` and ``false`` too (``REGISTRY_*`` overrides)."""
+    value = params.get("fsync", FilesystemConfig.fsync)
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str) else None
+    if word == "commit":
+        return word
+    if word in ("true", "false"):
+        return word == "true"
+    raise ConfigError(f"{key}.fsync", f"expected true, false or commit, got {value!r}")
 
 
 def _cache(cache: Mapping[str, Any]) -> CacheConfig:

@@ -67,6 +67,27 @@ def test_unknown_storage_keys_warn(storage: str, dotted: str, caplog: pytest.Log
     assert f"unknown configuration key {dotted} " in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("written", "env", "expected"),
+    [
+        ("commit", {}, "commit"),
+        ("false", {}, False),
+        ("true", {"REGISTRY_STORAGE_FILESYSTEM_FSYNC": "commit"}, "commit"),
+    ],
+)
+def test_filesystem_fsync_is_a_known_key_handed_to_the_driver(
+    written: str, env: dict[str, str], expected: bool | str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Documented (README: ``fsync: commit``), so no "unknown key (ignored)" warning, and the driver gets it."""
+    with caplog.at_level(logging.WARNING, logger="registry.config"):
+        config = parse(
+            f"version: 0.1\nstorage: {{filesystem: {{rootdirectory: /x, fsync: {written}}}}}\n", **env
+        )
+    assert "fsync" not in caplog.text
+    assert config.storage.filesystem is not None and config.storage.filesystem.fsync == expected
+    assert config.storage.driver_params["fsync"] == expected
+
+
 def test_unknown_cache_type_warns_and_disables(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="registry.config"):
         config = parse("version: 0.1\nstorage: {inmemory: , cache: {blobdescriptor: memcached}}\n")
@@ -81,6 +102,7 @@ INVALID: list[tuple[str, str]] = [
     ("version: 0.1\nstorage: {filesystem: {}, s3: {}}\n", "storage"),
     ("version: 0.1\nstorage: {filesystem: {rootdirectory: ''}}\n", "storage.filesystem.rootdirectory"),
     ("version: 0.1\nstorage: {filesystem: {maxthreads: lots}}\n", "storage.filesystem.maxthreads"),
+    ("version: 0.1\nstorage: {filesystem: {fsync: sometimes}}\n", "storage.filesystem.fsync"),
     ("version: 0.1\nstorage: {inmemory: , delete: true}\n", "storage.delete"),
     ("version: 0.1\nstorage: {inmemory: , delete: {enabled: 'yes'}}\n", "storage.delete.enabled"),
     ("version: 0.1\nstorage: {inmemory: , redirect: {disable: 1}}\n", "storage.redirect.disable"),
