@@ -33,7 +33,7 @@ _S3_PARAMS = frozenset(
         "region", "bucket", "regionendpoint", "forcepathstyle", "accesskey", "secretkey", "sessiontoken",
         "encrypt", "keyid", "secure", "skipverify", "v4auth", "chunksize", "multipartcopychunksize",
         "multipartcopymaxconcurrency", "multipartcopythresholdsize", "multipartcombinesmallpart",
-        "rootdirectory", "storageclass", "objectacl", "accelerate", "usedualstack", "loglevel", "useragent",
+        "rootdirectory", "storageclass", "objectacl", "accelerate", "usedualstack", "usefipsendpoint", "loglevel", "useragent",
         "checksumdisabled", "checksumalgorithm",
     }
 )  # fmt: skip

@@ -66,6 +66,8 @@ def _warn(why: str, active: Callable[[Any], bool] = is_set) -> KeyState:
 
 
 _LATER = "not implemented yet"
+_FALSE = ("false", "0", "f")  # Go's strconv.ParseBool, as the S3 driver reads its booleans
+# (unquoted YAML ``off``, as in ``loglevel: off``, reads as false)
 
 # Dotted keys; a key's state is that of its longest listed prefix. Order is the README's.
 KEYS: Mapping[str, KeyState] = {
@@ -82,6 +84,14 @@ KEYS: Mapping[str, KeyState] = {
         "this project's key: online garbage collection (enabled, interval, graceperiod, deleteuntagged, dryrun)"
     ),
     "storage.tag": _warn("tag lookup concurrency is not configurable here"),
+    "storage.s3.loglevel": _warn(
+        "the S3 client's request log is not configurable here",
+        lambda v: is_set(v) and str(v).strip().lower() != "off",
+    ),
+    "storage.s3.checksumalgorithm": _warn("requests carry boto3's default checksums"),
+    "storage.s3.multipartcombinesmallpart": _warn(
+        "a small last part is always combined with the one before", lambda v: str(v).strip().lower() in _FALSE
+    ),
     "auth": _ok("silly, htpasswd, token"),
     "middleware": _refuse(
         "registry, repository and storage middleware (e.g. cloudfront, redirect) are not implemented",

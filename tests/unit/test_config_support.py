@@ -3,6 +3,7 @@ and a configuration that sets an unsupported key yields one finding naming it.""
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -148,3 +149,29 @@ def test_distribution_3_redis_keys() -> None:
     assert config.redis.addr == "r:6379" and config.redis.username == "u" and config.redis.pool.maxactive == 8
     assert config.redis.tls.enabled and config.redis.tls.clientcas == ("/ca.pem",)
     assert [(f.key, f.state) for f in config.findings] == [("redis.maxidleconns", "warned")]
+
+
+S3 = "version: 0.1\nstorage:\n  s3: {bucket: b, region: us-east-1, usefipsendpoint: true, %s}\n"
+
+
+@pytest.mark.parametrize(
+    ("setting", "warned"),
+    [
+        ("loglevel: debug", "storage.s3.loglevel"),
+        ("loglevel: 'off'", None),
+        ("loglevel: off", None),
+        ("checksumalgorithm: crc32c", "storage.s3.checksumalgorithm"),
+        ("multipartcombinesmallpart: false", "storage.s3.multipartcombinesmallpart"),
+        ("multipartcombinesmallpart: 'true'", None),
+    ],
+)
+def test_s3_keys_the_driver_does_not_read_warn_when_they_ask_for_something(
+    setting: str, warned: str | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not read by the driver: set to anything but what it does anyway, a warning names them. Keys it reads
+    (``usefipsendpoint``) are neither findings nor "unknown"."""
+    with caplog.at_level(logging.WARNING, logger="registry.config"):
+        config = parse_config(S3 % setting, {})
+    assert [f.key for f in config.warned] == ([warned] if warned else [])
+    assert config.storage.driver_params["usefipsendpoint"] is True
+    assert "unknown configuration key" not in caplog.text

@@ -108,8 +108,9 @@ class S3Settings:
         """Parse distribution's keys as it does: booleans and integers may be strings (``REGISTRY_*`` values).
 
         Keys distribution knows but this driver does not use (``loglevel``, ``checksumalgorithm``,
-        ``multipartcombinesmallpart``: small parts are always combined) are accepted and ignored, as are
-        unknown keys (the configuration loader has already warned about those).
+        ``multipartcombinesmallpart``: small parts are always combined) are not read here: the configuration
+        loader warns when one is set to what this driver does not do (``config.support``), and about
+        unknown keys.
         """
         values: dict[str, Any] = {}
         for spec in fields(cls):
