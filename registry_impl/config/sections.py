@@ -37,7 +37,7 @@ from .model import (
     ValidationConfig,
     split_host_port,
 )
-from .params import get_bool, get_str
+from .params import get_bool, get_str, warn_unknown_keys
 
 __all__ = [
     "CIPHER_SUITES",
@@ -104,6 +104,23 @@ _AUTH_REQUIRED = {
     "silly": ("realm", "service"),
     "htpasswd": ("realm", "path"),
     "token": ("realm", "service", "issuer"),
+}
+# Every parameter each built-in access controller reads (registry_impl.auth); others are warned about.
+_AUTH_KNOWN = {
+    "silly": frozenset({"realm", "service"}),
+    "htpasswd": frozenset({"realm", "path"}),
+    "token": frozenset(
+        {
+            "realm",
+            "service",
+            "issuer",
+            "rootcertbundle",
+            "jwks",
+            "autoredirect",
+            "autoredirectpath",
+            "signingalgorithms",
+        }
+    ),
 }
 _DEFAULT_PAGE = 1000
 
@@ -259,6 +276,8 @@ def build_auth(auth: Mapping[str, Mapping[str, Any]]) -> tuple[str | None, dict[
         )
     scheme, params = next(iter(auth.items()))
     key = f"auth.{scheme}"
+    if scheme in _AUTH_KNOWN:
+        warn_unknown_keys(params, _AUTH_KNOWN[scheme], key)
     for name in _AUTH_REQUIRED.get(scheme, ()):
         if not get_str(params, name, key):
             raise ConfigError(f"{key}.{name}", f"required by the {scheme} access controller")

@@ -68,6 +68,28 @@ def test_unknown_storage_keys_warn(storage: str, dotted: str, caplog: pytest.Log
 
 
 @pytest.mark.parametrize(
+    ("auth", "dotted"),
+    [
+        ("silly: {realm: r, service: s, servce: t}", "auth.silly.servce"),
+        ("htpasswd: {realm: r, path: /p, pth: /q}", "auth.htpasswd.pth"),
+        (
+            "token: {realm: r, service: s, issuer: i, rootcertbundle: /c, jwks: /j, autoredirect: true,"
+            " autoredirectpath: /a, signingalgorithms: [RS256], rootcertbundel: /d}",
+            "auth.token.rootcertbundel",
+        ),
+    ],
+)
+def test_unknown_auth_keys_warn_and_known_ones_do_not(
+    auth: str, dotted: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A misspelt key of a built-in access controller is named (``rootcertbundel`` would otherwise be
+    dropped unseen); every key the controller reads passes without a word."""
+    with caplog.at_level(logging.WARNING, logger="registry.config"):
+        parse(f"version: 0.1\nstorage: {{inmemory: }}\nauth:\n  {auth}\n")
+    assert [r.getMessage() for r in caplog.records] == [f"unknown configuration key {dotted} (ignored)"]
+
+
+@pytest.mark.parametrize(
     ("written", "env", "expected"),
     [
         ("commit", {}, "commit"),
