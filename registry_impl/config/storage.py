@@ -90,16 +90,15 @@ def _filesystem(params: Mapping[str, Any]) -> FilesystemConfig:
 
 
 def _fsync(params: Mapping[str, Any], key: str) -> bool | str:
-    """``fsync``: a boolean or ``commit``; the words ``true`` and ``false`` too (``REGISTRY_*`` overrides)."""
+    """``fsync`` as the driver reads it (true, false or commit; the words too, from ``REGISTRY_*``
+    overrides), refused here with the key's name rather than by the driver's constructor later."""
+    from registry_impl.storage.driver.filesystem import fsync_param  # the driver's own reading of it
+
     value = params.get("fsync", FilesystemConfig.fsync)
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower() if isinstance(value, str) else None
-    if word == "commit":
-        return word
-    if word in ("true", "false"):
-        return word == "true"
-    raise ConfigError(f"{key}.fsync", f"expected true, false or commit, got {value!r}")
+    try:
+        return fsync_param(value)
+    except ValueError:
+        raise ConfigError(f"{key}.fsync", f"expected true, false or commit, got {value!r}") from None
 
 
 def _cache(cache: Mapping[str, Any]) -> CacheConfig:
