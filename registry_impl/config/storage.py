@@ -33,8 +33,8 @@ _S3_PARAMS = frozenset(
         "region", "bucket", "regionendpoint", "forcepathstyle", "accesskey", "secretkey", "sessiontoken",
         "encrypt", "keyid", "secure", "skipverify", "v4auth", "chunksize", "multipartcopychunksize",
         "multipartcopymaxconcurrency", "multipartcopythresholdsize", "multipartcombinesmallpart",
-        "rootdirectory", "storageclass", "objectacl", "accelerate", "usedualstack", "usefipsendpoint", "loglevel", "useragent",
-        "checksumdisabled", "checksumalgorithm",
+        "rootdirectory", "storageclass", "objectacl", "accelerate", "usedualstack", "usefipsendpoint", "loglevel",
+        "useragent", "checksumdisabled", "checksumalgorithm",
     }
 )  # fmt: skip
 _DRIVER_PARAMS = {
