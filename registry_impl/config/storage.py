@@ -90,15 +90,16 @@ def _filesystem(params: Mapping[str, Any]) -> FilesystemConfig:
 
 
 def _fsync(params: Mapping[str, Any], key: str) -> bool | str:
-    """``fsync`` as the driver reads it (true, false or commit; the words too, from ``REGISTRY_*``
-    overrides), refused here with the key's name rather than by the driver's constructor later."""
-    from registry_impl.storage.driver.filesystem import fsync_param  # the driver's own reading of it
-
+    """``fsync``: a boolean or ``commit``; the words ``true`` and ``false`` too (``REGISTRY_*`` overrides)."""
     value = params.get("fsync", FilesystemConfig.fsync)
-    try:
-        return fsync_param(value)
-    except ValueError:
-        raise ConfigError(f"{key}.fsync", f"expected true, false or commit, got {value!r}") from None
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str) else None
+    if word == "commit":
+        return word
+    if word in ("true", "false"):
+        return word == "true"
+    raise ConfigError(f"{key}.fsync", f"expected true, false or commit, got {value!r}")
 
 
 def _cache(cache: Mapping[str, Any]) -> CacheConfig:

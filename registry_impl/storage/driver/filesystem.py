@@ -40,7 +40,7 @@ from registry_impl.storage.driver.base import (
 from registry_impl.storage.driver.claims import Claim
 from registry_impl.storage.driver.linkcache import LinkCache, scope_of
 
-__all__ = ["DEFAULT_ROOT", "FilesystemDriver", "fsync_param"]
+__all__ = ["DEFAULT_ROOT", "FilesystemDriver"]
 
 DEFAULT_ROOT = "/var/lib/registry"
 #: A writer's buffer: smaller writes are gathered to this size; larger ones (a server's body chunks, an upload
@@ -78,7 +78,7 @@ def _sync_path(os_path: str) -> None:
         os.close(fd)
 
 
-def fsync_param(value: object) -> bool | str:
+def _fsync_param(value: object) -> bool | str:
     """The driver's ``fsync`` parameter: true (default), false, or ``commit``; strings from the environment too."""
     if isinstance(value, bool):
         return value
@@ -132,7 +132,7 @@ class FilesystemDriver(StorageDriver):
         if unknown:
             raise ValueError(f"unknown filesystem driver parameters: {sorted(unknown)}")
         return cls(
-            str(params.get("rootdirectory") or DEFAULT_ROOT), fsync=fsync_param(params.get("fsync", True))
+            str(params.get("rootdirectory") or DEFAULT_ROOT), fsync=_fsync_param(params.get("fsync", True))
         )
 
     def __repr__(self) -> str:
