@@ -26,6 +26,7 @@ import os
 from typing import Any
 
 from registry_spec import errors as E
+from registry_spec import params as P
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from registry_impl.config import HTTPLimitsConfig, load_config
@@ -103,7 +104,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             if self.in_head:
                 self._write_refusal(
                     _Refused(
-                        431,
+                        P.HEADERS_TOO_LARGE.status,
                         "request head too large",
                         "http.limits.maxheaderbytes",
                         self.limits.maxheaderbytes,
@@ -124,17 +125,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_url(url)
         if len(self.url) > self.limits.maxrequestline:
             self._refuse(
-                414, "request target too long", "http.limits.maxrequestline", self.limits.maxrequestline
+                P.REQUEST_LINE_TOO_LONG.status,
+                "request target too long",
+                "http.limits.maxrequestline",
+                self.limits.maxrequestline,
             )
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
         self.header_bytes += len(name) + len(value)
         if self.header_count > self.limits.maxheaders:
-            self._refuse(431, "too many request headers", "http.limits.maxheaders", self.limits.maxheaders)
+            self._refuse(
+                P.HEADERS_TOO_LARGE.status,
+                "too many request headers",
+                "http.limits.maxheaders",
+                self.limits.maxheaders,
+            )
         if self.header_bytes > self.limits.maxheaderbytes:
             self._refuse(
-                431,
+                P.HEADERS_TOO_LARGE.status,
                 "request header fields too large",
                 "http.limits.maxheaderbytes",
                 self.limits.maxheaderbytes,
@@ -147,7 +156,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         version = self.parser.get_http_version()
         if version not in _HTTP_VERSIONS:
             self._refuse(
-                400, f"HTTP/{version} is not supported", "", None
+                P.MALFORMED.status, f"HTTP/{version} is not supported", "", None
             )  # 400, not 505: the client's fault
         super().on_headers_complete()
 
@@ -174,7 +183,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.head_timer = None
         if self.in_head and not self.transport.is_closing():
             self._write_refusal(
-                _Refused(408, "request head not received in time", "http.limits.headertimeout", None)
+                _Refused(
+                    P.NOT_IN_TIME.status,
+                    "request head not received in time",
+                    "http.limits.headertimeout",
+                    None,
+                )
             )
 
     def _arm_head_timer(self) -> None:

@@ -290,6 +290,32 @@ UNSUPPORTED = json_error(
 )
 SERVER_ERROR = json_error(500, "An unexpected condition on the server.", E.UNKNOWN)
 UNAVAILABLE = json_error(503, "A backend is temporarily unavailable.", E.UNAVAILABLE)
+# The request limits (``http.limits``), checked before any operation is chosen: any operation can answer them.
+# ``registry_impl.api.limits`` and ``registry_impl.uvicorn_protocol`` take their statuses from here.
+MALFORMED = json_error(
+    400,
+    "The request is not well-formed HTTP/1.x: another version, a target that is not an absolute path, or a body"
+    " that ended before its declared length.",
+    E.UNSUPPORTED,
+    E.SIZE_INVALID,
+)
+NOT_IN_TIME = json_error(
+    408,
+    "The request head (`http.limits.headertimeout`) or its body (`http.limits.bodytimeout`) did not arrive in time.",
+    E.UNSUPPORTED,
+    E.SIZE_INVALID,
+)
+REQUEST_LINE_TOO_LONG = json_error(
+    414,
+    "The request line is longer than `http.limits.maxrequestline` (8 192 bytes by default).",
+    E.UNSUPPORTED,
+)
+HEADERS_TOO_LARGE = json_error(
+    431,
+    "More request headers than `http.limits.maxheaders` (100), or more bytes of them than"
+    " `http.limits.maxheaderbytes` (64 KiB).",
+    E.UNSUPPORTED,
+)
 #: A manifest over ``MANIFEST_MAX_BYTES``: MANIFEST_INVALID as in distribution, answered 413 (the OCI spec's
 #: "413 Payload Too Large"; neither has a code of its own). ``registry_impl.errors`` takes the status from here.
 MANIFEST_TOO_LARGE = json_error(

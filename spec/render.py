@@ -12,7 +12,7 @@ import yaml
 from openapi_spec_validator import validate
 
 from . import mediatypes as mt
-from .routes import ROUTES
+from .routes import GLOBAL_FAILURES, ROUTES
 from .views import error_codes, path_views
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -76,10 +76,11 @@ def template_context() -> dict[str, Any]:
 
     ``routes`` (the descriptor: Route → Method → Request → Response/Param/Body), ``paths`` (the same per
     OpenAPI path, request variants merged), ``error_codes`` (ErrorCode), ``media_types`` ((type, meaning)),
-    ``manifest_types`` ((type, schema name)), ``schemas`` (SchemaView), ``tags``, ``info``, and the helpers
-    ``example_request(route, method, request)`` and ``merged_responses(method)``.
+    ``manifest_types`` ((type, schema name)), ``schemas`` (SchemaView), ``tags``, ``info``, ``global_failures``
+    (the Responses any operation can give, each also merged into every operation's), and the helpers
+    ``example_request(route, method, request)``, ``merged_responses(method)`` and ``codes_text(codes)``.
     """
-    from .views import example_request, merged_responses
+    from .views import codes_text, example_request, merged_responses
 
     return {
         "info": INFO,
@@ -95,6 +96,8 @@ def template_context() -> dict[str, Any]:
         ],
         "example_request": example_request,
         "merged_responses": merged_responses,
+        "codes_text": codes_text,
+        "global_failures": GLOBAL_FAILURES,
     }
 
 

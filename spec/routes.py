@@ -717,7 +717,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 # Failures any operation can answer, documented once.
-GLOBAL_FAILURES = (P.SERVER_ERROR, P.UNAVAILABLE)
+GLOBAL_FAILURES = (
+    P.MALFORMED,
+    P.NOT_IN_TIME,
+    P.REQUEST_LINE_TOO_LONG,
+    P.HEADERS_TOO_LARGE,
+    P.SERVER_ERROR,
+    P.UNAVAILABLE,
+)
 
 
 def find_route(name: str) -> Route:

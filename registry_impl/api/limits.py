@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from registry_spec import errors as E
+from registry_spec import params as P
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,9 +99,11 @@ def body_cut_short() -> Response:
     if watch is not None and watch.timed_out:
         return envelope(
             [(E.SIZE_INVALID, "request body not received in time", {"limit": "http.limits.bodytimeout"})],
-            status=408,
+            status=P.NOT_IN_TIME.status,
         )
-    return envelope([(E.SIZE_INVALID, "request body ended before its declared length", None)], status=400)
+    return envelope(
+        [(E.SIZE_INVALID, "request body ended before its declared length", None)], status=P.MALFORMED.status
+    )
 
 
 def _too_large(status: int, message: str, key: str, limit: int) -> Response:
@@ -111,19 +114,30 @@ def refusal(scope: Scope, limits: HTTPLimitsConfig) -> Response | None:
     """The answer to a request head outside the limits, or None to let it through."""
     method, path = scope["method"], scope.get("path", "")
     if not path.startswith("/"):
-        return envelope([(E.UNSUPPORTED, "the request target must be an absolute path", None)], status=400)
+        return envelope(
+            [(E.UNSUPPORTED, "the request target must be an absolute path", None)], status=P.MALFORMED.status
+        )
     if method == "CONNECT":
         return envelope([(E.UNSUPPORTED, "CONNECT is not supported: this is not a proxy", None)], status=405)
     target = len(scope.get("raw_path") or path.encode("utf-8", "surrogateescape"))
     query = scope.get("query_string", b"")
     line = len(method) + 1 + target + (1 + len(query) if query else 0) + len(" HTTP/1.1")
     if line > limits.maxrequestline:
-        return _too_large(414, "request line too long", "maxrequestline", limits.maxrequestline)
+        return _too_large(
+            P.REQUEST_LINE_TOO_LONG.status, "request line too long", "maxrequestline", limits.maxrequestline
+        )
     headers = scope.get("headers", [])
     if len(headers) > limits.maxheaders:
-        return _too_large(431, "too many request headers", "maxheaders", limits.maxheaders)
+        return _too_large(
+            P.HEADERS_TOO_LARGE.status, "too many request headers", "maxheaders", limits.maxheaders
+        )
     if sum(len(name) + len(value) for name, value in headers) > limits.maxheaderbytes:
-        return _too_large(431, "request header fields too large", "maxheaderbytes", limits.maxheaderbytes)
+        return _too_large(
+            P.HEADERS_TOO_LARGE.status,
+            "request header fields too large",
+            "maxheaderbytes",
+            limits.maxheaderbytes,
+        )
     return None
 
 

@@ -6,16 +6,36 @@ import contextlib
 import json
 import socket
 import time
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from hostile.cases import ANY, BOUND, CASES, LIMITS, REFUSED, Case
 from hostile.targets import Target, data_roots, fill, tree_snapshot
+from registry_spec.router import ROUTER
+from registry_spec.views import merged_responses
 from testkit.rawhttp import RawResponse, exchange, request_bytes
 
 API_VERSION = "docker-distribution-api-version"
 
 
-def check_answer(case: Case, answer: RawResponse) -> None:
+def documented_statuses(request: bytes) -> set[int] | None:
+    """The statuses the descriptor documents for the operation ``request``'s line names (HEAD: GET's where
+    the route has no HEAD of its own); None when the line names no operation."""
+    line = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    if len(line) != 3:
+        return None
+    method, target = line[0], line[1]
+    found = ROUTER.match(unquote(urlsplit(target).path))
+    if found is None:
+        return None
+    methods = {m.method: m for m in found[0].route.methods}
+    chosen = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
+    if chosen is None:
+        return None
+    return {int(view.status) for view in merged_responses(chosen)}
+
+
+def check_answer(case: Case, answer: RawResponse, request: bytes = b"") -> None:
     """The rules every case obeys, then the case's own expectation."""
     assert not answer.timed_out, f"no answer and no close within {case.timeout}s: {answer.describe()}"
     assert answer.elapsed < case.timeout + 0.5, answer.describe()
@@ -31,6 +51,9 @@ def check_answer(case: Case, answer: RawResponse) -> None:
         assert errors and all(set(e) == {"code", "message", "detail"} for e in errors), answer.describe()
         if case.codes:
             assert {e["code"] for e in errors} & case.codes, answer.describe()
+        documented = documented_statuses(request)
+        if documented is not None:  # what the spec (and a validator fuzzing from it) accepts
+            assert answer.status in documented, f"not in the spec's {sorted(documented)}: {answer.describe()}"
     if case.expect == REFUSED:
         assert 400 <= answer.status < 500, f"expected a refusal: {answer.describe()}"
     elif case.expect != ANY:
@@ -50,7 +73,7 @@ def test_case(target: Target, case: Case) -> None:
         half_close=case.half_close,
         head=case.head,
     )
-    check_answer(case, answer)
+    check_answer(case, answer, b"".join(parts))
     assert server.running, f"{target.kind} exited:\n{server.log_text()}"
 
 
