@@ -36,7 +36,16 @@ def test_smoke_run(tmp_path: Path) -> None:
         )
     report, markdown = tmp_path / "bench.json", tmp_path / "bench.md"
     done = subprocess.run(
-        [*bench_command(), "--smoke", "--json", str(report), "--markdown", str(markdown)],
+        [
+            *bench_command(),
+            "--smoke",
+            "--warm-memory",
+            "8",
+            "--json",
+            str(report),
+            "--markdown",
+            str(markdown),
+        ],
         capture_output=True,
         text=True,
         timeout=280,
@@ -52,7 +61,13 @@ def test_smoke_run(tmp_path: Path) -> None:
     assert doc["metrics"]["tags"]["baseline"]["median"] > 0
     assert doc["metrics"]["tags"]["ours"]["median"] > 0  # both unpaginated: the setup check compared them
     assert doc["page_cached"]["ours"] and doc["page_cached"]["reference"]
+    # One warm-up write before each timed push, recorded in the order of that metric's samples on that side.
+    each = doc["memory_warmed"]["each"]
+    for metric, side in [("push-mono", "ours"), ("push-mono", "baseline"), ("push-single", "ours")]:
+        writes = [w for w in each if (w["metric"], w["side"]) == (metric, side)]
+        assert len(writes) == len(doc["metrics"][metric][side]["samples"]) > 0, (metric, side, each)
     block = readme.parse(markdown.read_text())
     assert block.media == [doc["medium"]["label"]]
-    assert block.header["command"].startswith("`registry-bench --smoke --json ")
+    assert "warm-up writes below" in block.header[doc["medium"]["label"]]
+    assert block.header["command"].startswith("`registry-bench --smoke --warm-memory 8 --json ")
     assert "tags list: throughput" in block.rows

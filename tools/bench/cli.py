@@ -10,6 +10,7 @@ a required program is missing and could not be installed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -153,10 +154,13 @@ def run(
             scenarios.run_round(bench, round_index)
         results = bench.results
         if bench.warmed:
+            rates = [w.mib_per_s for w in bench.warmed]
             results.context["memory_warmed"] = {
                 "bytes": bench.warm_bytes,
-                "pushes": len(bench.warmed),
-                "mib_per_s": [min(bench.warmed), statistics.median(bench.warmed), max(bench.warmed)],
+                "pushes": len(rates),
+                "mib_per_s": [min(rates), statistics.median(rates), max(rates)],
+                # in the order of each metric's samples on each side: a slow push can be set beside its write
+                "each": [dataclasses.asdict(w) for w in bench.warmed],
             }
         if s3:
             results.context["notes"] = [scenarios.S3_SKIPPED]

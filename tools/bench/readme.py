@@ -145,6 +145,7 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"- {name}: {medium.get('description', 'unknown')} (data dir {medium.get('data_dir', '?')}),"
             f" load average {doc['load_average']:.1f} at start, {doc['seconds']:.0f} s; {_cached(doc)}"
+            + _slow_writes(doc)
         )
     header = ["measurement", "unit", "target"] + [f"{n}: {s}" for n in names for s in SUFFIXES]
     lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -161,6 +162,23 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
             cells += [_cell(metric, OURS), _cell(metric, BASELINE), _ratio(metric)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+#: A warm-up write slower than this met memory the host had taken back (see ``machine``): noted per medium.
+SLOW_WARM_UP = 1000.0
+
+
+def _slow_writes(doc: dict[str, Any]) -> str:
+    """``; warm-up writes below …`` for a run that recorded each write (``memory_warmed.each``), else ``""``."""
+    each = (doc.get("memory_warmed") or {}).get("each")
+    if not each:
+        return ""
+    slow = [w for w in each if w["mib_per_s"] < SLOW_WARM_UP]
+    ours = sum(1 for w in slow if w["side"] == OURS)
+    return (
+        f"; warm-up writes below {SLOW_WARM_UP:.0f} MiB/s: {len(slow)} of {len(each)}"
+        f" ({ours} before a push of ours, {len(slow) - ours} of the reference)"
+    )
 
 
 @dataclass(frozen=True)

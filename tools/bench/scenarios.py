@@ -45,6 +45,15 @@ class Target:
     listed: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Warmed:
+    """One memory warm-up write (``--warm-memory``): the push it came before, and its rate."""
+
+    metric: str
+    side: str
+    mib_per_s: float
+
+
 @dataclass
 class Bench:
     profile: Profile
@@ -62,7 +71,7 @@ class Bench:
     results: Results = field(default_factory=Results)
     unequal: set[str] = field(default_factory=set)  # metrics whose setup check failed: not measured
     warm_bytes: int = 0  # written and freed on /dev/shm right before each timed push (``--warm-memory``)
-    warmed: list[float] = field(default_factory=list)  # the MiB/s of each of those writes
+    warmed: list[Warmed] = field(default_factory=list)  # each of those writes, in the order of the pushes
 
     def targets(self, round_index: int) -> list[Target]:
         pair = [self.reference, self.ours]
@@ -91,18 +100,18 @@ def _forget(bench: Bench, target: Target, digest: str) -> None:
         shutil.rmtree(blob_dir(target.process.root, digest), ignore_errors=True)
 
 
-def _warm_memory(bench: Bench) -> None:
+def _warm_memory(bench: Bench, metric: str, side: str) -> None:
     """Right before a timed push: write and free ``warm_bytes`` on /dev/shm, so that the pages the push then
     writes are ones the machine has touched (``machine.warm_memory``: on these VMs a page the guest returned
     to the host is slow to write again, and which side's push met such pages was left to chance)."""
     done = machine.warm_memory(bench.warm_bytes) if bench.warm_bytes else None
     if done is not None:
-        bench.warmed.append(float(done["mib_per_s"]))
+        bench.warmed.append(Warmed(metric, side, float(done["mib_per_s"])))
 
 
 def push_mono(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
-    _warm_memory(bench)
+    _warm_memory(bench, "push-mono", target.side)
     speed = _mib_per_s(bench.blob.size, transfers.push_monolithic(target.client, PUSH_REPO, bench.blob))
     _forget(bench, target, digest)
     # The reference has no single-request upload: its monolithic push is the baseline of ours.
@@ -111,7 +120,7 @@ def push_mono(bench: Bench, target: Target) -> dict[str, float]:
 
 def push_single(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
-    _warm_memory(bench)
+    _warm_memory(bench, "push-single", target.side)
     speed = _mib_per_s(bench.blob.size, transfers.push_single(target.process.url, PUSH_REPO, bench.blob))
     _forget(bench, target, digest)
     return {"push-single": speed}
@@ -119,7 +128,7 @@ def push_single(bench: Bench, target: Target) -> dict[str, float]:
 
 def push_chunked(bench: Bench, target: Target) -> dict[str, float]:
     digest = bench.blob.fresh()
-    _warm_memory(bench)
+    _warm_memory(bench, "push-chunked", target.side)
     seconds = transfers.push_chunked(target.process.url, PUSH_REPO, bench.blob, bench.profile.chunk_mib * MiB)
     _forget(bench, target, digest)
     return {"push-chunked": _mib_per_s(bench.blob.size, seconds)}

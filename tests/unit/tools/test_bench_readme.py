@@ -75,6 +75,22 @@ def test_the_memory_warm_up_is_a_header_line() -> None:
         )
     )
     assert "memory" not in readme.parse(readme.render([run_document("tmpfs", 1.0)])).header
+    assert "warm-up writes" not in parsed.header["tmpfs"]  # a run that kept no write's rate
+
+
+def test_a_medium_line_counts_its_slow_warm_up_writes_by_side() -> None:
+    doc = run_document("tmpfs", 1.0)
+    each = [("ours", 1900.0), ("baseline", 244.0), ("ours", 610.0), ("ours", 999.0), ("baseline", 2000.0)]
+    doc["memory_warmed"] = {
+        "bytes": 1 << 30,
+        "pushes": len(each),
+        "mib_per_s": [244.0, 999.0, 2000.0],
+        "each": [{"metric": "push-mono", "side": side, "mib_per_s": rate} for side, rate in each],
+    }
+    line = readme.parse(readme.render([doc])).header["tmpfs"]
+    assert line.endswith(
+        md("; warm-up writes below 1000 MiB/s: 3 of 5 (2 before a push of ours, 1 of the reference)")
+    )
 
 
 def test_s3_runs_carry_the_s3_targets() -> None:
