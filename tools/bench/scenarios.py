@@ -358,9 +358,9 @@ def warm_up(bench: Bench) -> None:
     fetched once by the setup check).
 
     The push: the first large push after the setup measured slow on tmpfs, whichever kind it was — ours alone
-    on /dev/shm, four sequences of 2026-12-04 night: 198-460 MiB/s, at 1.0-2.6 s of server system time per
-    512 MiB, then 680-923 at 0.31-0.43 s, with as many pages allocated — and the first timed push of ours is
-    always its monolithic one."""
+    on /dev/shm, six sequences of 2026-12-04 night: 198-460 MiB/s, at 1.0-2.6 s of server system time per
+    512 MiB where measured, against 0.31-0.43 s for most pushes after it, with as many pages allocated — and
+    the first timed push of ours is its monolithic one."""
     if bench.s3 is not None:
         return
     for target in bench.targets(0):
