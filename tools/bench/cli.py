@@ -158,6 +158,7 @@ def run(
             results.context["memory_warmed"] = {
                 "bytes": bench.warm_bytes,
                 "pushes": len(rates),
+                "writers": bench.warm_writers,
                 "mib_per_s": [min(rates), statistics.median(rates), max(rates)],
                 # in the order of each metric's samples on each side: a slow push can be set beside its write
                 "each": [dataclasses.asdict(w) for w in bench.warmed],

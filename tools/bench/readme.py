@@ -136,7 +136,8 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
     if warmed:
         low, mid, high = warmed["mib_per_s"]
         lines.append(
-            f"- memory: {warmed['bytes'] >> 20} MiB written to /dev/shm and freed right before each timed push"
+            f"- memory: {warmed['bytes'] >> 20} MiB written to /dev/shm{_writers(warmed)} and freed right before"
+            " each timed push"
             f" (`--warm-memory`; {mid:.0f} MiB/s, {low:.0f}{DASH}{high:.0f}, over the first medium's"
             f" {warmed['pushes']}), so that pushes write memory the machine has just touched"
         )
@@ -166,6 +167,12 @@ def render(documents: Sequence[dict[str, Any]]) -> str:
 
 #: A warm-up write slower than this met memory the host had taken back (see ``machine``): noted per medium.
 SLOW_WARM_UP = 1000.0
+
+
+def _writers(warmed: dict[str, Any]) -> str:
+    """`` (a share from each of N CPUs)`` when the run wrote its warm-up from a thread pinned to each CPU."""
+    writers = warmed.get("writers", 0)
+    return f" (a share from each of {writers} CPUs)" if writers > 1 else ""
 
 
 def _slow_writes(doc: dict[str, Any]) -> str:

@@ -72,6 +72,7 @@ class Bench:
     unequal: set[str] = field(default_factory=set)  # metrics whose setup check failed: not measured
     warm_bytes: int = 0  # written and freed on /dev/shm right before each timed push (``--warm-memory``)
     warmed: list[Warmed] = field(default_factory=list)  # each of those writes, in the order of the pushes
+    warm_writers: int = 0  # the CPUs those writes were shared among (a thread pinned to each)
 
     def targets(self, round_index: int) -> list[Target]:
         pair = [self.reference, self.ours]
@@ -107,6 +108,7 @@ def _warm_memory(bench: Bench, metric: str, side: str) -> None:
     done = machine.warm_memory(bench.warm_bytes) if bench.warm_bytes else None
     if done is not None:
         bench.warmed.append(Warmed(metric, side, float(done["mib_per_s"])))
+        bench.warm_writers = int(done["cpus"])
 
 
 def push_mono(bench: Bench, target: Target) -> dict[str, float]:

@@ -5,6 +5,7 @@ README's own block is in that format; the equal-work check of list answers; the 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,16 @@ def test_the_memory_warm_up_is_a_header_line() -> None:
         md(
             "256 MiB written to /dev/shm and freed right before each timed push (`--warm-memory`; 1900 MiB/s,"
             " 380-2450, over the first medium's 15)"
+        )
+    )
+    doc["memory_warmed"]["writers"] = 2  # the warm-up written from a thread pinned to each CPU
+    assert (
+        readme.parse(readme.render([doc]))
+        .header["memory"]
+        .startswith(
+            md(
+                "256 MiB written to /dev/shm (a share from each of 2 CPUs) and freed right before each timed push"
+            )
         )
     )
     assert "memory" not in readme.parse(readme.render([run_document("tmpfs", 1.0)])).header
@@ -179,10 +190,11 @@ def test_medium_of_a_data_dir() -> None:
 
 @pytest.mark.skipif(machine.mount_of(Path("/dev/shm"))[1] != "tmpfs", reason="needs /dev/shm on tmpfs")
 def test_warm_memory_writes_and_frees_a_file_on_tmpfs(tmp_path: Path) -> None:
-    before = set(Path("/dev/shm").iterdir())
-    done = machine.warm_memory(40 << 20)
-    assert done is not None and done["bytes"] == 40 << 20 and done["directory"] == "/dev/shm"
-    assert done["mib_per_s"] > 0
+    before, affinity = set(Path("/dev/shm").iterdir()), os.sched_getaffinity(0)
+    done = machine.warm_memory((40 << 20) + 1)
+    assert done is not None and done["bytes"] == (40 << 20) + 1 and done["directory"] == "/dev/shm"
+    assert done["mib_per_s"] > 0 and done["cpus"] == len(affinity)
+    assert os.sched_getaffinity(0) == affinity  # the writers were pinned, not the caller
     assert set(Path("/dev/shm").iterdir()) <= before  # nothing left behind
     assert machine.warm_memory(0) is None
     assert machine.warm_memory(40 << 20, tmp_path) is None or machine.medium(tmp_path)["label"] == "tmpfs"
