@@ -18,13 +18,13 @@ pages the machine has just touched (the kernel hands out recently freed pages fi
 a few seconds).
 
 **One writer per CPU.** Written from the bench's one thread, the warm-up left ours' monolithic push on tmpfs
-slow at the start of a round (2026-12-05, the bench's own sequence through round 1 then ours' pushes, five
-runs: 401, 456, 477 MiB/s at round 2's first push, 417 and 468 elsewhere in round 1, the pushes right after
-them 846-938), with the warm-up itself at ~2 000 MiB/s and ``perf`` putting 55 % of the worker in the kernel's
-copy into tmpfs pages. A page freed is kept first on the freeing CPU's own list, and the server's writes run
-on whichever CPU the scheduler gives them. Written half from each CPU (a thread pinned to each, each freeing
-its own file), the same sequence measured every one of ours' pushes at 754-986 MiB/s in two runs, the
-reference's 287-315 as before.
+slow at the start of a round (2026-12-05, the bench's own sequence through round 1 then ours' pushes, four
+runs: round 2's first push 401, 456, 846 and 477 MiB/s, 417 and 468 elsewhere in round 1, the pushes right
+after the slow ones 846-938), with the warm-up itself at ~2 000 MiB/s and ``perf`` putting 55 % of the worker
+in the kernel's copy into tmpfs pages. Why is inferred, not traced: a page freed is kept first on the freeing
+CPU's own list, and the server's writes run on either CPU. Written half from each CPU (a thread pinned to
+each, each freeing its own file), the same sequence measured every one of ours' pushes at 754-986 MiB/s in
+two runs, the reference's 287-315 as before.
 """
 
 from __future__ import annotations
