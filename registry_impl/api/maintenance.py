@@ -7,6 +7,7 @@ import logging
 import random
 
 from registry_impl.api.context import AppState
+from registry_impl.memory import release_after_walk
 from registry_impl.storage.cache.base import NoCache
 from registry_impl.storage.onlinegc import GCBusy, collect_garbage_online
 from registry_impl.storage.purge import purge_uploads
@@ -50,6 +51,7 @@ async def purge_forever(state: AppState) -> None:
                 )
         except Exception:  # a failed pass must not end the schedule
             log.exception("upload purge failed")
+        await asyncio.to_thread(release_after_walk)
         await asyncio.sleep(schedule.interval.total_seconds())
 
 
@@ -78,3 +80,4 @@ async def collect_forever(state: AppState) -> None:
             gc_log.debug("online garbage collection: another run holds the storage's GC claim")
         except Exception:  # a failed pass must not end the schedule
             gc_log.exception("online garbage collection failed")
+        await asyncio.to_thread(release_after_walk)

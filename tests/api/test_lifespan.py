@@ -40,7 +40,15 @@ async def _run_lifespan(app: Any, seconds: float) -> None:
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
 
-async def test_lifespan_purges_old_uploads() -> None:
+async def test_lifespan_purges_old_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    from registry_impl.api import maintenance
+
+    released: list[bool] = []  # the pass's leftovers handed back after it, once the stale upload is gone
+    monkeypatch.setattr(
+        maintenance,
+        "release_after_walk",
+        lambda: released.append(paths.upload_root("a", "stale") not in driver.list(paths.uploads_root("a"))),
+    )
     driver = InMemoryDriver()
     old = (datetime.now(UTC) - timedelta(days=8)).isoformat()
     driver.put_content(paths.upload_started_at_path("a", "stale"), old.encode())
@@ -53,6 +61,7 @@ async def test_lifespan_purges_old_uploads() -> None:
         p.rsplit("/", 1)[1] for p in driver.list(paths.uploads_root("a"))
     ]
     assert Registry(driver).repository("a").uploads.status(fresh.uuid).size == 0
+    assert released == [True]
 
 
 async def test_the_purge_pass_sweeps_what_killed_writes_left_staged(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,8 +26,10 @@ class _LeakyPut(InMemoryDriver):
 class _StringOrderWalk(InMemoryDriver):
     """Walks in plain string order, as a naive object-store listing would."""
 
-    def _walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
-        return iter(sorted(super()._walk(path, None), key=lambda info: info.path))
+    def _walk(
+        self, path: str, start_after: str | None, skip: Callable[[FileInfo], bool] | None = None
+    ) -> Iterator[FileInfo]:
+        return iter(sorted(super()._walk(path, None, skip), key=lambda info: info.path))
 
 
 class _KeepOnCancel(InMemoryDriver):

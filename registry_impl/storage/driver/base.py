@@ -342,17 +342,23 @@ class StorageDriver(ABC):
         with translate_errors(self.name, path):
             return self._redirect_url(method, path)
 
-    def walk(self, path: str, start_after: str | None = None) -> Iterator[FileInfo]:
-        """Every file and directory under ``path`` in walk order, only those strictly after ``start_after``.
+    def walk(
+        self, path: str, start_after: str | None = None, skip: Callable[[FileInfo], bool] | None = None
+    ) -> Iterator[FileInfo]:
+        """Every file and directory under ``path`` in walk order, only those strictly after ``start_after``;
+        a directory for which ``skip`` is true is yielded and its contents are not (distribution's
+        ``ErrSkipDir``).
 
         The path is validated now; :class:`PathNotFoundError` for a missing ``path`` is raised on iteration.
         """
         check_path(path, allow_root=True, driver_name=self.name)
         if start_after is not None:
             check_path(start_after, driver_name=self.name)
-        return self._translated_walk(path, start_after)
+        return self._translated_walk(path, start_after, skip)
 
-    def sweep_stages(self, older_than: float = STALE_STAGE_AGE, *, dry_run: bool = False) -> builtins.list[str]:
+    def sweep_stages(
+        self, older_than: float = STALE_STAGE_AGE, *, dry_run: bool = False
+    ) -> builtins.list[str]:
         """Remove (or, with ``dry_run``, only list) what writes that died midway (kill -9, a power loss) left in
         their staging places, untouched for ``older_than`` seconds; their paths. Optional: a backend that
         writes in place has nothing to sweep (the default)."""
@@ -436,8 +442,11 @@ class StorageDriver(ABC):
                 continue
         return infos
 
-    def _walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
-        """Default walk: recursive ``_list_infos``, pruning subtrees wholly before ``start_after``."""
+    def _walk(
+        self, path: str, start_after: str | None, skip: Callable[[FileInfo], bool] | None = None
+    ) -> Iterator[FileInfo]:
+        """Default walk: recursive ``_list_infos``, pruning subtrees wholly before ``start_after`` and those
+        ``skip`` names."""
         after = walk_key(start_after) if start_after is not None else None
         for info in sorted(self._list_infos(path), key=lambda i: walk_key(i.path)):
             key = walk_key(info.path)
@@ -445,11 +454,13 @@ class StorageDriver(ABC):
                 yield info
             elif not (info.is_dir and after[: len(key)] == key):
                 continue  # entirely before start_after
-            if info.is_dir:
+            if info.is_dir and not (skip is not None and skip(info)):
                 inner_after = start_after if after is not None and key < after else None
                 with suppress(PathNotFoundError):  # removed while we walked
-                    yield from self._walk(info.path, inner_after)
+                    yield from self._walk(info.path, inner_after, skip)
 
-    def _translated_walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
+    def _translated_walk(
+        self, path: str, start_after: str | None, skip: Callable[[FileInfo], bool] | None
+    ) -> Iterator[FileInfo]:
         with translate_errors(self.name, path):
-            yield from self._walk(path, start_after)
+            yield from self._walk(path, start_after, skip)

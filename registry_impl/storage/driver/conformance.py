@@ -28,11 +28,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from registry_impl.storage.driver.base import (
+    FileInfo,
     InvalidOffsetError,
     InvalidPathError,
     PathNotFoundError,
     StorageDriver,
     StorageDriverError,
+    walk_key,
 )
 
 __all__ = ["DriverConformance", "Scratch", "payload"]
@@ -418,6 +420,28 @@ class DriverConformance:
         walked = [info.path for info in driver.walk(top, start_after=f"{top}/{hint}")]
         key = tuple(hint.split("/"))
         assert walked == [path for path, _ in expected if tuple(path[len(top) + 1 :].split("/")) > key]
+
+    @pytest.mark.parametrize("skipped", ["b", "b/d"])
+    def test_walk_skip(self, driver: StorageDriver, scratch: Scratch, skipped: str) -> None:
+        """A skipped directory is yielded, its contents are not, and the walk goes on after them; with
+        ``start_after`` inside it, nothing of it is."""
+        top, expected = self._walk_tree(driver, scratch)
+        asked: list[str] = []
+
+        def skip(info: FileInfo) -> bool:
+            asked.append(info.path)
+            return info.path == f"{top}/{skipped}"
+
+        inside = f"{top}/{skipped}/"
+        walked = [(info.path, info.is_dir) for info in driver.walk(top, skip=skip)]
+        assert walked == [(path, is_dir) for path, is_dir in expected if not path.startswith(inside)]
+        assert f"{top}/{skipped}" in asked
+        assert not [path for path in asked if path.startswith(inside)]
+        start = f"{top}/b/c"
+        walked = [info.path for info in driver.walk(top, start_after=start, skip=skip)]
+        assert walked == [
+            path for path, _ in expected if walk_key(path) > walk_key(start) and not path.startswith(inside)
+        ]
 
     # ---- optional capabilities ----
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from registry_impl.storage import paths
+from registry_impl.storage.driver.base import FileInfo
 from registry_impl.storage.driver.inmemory import InMemoryDriver
 from registry_impl.storage.purge import purge_uploads
 
@@ -36,3 +37,29 @@ def test_dry_run_keeps_everything() -> None:
 
 def test_empty_storage() -> None:
     assert purge_uploads(InMemoryDriver(), timedelta(days=7), now=NOW) == []
+
+
+class _ListingRecorder(InMemoryDriver):
+    def __init__(self) -> None:
+        super().__init__()
+        self.listed: list[str] = []
+
+    def _list_infos(self, path: str) -> list[FileInfo]:
+        self.listed.append(path)
+        return super()._list_infos(path)
+
+
+def test_the_pass_skips_reserved_directories_but_finds_nested_repositories() -> None:
+    """As distribution's purger: ``_layers`` and ``_manifests`` (most of a tree) are not walked into; an upload
+    of ``a/b`` under the repository ``a`` is still found."""
+    driver = _ListingRecorder()
+    driver.put_content(f"{paths.repository_root('a')}/_manifests/tags/t/current/link", b"sha256:x")
+    driver.put_content(f"{paths.repository_root('a')}/_layers/sha256/x/link", b"sha256:x")
+    _upload(driver, "a", "old", NOW - timedelta(days=8))
+    _upload(driver, "a/b", "old", NOW - timedelta(days=8))
+    purged = purge_uploads(driver, timedelta(days=7), now=NOW)
+    assert sorted(purged) == sorted([paths.upload_root("a", "old"), paths.upload_root("a/b", "old")])
+    assert f"{paths.repository_root('a')}/_uploads" in driver.listed
+    reserved = [p for p in driver.listed if "/_manifests" in p or "/_layers" in p]
+    assert reserved == []
+    assert driver.get_content(f"{paths.repository_root('a')}/_manifests/tags/t/current/link") == b"sha256:x"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -155,8 +155,11 @@ class S3Driver(StorageDriver):
     def _redirect_url(self, method: str, path: str) -> str | None:
         return self.bucket.presign(method, self.bucket.key(path))
 
-    def _walk(self, path: str, start_after: str | None) -> Iterator[FileInfo]:
-        """One flat listing of ``key/``, directories inferred, sorted into walk order.
+    def _walk(
+        self, path: str, start_after: str | None, skip: Callable[[FileInfo], bool] | None = None
+    ) -> Iterator[FileInfo]:
+        """One flat listing of ``key/``, directories inferred, sorted into walk order; the contents of a
+        directory ``skip`` names are listed (S3 has no directories to leave out) but not yielded.
 
         S3 lists in byte order, where ``b-x`` sorts before ``b/c`` but walk order puts it after: a key
         after ``start_after`` in walk order can come before it in byte order only by differing at one of its
@@ -182,6 +185,12 @@ class S3Driver(StorageDriver):
             raise PathNotFoundError(path)
         after = walk_key(start_after) if start_after is not None else None
         infos = files + [FileInfo(d, 0, when, True) for d, when in directories.items()]
+        skipped = None  # the directory whose contents are being passed over: in walk order they follow it
         for info in sorted(infos, key=lambda i: walk_key(i.path)):
+            if skipped is not None and info.path.startswith(skipped):
+                continue
+            skipped = None
             if after is None or walk_key(info.path) > after:
                 yield info
+            if info.is_dir and skip is not None and skip(info):
+                skipped = info.path + "/"
