@@ -438,8 +438,8 @@ class DriverConformance:
         assert f"{top}/{skipped}" in asked
         assert not [path for path in asked if path.startswith(inside)]
         start = f"{top}/b/c"
-        walked = [info.path for info in driver.walk(top, start_after=start, skip=skip)]
-        assert walked == [
+        resumed = [info.path for info in driver.walk(top, start_after=start, skip=skip)]
+        assert resumed == [
             path for path, _ in expected if walk_key(path) > walk_key(start) and not path.startswith(inside)
         ]
 
